@@ -1,0 +1,1 @@
+"""seqlens.simulate"""

@@ -1,0 +1,1 @@
+"""seqlens.train"""
