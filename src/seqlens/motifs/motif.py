@@ -15,7 +15,7 @@ import pandas as pd
 from seqlens.alphabet import DNA, Alphabet, get_alphabet, reverse_complement
 
 
-@dataclass
+@dataclass(eq=False)
 class Motif:
     """A position-specific matrix over an alphabet.
 
@@ -26,6 +26,9 @@ class Motif:
     alt_name : second name (e.g. the TF name ``SP1``).
     alphabet : the alphabet of the rows (default DNA).
     is_counts : whether ``matrix`` holds counts (kept in ``counts``) or probabilities.
+    metadata : free-form annotations (e.g. JASPAR release, collection, MEME nsites).
+
+    Motifs compare by identity (``==`` is ``is``); compare ``matrix`` arrays explicitly.
     """
 
     matrix: np.ndarray
@@ -99,7 +102,8 @@ class Motif:
         (applied after normalisation so counts and probabilities behave alike)."""
         p = self.probabilities()
         p = (p + pseudocount) / (1 + pseudocount * p.shape[0])
-        return np.log2(p / self._background(background)[:, None])
+        with np.errstate(divide="ignore"):  # pseudocount 0: a letter never seen scores -inf
+            return np.log2(p / self._background(background)[:, None])
 
     def consensus(self) -> str:
         """Most probable letter per column."""

@@ -1,0 +1,127 @@
+"""Motif comparison with Tomtom statistics, through ``memelite.tomtom``.
+
+``memelite`` re-implements Tomtom (Gupta et al. 2007, "complete score" with Euclidean column
+distance) on ``(A, W)`` probability matrices. For each query it builds the null distribution of
+column scores from all target columns, so its p-values depend on the target set: use a whole
+database (e.g. all JASPAR CORE vertebrates), not a handful of motifs (memelite warns below 25).
+
+The p-value of a (query, target) pair is that of the best-scoring alignment (over all offsets);
+with both strands it is corrected for the two strands as ``1 - (1 - p)^2`` (as Tomtom does).
+Here the E-value is ``p x number of targets`` and the q-value is the Benjamini-Hochberg FDR over
+all targets of one query, as in Tomtom's output. No network access is involved (memelite's CLI,
+which can download JASPAR, is not used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from seqlens.motifs.motif import Motif
+
+COLUMNS = ["query", "query_name", "target", "target_name", "p_value", "e_value", "q_value",
+           "score", "offset", "overlap", "strand", "query_index", "target_index"]
+
+
+def tomtom(queries: Motif | Iterable[Motif], targets: Iterable[Motif], top_n: int | None = None,
+           max_p_value: float | None = None, max_e_value: float | None = None,
+           max_q_value: float | None = None, reverse_complement: bool | None = None,
+           pseudocount: float = 0.0, n_score_bins: int = 100, n_median_bins: int = 1000,
+           n_target_bins: int | None = 100, n_jobs: int = -1) -> pd.DataFrame:
+    """Compare query motifs with target motifs; one row per (query, target) match.
+
+    Parameters
+    ----------
+    queries : a :class:`Motif` or a list of them (``(A, W)``, counts or probabilities).
+    targets : the database to search (a list of :class:`Motif`, same alphabet).
+    top_n : keep the ``top_n`` best targets of each query (by p-value).
+    max_p_value, max_e_value, max_q_value : keep rows at or below these thresholds.
+    reverse_complement : also match the targets' reverse complements (default: True for
+        nucleotide alphabets; protein motifs are compared on one strand).
+    pseudocount : added to every cell before the matrices are normalised to probabilities.
+    n_score_bins, n_median_bins, n_target_bins, n_jobs : passed to ``memelite.tomtom``
+        (``n_target_bins=None`` switches off its approximate merging of similar target columns;
+        ``n_jobs=-1`` uses all numba threads).
+
+    Returns
+    -------
+    DataFrame with columns ``query``, ``query_name`` (the queries' ``name`` and ``alt_name``),
+    ``target``, ``target_name``, ``p_value``, ``e_value`` (= p x number of targets), ``q_value``
+    (Benjamini-Hochberg over the targets of each query), ``score`` (integer Tomtom score of the
+    best alignment), ``offset`` (position in the target, reverse-complemented when ``strand`` is
+    ``"-"``, where the query's first column aligns; negative when the query starts before the
+    target), ``overlap`` (aligned columns), ``strand`` (``"+"`` or ``"-"``), and the input
+    positions ``query_index`` and ``target_index``. Rows are grouped by query (input order) and
+    sorted by p-value within each query.
+    """
+    from memelite import tomtom as _memelite_tomtom
+
+    queries = [queries] if isinstance(queries, Motif) else list(queries)
+    targets = list(targets)
+    if not queries or not targets:
+        raise ValueError(f"tomtom needs at least one query and one target, got {len(queries)} "
+                         f"queries and {len(targets)} targets")
+    for m in [*queries, *targets]:
+        if not isinstance(m, Motif):
+            raise TypeError(f"tomtom takes Motif objects, got {type(m).__name__}")
+        if m.alphabet.letters != queries[0].alphabet.letters:
+            raise ValueError(f"motif {m.name!r} has alphabet {m.alphabet.name}, query "
+                             f"{queries[0].name!r} has {queries[0].alphabet.name}")
+    if top_n is not None and top_n < 1:
+        raise ValueError(f"top_n must be a positive integer or None, got {top_n}")
+    has_complement = queries[0].alphabet.complement is not None
+    if reverse_complement is None:
+        reverse_complement = has_complement
+    elif reverse_complement and not has_complement:
+        raise ValueError(f"alphabet {queries[0].alphabet.name} has no reverse complement")
+
+    Qs = [np.ascontiguousarray(m.probabilities(pseudocount)) for m in queries]
+    Ts = [np.ascontiguousarray(m.probabilities(pseudocount)) for m in targets]
+    p, score, offset, overlap, strand = _memelite_tomtom(
+        Qs, Ts, n_nearest=None, n_score_bins=n_score_bins, n_median_bins=n_median_bins,
+        n_target_bins=n_target_bins, reverse_complement=bool(reverse_complement), n_jobs=n_jobs,
+    )
+    p = np.clip(p, 0.0, 1.0)
+    q = benjamini_hochberg(p)
+    n_q, n_t = p.shape
+    # per query, targets by p-value (ties by input order)
+    order = np.lexsort((np.broadcast_to(np.arange(n_t), p.shape), p), axis=1)
+    if top_n is not None:
+        order = order[:, :top_n]
+    qi = np.repeat(np.arange(n_q), order.shape[1])
+    ti = order.ravel()
+    df = pd.DataFrame({
+        "query": [queries[i].name for i in qi],
+        "query_name": [queries[i].alt_name for i in qi],
+        "target": [targets[j].name for j in ti],
+        "target_name": [targets[j].alt_name for j in ti],
+        "p_value": p[qi, ti],
+        "e_value": p[qi, ti] * n_t,
+        "q_value": q[qi, ti],
+        "score": score[qi, ti],
+        "offset": offset[qi, ti].astype(np.int64),
+        "overlap": overlap[qi, ti].astype(np.int64),
+        "strand": np.where(strand[qi, ti] > 0, "-", "+"),
+        "query_index": qi,
+        "target_index": ti,
+    }, columns=COLUMNS)
+    keep = np.ones(len(df), dtype=bool)
+    for column, limit in (("p_value", max_p_value), ("e_value", max_e_value), ("q_value", max_q_value)):
+        if limit is not None:
+            keep &= df[column].to_numpy() <= limit
+    return df[keep].reset_index(drop=True)
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini-Hochberg q-values along the last axis: ``q_(i) = min_{j >= i} p_(j) n / j``
+    (ranks ``j`` of the sorted p-values), capped at 1. Same shape as ``p``."""
+    p = np.asarray(p, dtype=np.float64)
+    n = p.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=-1) * n / np.arange(1, n + 1)
+    ranked = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1].clip(max=1.0)
+    q = np.empty_like(ranked)
+    np.put_along_axis(q, order, ranked, axis=-1)
+    return q
