@@ -1,0 +1,39 @@
+import json
+
+import numpy as np
+
+from seqlens.cli import main
+from seqlens.io.hdf5 import load_dataset
+from seqlens.simulate import instance_table
+
+
+def test_cli_simulate_writes_file_summary_and_metrics(tmp_path, capsys):
+    out = tmp_path / "sim" / "mt.h5"
+    rc = main(["simulate", "multitask_motifs", "--out", str(out), "--n", "300", "--length", "150",
+               "--seed", "3"])
+    assert rc == 0 and out.exists()
+    text = capsys.readouterr().out
+    assert "class balance" in text and "motifs per sequence" in text and "SP1" in text
+    metrics = json.loads((out.parent / "metrics.json").read_text())
+    ds = load_dataset(out)
+    assert ds.seq_length == 150 and metrics["n_sequences"] == 300 and metrics["n_train"] == 210
+    assert metrics["length"] == 150 and metrics["seed"] == 3
+    Y = np.concatenate([ds.train.Y, ds.valid.Y, ds.test.Y])
+    assert abs(metrics["positive_fraction_sp1"] - Y[:, 8].mean()) < 1e-6
+    hist = sum(v for k, v in metrics.items() if k.startswith("motifs_per_sequence_"))
+    assert hist == 300 and metrics["n_instances"] == len(instance_table(ds)) == Y.sum()
+    assert ds.train.truth is not None and ds.metadata["seed"] == 3
+
+
+def test_cli_simulate_reports_impossible_request(tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    rc = main(["simulate", "regulatory_code", "--out", str(out), "--n", "50", "--length", "30"])
+    assert rc == 2 and not out.exists()
+    assert "length is 30" in capsys.readouterr().err
+
+
+def test_demo_still_simulates(tmp_path):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    ds = load_dataset(tmp_path / "regcode.h5")
+    assert len(ds.train) + len(ds.valid) + len(ds.test) == 2000
+    assert json.loads((tmp_path / "metrics.json").read_text())["dataset"] == "regulatory_code"
