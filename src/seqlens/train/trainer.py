@@ -1,0 +1,351 @@
+"""Training loop: Adam, early stopping with best-weight restore, reduce-on-plateau, clipping,
+robust training (adversarial, Gaussian noise, EvoAug with fine-tuning, mixup), seeds, history.
+
+Works with any ``nn.Module`` with ``y = model(X)``, ``X`` ``(N, A, L)`` float32 and ``y``
+``(N, T)`` raw outputs: logits for ``loss="bce"``, values for ``"mse"``, log-rates for
+``"poisson"``.
+
+Determinism: with the same ``random_state`` (and the same initial weights, e.g.
+``build_model(..., random_state=0)``) two runs on CPU give identical weights. The global torch
+RNG state of the caller is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlens.io.atomic import atomic_path, write_json
+from seqlens.models.base import resolve_device
+from seqlens.train.adversarial import AdversarialTraining
+from seqlens.train.metrics import CLASSIFICATION, REGRESSION, evaluate_predictions
+
+LOSSES = ("bce", "mse", "poisson")
+LINKS = {"bce": "sigmoid", "mse": None, "poisson": "exp"}
+
+
+def loss_function(loss: str) -> nn.Module:
+    """The torch loss for ``"bce"`` (with logits), ``"mse"`` or ``"poisson"`` (log-rate input)."""
+    if loss == "bce":
+        return nn.BCEWithLogitsLoss()
+    if loss == "mse":
+        return nn.MSELoss()
+    if loss == "poisson":
+        return nn.PoissonNLLLoss(log_input=True)
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def _as_tensor(a) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a.detach().float().cpu()
+    return torch.as_tensor(np.asarray(a, dtype=np.float32))
+
+
+def _xy(data, name: str):
+    if data is None:
+        return None
+    if hasattr(data, "X") and hasattr(data, "Y"):
+        X, Y = data.X, data.Y
+    else:
+        X, Y = data
+    X, Y = _as_tensor(X), _as_tensor(Y)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if X.ndim != 3:
+        raise ValueError(f"{name}: X must be (N, A, L), got shape {tuple(X.shape)}")
+    if len(X) != len(Y):
+        raise ValueError(f"{name}: X has {len(X)} sequences but Y has {len(Y)} rows")
+    if len(X) == 0:
+        raise ValueError(f"{name}: no sequences")
+    return X, Y
+
+
+def _apply_link(out: torch.Tensor, link: str | None) -> torch.Tensor:
+    if link == "sigmoid":
+        return torch.sigmoid(out)
+    if link == "exp":
+        return torch.exp(out.clamp(max=80.0))
+    if link is None:
+        return out
+    raise ValueError(f"link must be None, 'sigmoid' or 'exp', got {link!r}")
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X, batch_size: int = 256, device=None, link: str | None = None,
+            verbose: bool = False):
+    """Model outputs ``(N, T)`` for ``X`` ``(N, A, L)`` in eval mode, batch by batch.
+
+    ``link``: ``None`` (raw), ``"sigmoid"`` (probabilities) or ``"exp"`` (Poisson rates).
+    Returns a numpy array for numpy input, a CPU tensor for tensor input.
+    """
+    from tqdm.auto import tqdm
+
+    is_tensor = isinstance(X, torch.Tensor)
+    Xt = _as_tensor(X)
+    device = resolve_device(device)
+    was_training = model.training
+    model.eval()
+    model.to(device)
+    outs = []
+    for i in tqdm(range(0, len(Xt), batch_size), disable=not verbose, desc="predict"):
+        outs.append(_apply_link(model(Xt[i:i + batch_size].to(device)), link).float().cpu())
+    model.train(was_training)
+    out = torch.cat(outs) if outs else torch.zeros(0)
+    return out if is_tensor else out.numpy()
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the trained model (best weights restored) and the history."""
+
+    model: nn.Module
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = -1
+    best_score: float = float("nan")
+    monitor: str = "loss"
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.history)
+
+    def save_history(self, out_dir: str | Path) -> tuple[Path, Path]:
+        """Write ``history.csv`` and ``history.json`` to ``out_dir`` (atomically)."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        keys = list(dict.fromkeys(k for row in self.history for k in row))
+        with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.history)
+        write_json(out_dir / "history.json", self.history)
+        return out_dir / "history.csv", out_dir / "history.json"
+
+
+class _MixupHook:
+    """Mix a hidden layer's output (manifold mixup) with a permutation of the batch."""
+
+    def __init__(self):
+        self.lam, self.perm = 1.0, None
+
+    def __call__(self, module, inputs, output):
+        if self.perm is None:
+            return output
+        return self.lam * output + (1 - self.lam) * output[self.perm]
+
+
+def _evaluate(model, X, Y, loss_fn, link, metrics, batch_size, device, prefix) -> dict:
+    model.eval()
+    total, outs = 0.0, []
+    with torch.no_grad():
+        for i in range(0, len(X), batch_size):
+            xb, yb = X[i:i + batch_size].to(device), Y[i:i + batch_size].to(device)
+            out = model(xb)
+            total += float(loss_fn(out, yb)) * len(xb)
+            outs.append(_apply_link(out, link).float().cpu())
+    pred = torch.cat(outs).numpy()
+    res = {f"{prefix}loss": total / len(X)}
+    res.update(evaluate_predictions(Y.numpy(), pred, metrics, prefix=prefix))
+    return res
+
+
+def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int = 100,
+        batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
+        monitor: str | None = None, patience: int | None = 10, lr_patience: int | None = 5,
+        lr_factor: float = 0.2, min_lr: float = 1e-6, clip_grad: float | None = None,
+        adversarial: AdversarialTraining | None = None, noise_std: float = 0.0,
+        augment=None, finetune_epochs: int = 0, finetune_lr: float = 1e-4,
+        mixup: float | None = None, mixup_layer: str | None = None,
+        random_state: int | None = 0, device=None, verbose: bool = False,
+        out_dir: str | Path | None = None) -> FitResult:
+    """Train ``model`` in place and return a :class:`FitResult`.
+
+    Parameters
+    ----------
+    train, valid : ``(X, Y)`` pairs or :class:`seqlens.io.hdf5.Split` objects; ``X`` ``(N, A, L)``,
+        ``Y`` ``(N, T)`` (numpy or torch).
+    loss : ``"bce"`` (binary / multi-label), ``"mse"`` or ``"poisson"``.
+    monitor : validation metric for early stopping, LR schedule and the best weights:
+        ``"loss"``, ``"auroc"``, ``"aupr"``, ``"pearson"``, ``"spearman"`` (default ``"auroc"``
+        for BCE, ``"pearson"`` otherwise; ``"loss"`` when there is no ``valid``: then the training
+        loss is monitored).
+    patience : epochs without improvement before stopping (``None``: never stop early).
+    lr_patience, lr_factor, min_lr : reduce-on-plateau of the learning rate.
+    weight_decay : L2 penalty (Adam's ``weight_decay``).
+    clip_grad : clip the gradient norm to this value.
+    adversarial : :class:`AdversarialTraining` (PGD/FGSM with its clean/mixed/adversarial schedule).
+    noise_std : Gaussian input noise added to each training batch.
+    augment : a callable ``(X, generator) -> X`` such as :class:`seqlens.train.augment.EvoAug`.
+    finetune_epochs, finetune_lr : second stage on the original data (EvoAug's schedule).
+    mixup, mixup_layer : mixup with ``Beta(mixup, mixup)`` weights on the inputs, or on the output
+        of the named module (``dict(model.named_modules())`` key) for manifold mixup.
+    random_state : seeds shuffling, dropout, augmentation, noise and attacks.
+    out_dir : when given, ``history.csv`` and ``history.json`` are written there.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    Xtr, Ytr = _xy(train, "train")
+    val = _xy(valid, "valid")
+    metrics = CLASSIFICATION if loss == "bce" else REGRESSION
+    if monitor is None:
+        monitor = ("auroc" if loss == "bce" else "pearson") if val is not None else "loss"
+    monitor = monitor.removeprefix("valid_")
+    if monitor != "loss" and monitor not in metrics:
+        raise ValueError(f"monitor must be 'loss' or one of {metrics} for loss {loss!r}")
+    if monitor != "loss" and val is None:
+        raise ValueError(f"monitor {monitor!r} needs validation data")
+    mode = "min" if monitor == "loss" else "max"
+    device = resolve_device(device)
+    model.to(device)
+    loss_fn = loss_function(loss)
+    link = LINKS[loss]
+    mix_module = None
+    if mixup_layer is not None:
+        modules = dict(model.named_modules())
+        if mixup_layer not in modules:
+            raise ValueError(f"mixup_layer {mixup_layer!r} not in the model; choose from "
+                             f"{[k for k in modules if k][:20]}")
+        mix_module = modules[mixup_layer]
+    seed = 0 if random_state is None else int(random_state)
+    rng_devices = [device.index or 0] if device.type == "cuda" else []
+    result = FitResult(model=model, monitor=f"valid_{monitor}" if val is not None else "train_loss")
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=rng_devices):
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        np_rng = np.random.default_rng(seed)
+        stages = [("train", epochs, lr, True)]
+        if finetune_epochs > 0:
+            stages.append(("finetune", finetune_epochs, finetune_lr, False))
+        best_state, best, epoch_global = None, math.nan, 0
+        hook = _MixupHook() if mixup else None
+        handle = mix_module.register_forward_hook(hook) if (hook and mix_module) else None
+        pbar = None
+        try:
+            from tqdm.auto import tqdm
+
+            pbar = tqdm(total=epochs + max(finetune_epochs, 0), disable=not verbose, desc="train")
+            for stage, n_epochs, stage_lr, robust in stages:
+                opt = torch.optim.Adam(model.parameters(), lr=stage_lr, weight_decay=weight_decay)
+                sched = None
+                if lr_patience is not None:
+                    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                        opt, mode=mode, factor=lr_factor, patience=lr_patience, min_lr=min_lr)
+                waited = 0
+                for epoch in range(n_epochs):
+                    t0 = time.perf_counter()
+                    phase = adversarial.phase(epoch) if (adversarial and robust) else "clean"
+                    model.train()
+                    order = torch.randperm(len(Xtr), generator=gen)
+                    total, seen = 0.0, 0
+                    for i in range(0, len(Xtr), batch_size):
+                        idx = order[i:i + batch_size]
+                        xb, yb = Xtr[idx], Ytr[idx]
+                        if len(xb) < 2 and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                               for m in model.modules()):
+                            continue  # BatchNorm cannot train on a batch of one
+                        if robust and augment is not None:
+                            xb = augment(xb, gen)
+                        if robust and noise_std > 0:
+                            xb = xb + noise_std * torch.randn(xb.shape, generator=gen)
+                        xb, yb = xb.to(device), yb.to(device)
+                        if mixup and robust:
+                            lam = float(np_rng.beta(mixup, mixup))
+                            perm = torch.randperm(len(xb), generator=gen).to(device)
+                            yb = lam * yb + (1 - lam) * yb[perm]
+                            if mix_module is None:
+                                xb = lam * xb + (1 - lam) * xb[perm]
+                            else:
+                                hook.lam, hook.perm = lam, perm
+                        if phase != "clean":
+                            model.eval()
+                            if hook:
+                                saved, hook.perm = hook.perm, None
+                            x_adv = adversarial.attack(model, xb, yb, loss_fn, generator=gen)
+                            if hook:
+                                hook.perm = saved
+                            model.train()
+                        opt.zero_grad(set_to_none=True)
+                        if phase == "adversarial":
+                            batch_loss = loss_fn(model(x_adv), yb)
+                        elif phase == "mixed":
+                            batch_loss = 0.5 * (loss_fn(model(xb), yb) + loss_fn(model(x_adv), yb))
+                        else:
+                            batch_loss = loss_fn(model(xb), yb)
+                        if hook:
+                            hook.perm = None
+                        batch_loss.backward()
+                        if clip_grad is not None:
+                            nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+                        opt.step()
+                        total += float(batch_loss.detach()) * len(xb)
+                        seen += len(xb)
+                    row = {"epoch": epoch_global + 1, "stage": stage, "phase": phase,
+                           "lr": opt.param_groups[0]["lr"],
+                           "train_loss": total / max(seen, 1)}
+                    if val is not None:
+                        row.update(_evaluate(model, *val, loss_fn, link, metrics,
+                                             max(batch_size, 256), device, "valid_"))
+                        score = row[f"valid_{monitor}"]
+                    else:
+                        score = row["train_loss"]
+                    row["seconds"] = time.perf_counter() - t0
+                    result.history.append(row)
+                    epoch_global += 1
+                    if pbar is not None:
+                        pbar.update(1)
+                        pbar.set_postfix(train_loss=f"{row['train_loss']:.4f}",
+                                         **{monitor: f"{score:.4f}"})
+                    improved = not math.isnan(score) and (
+                        math.isnan(best) or (score < best if mode == "min" else score > best))
+                    if improved:
+                        best, waited = score, 0
+                        best_state = copy.deepcopy(model.state_dict())
+                        result.best_epoch = epoch_global
+                    else:
+                        waited += 1
+                    if sched is not None and not math.isnan(score):
+                        sched.step(score)
+                    if patience is not None and waited > patience:
+                        result.stopped_early = True
+                        break
+                if best_state is not None:
+                    model.load_state_dict(best_state)
+        finally:
+            if handle is not None:
+                handle.remove()
+            if pbar is not None:
+                pbar.close()
+    result.best_score = best
+    result.seconds = time.perf_counter() - start
+    model.eval()
+    if out_dir is not None:
+        result.save_history(out_dir)
+    return result
+
+
+def evaluate(model: nn.Module, data, loss: str = "bce", batch_size: int = 256, device=None,
+             prefix: str = "test_", per_task: bool = False) -> dict:
+    """Flat metrics of ``model`` on ``data`` (``(X, Y)`` or a Split): ``{prefix}loss`` plus AUROC
+    and AUPR (BCE) or Pearson and Spearman (MSE/Poisson), mean over tasks (and per task)."""
+    X, Y = _xy(data, "data")
+    device = resolve_device(device)
+    model.to(device)
+    res = _evaluate(model, X, Y, loss_function(loss), LINKS[loss],
+                    CLASSIFICATION if loss == "bce" else REGRESSION, batch_size, device, prefix)
+    if per_task:
+        pred = predict(model, X, batch_size, device, LINKS[loss])
+        res.update(evaluate_predictions(Y.numpy(), pred,
+                                        CLASSIFICATION if loss == "bce" else REGRESSION,
+                                        prefix=prefix, per_task=True))
+    return res
