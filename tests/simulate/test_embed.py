@@ -180,3 +180,14 @@ def test_simulate_sequences_is_deterministic():
     assert not np.array_equal(a[0], c[0])
     plus = simulate_sequences(30, 60, motifs, strand="+", random_state=7)[2]
     assert set(plus["strand"]) == {"+"}
+
+
+def test_simulate_on_dinucleotide_shuffled_real_sequences():
+    real = bg.gc_content(20, 90, gc=0.7, random_state=0)
+    motifs = get_motifs(["MA0079.3"])
+    X, truth, table = simulate_sequences(40, 90, motifs, counts=1, background="dinucleotide", X=real,
+                                         random_state=4)
+    back = bg.dinucleotide_shuffled(real, n=40, random_state=np.random.default_rng(4))
+    outside = ~instance_mask(table, 40, 90)
+    assert np.array_equal(X.transpose(0, 2, 1)[outside], back.transpose(0, 2, 1)[outside])
+    assert np.array_equal(signal_mask(truth), ~outside)
