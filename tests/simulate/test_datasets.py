@@ -207,3 +207,13 @@ def test_impossible_dataset_requests():
     with pytest.raises(SimulationError, match="orientation"):
         motif_interactions(n=10, orientation="sideways")
     assert simulate_dataset("multitask_motifs", n=10, length=80, random_state=0).seq_length == 80
+
+
+def test_dataset_with_gc_background():
+    ds = multitask_motifs(n=300, length=120, random_state=0, background="gc", gc=0.8)
+    assert ds.metadata["recipe"]["background"] == "gc (gc=0.8)"
+    tab = instance_table(ds, "train")
+    outside = ~instance_mask(tab, len(ds.train), 120)
+    letters = ds.train.X.transpose(0, 2, 1)[outside]
+    assert abs(letters[:, 1:3].sum(axis=1).mean() - 0.8) < 0.02
+    assert np.array_equal(signal_mask(ds.train.truth), ~outside)

@@ -9,6 +9,11 @@ width), task names and, where relevant, the interacting pairs. The instance tabl
 ``extras`` arrays ``instance_*`` (split code 0/1/2, sequence index within its split, motif index into
 ``metadata["motifs"]``, start, end, strand +1/-1, and recipe-specific columns); rebuild it as a
 DataFrame with :func:`instance_table`.
+
+The published recipes use a uniform background; every dataset also takes ``background=`` (``"gc"``,
+``"iid"``, ``"profile"``, ``"dinucleotide"``) with the keywords of
+:func:`seqlens.simulate.background.make_background` (``gc=``, ``frequencies=``, ``X=`` real sequences).
+The ground truth keeps 0.25 for background columns whatever the background.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pandas as pd
 
 from seqlens.io.hdf5 import SPLITS, Dataset, Split
 from seqlens.motifs.motif import Motif
-from seqlens.simulate.background import uniform
+from seqlens.simulate.background import make_background
 from seqlens.simulate.embed import (
     SimulationError,
     choose_motifs,
@@ -167,7 +172,8 @@ def _fit_check(name: str, widths, max_count: int, length: int) -> None:
         )
 
 
-def multitask_motifs(n: int = 30000, length: int = 200, random_state=None) -> Dataset:
+def multitask_motifs(n: int = 30000, length: int = 200, random_state=None, background: str = "uniform",
+                     **background_kw) -> Dataset:
     """Koo & Eddy (2019) multitask dataset: 12 JASPAR motifs, 12 multi-hot labels.
 
     Recipe: uniform background of ``length``; 1 to 5 motifs per sequence with probabilities
@@ -182,7 +188,7 @@ def multitask_motifs(n: int = 30000, length: int = 200, random_state=None) -> Da
     names, mots = list(motifs), list(motifs.values())
     counts = (1, 2, 3, 4, 5)
     _fit_check("multitask_motifs", [m.width for m in mots], max(counts), length)
-    X = uniform(n, length, random_state=rng)
+    X = make_background(background, n, length, random_state=rng, **background_kw)
     k = sample_counts(n, counts, COUNT_PROBABILITIES, random_state=rng)
     seq, midx = choose_motifs(k, len(mots), replace=False, random_state=rng)
     minus = rng.random(len(seq)) < 0.5
@@ -194,7 +200,7 @@ def multitask_motifs(n: int = 30000, length: int = 200, random_state=None) -> Da
     meta = {
         "name": "multitask_motifs", "reference": "Koo & Eddy 2019, PLOS Comp Biol",
         "seed": _seed(random_state), "motifs": _motif_meta(names, mots), "tasks": names,
-        "recipe": {"background": "uniform", "counts": list(counts),
+        "recipe": {"background": _background_meta(background, background_kw), "counts": list(counts),
                    "count_probabilities": list(COUNT_PROBABILITIES), "motif_choice": "distinct, uniform",
                    "strand": "random (forward or reverse-complement PWM)",
                    "placement": "uniform random non-overlapping", "label": "multi-hot motif presence"},
@@ -203,7 +209,7 @@ def multitask_motifs(n: int = 30000, length: int = 200, random_state=None) -> Da
 
 
 def regulatory_code(n: int = 20000, length: int = 200, random_state=None, n_decoys: int = 50,
-                    decoys=None) -> Dataset:
+                    decoys=None, background: str = "uniform", **background_kw) -> Dataset:
     """Koo & Ploenzke (2021) task 3: a binary regulatory code of 5 core motifs.
 
     Recipe: uniform background; positives (``n // 2``) get 3 to 7 motifs (probabilities
@@ -233,7 +239,7 @@ def regulatory_code(n: int = 20000, length: int = 200, random_state=None, n_deco
     counts = (3, 4, 5, 6, 7)
     _fit_check("regulatory_code", [m.width for m in mots], max(counts), length)
     n_pos = n // 2
-    X = uniform(n, length, random_state=rng)
+    X = make_background(background, n, length, random_state=rng, **background_kw)
     k = sample_counts(n, counts, COUNT_PROBABILITIES, random_state=rng)
     seq_p, m_p = choose_motifs(k[:n_pos], len(core), replace=True, random_state=rng)
     seq_n, m_n = choose_motifs(k[n_pos:], len(mots), replace=True, random_state=rng)
@@ -249,7 +255,7 @@ def regulatory_code(n: int = 20000, length: int = 200, random_state=None, n_deco
         "name": "regulatory_code", "reference": "Koo & Ploenzke 2021, Nat Mach Intell (task 3)",
         "seed": _seed(random_state), "motifs": _motif_meta(names, mots), "tasks": ["regulatory_code"],
         "core_motifs": list(core), "decoy_ids": list(decoys),
-        "recipe": {"background": "uniform", "counts": list(counts),
+        "recipe": {"background": _background_meta(background, background_kw), "counts": list(counts),
                    "count_probabilities": list(COUNT_PROBABILITIES),
                    "positives": "n // 2 sequences; motifs drawn with replacement from the 10 core PWMs",
                    "negatives": "motifs drawn with replacement from 10 core + 2 x n_decoys decoy PWMs",
@@ -260,7 +266,8 @@ def regulatory_code(n: int = 20000, length: int = 200, random_state=None, n_deco
 
 
 def motif_interactions(n: int = 20000, length: int = 200, random_state=None, spacing=None,
-                       orientation: str | None = None, p_violating: float = 0.5) -> Dataset:
+                       orientation: str | None = None, p_violating: float = 0.5, background: str = "uniform",
+                       **background_kw) -> Dataset:
     """A pairwise grammar: the label is 1 when an interacting pair of motifs is present.
 
     Motifs: the 12 of ``INTERACTION_MOTIFS`` (JASPAR 2016 stand-ins documented there); interacting pairs
@@ -370,7 +377,7 @@ def motif_interactions(n: int = 20000, length: int = 200, random_state=None, spa
         "pair": np.concatenate([pair_id, pair_id, np.full(len(single_seq), -1)]),
         "interacting": np.concatenate([follows, follows, np.zeros(len(single_seq), dtype=bool)]),
     })
-    X = uniform(n, length, random_state=rng)
+    X = make_background(background, n, length, random_state=rng, **background_kw)
     X, truth, table = embed(X, motifs, inst, random_state=rng)
     Y = np.zeros((n, 1), dtype=np.float32)
     Y[:n_pos] = 1.0
@@ -379,7 +386,7 @@ def motif_interactions(n: int = 20000, length: int = 200, random_state=None, spa
         "seed": _seed(random_state), "motifs": _motif_meta(names, mots), "tasks": ["interaction"],
         "interacting_pairs": [list(p) for p in INTERACTING_PAIRS],
         "non_interacting": [names[i] for i in loners],
-        "recipe": {"background": "uniform",
+        "recipe": {"background": _background_meta(background, background_kw),
                    "positives": "n // 2; one interacting pair + 0/1/2 (p 0.5/0.3/0.2) random extra motifs",
                    "negatives": "2/3/4 motifs (p 0.5/0.3/0.2) without a complete interacting pair",
                    "spacing": None if spacing is None else [lo, hi], "orientation": orientation,
@@ -414,6 +421,12 @@ def _fit_items(name: str, widths, seq, length: int) -> None:
             f"{int(need.max())} positions for their non-overlapping motifs, but length is {length}; "
             "use a longer length (or a smaller spacing)"
         )
+
+
+def _background_meta(kind: str, kw: dict) -> str:
+    """The background recipe as text (real-sequence arrays are summarised by shape)."""
+    parts = [f"{k}={np.shape(v) if np.ndim(v) > 1 else v}" for k, v in sorted(kw.items())]
+    return kind + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _seed(random_state):
