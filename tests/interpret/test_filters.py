@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -258,3 +259,66 @@ def test_synonym_mapping_and_callable():
         ["MA0079.3", "MA0079.3", None]
     assert truth_hits(ids, ["MA0079.3"], synonyms=lambda t, g: t == "KLF1") == \
         ["MA0079.3", None, "MA0079.3"]
+
+
+def test_meme_export_round_trips(ctcf_case, tmp_path):
+    from seqlens.io.motifs import read_meme, write_meme
+
+    _, X, model = ctcf_case
+    two = conv_model(np.stack([np.asarray(model[0].weight[0].detach()), -np.ones((4, 19))]))
+    motifs = activation_motifs(two, X)
+    write_meme(tmp_path / "motifs.meme", motifs)
+    back = read_meme(tmp_path / "motifs.meme")
+    assert [m.name for m in back] == ["filter0", "filter1"]
+    np.testing.assert_allclose(back[0].probabilities(), motifs[0].probabilities(), atol=1e-6)
+    assert back[0].n_sites == pytest.approx(motifs[0].metadata["n_sites"]) or \
+        back[0].metadata.get("nsites") == pytest.approx(motifs[0].metadata["n_sites"])
+    np.testing.assert_allclose(back[1].probabilities(), 0.25)
+
+
+def test_logo_grid_titles_best_matches(ctcf_case, jaspar2016):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from seqlens.plot.filters import filter_logo_grid
+
+    _, X, model = ctcf_case
+    motifs = activation_motifs(model, X) + activation_motifs(conv_model(-np.ones((4, 5))), X)
+    table = match_filters(motifs, jaspar2016)
+    fig = filter_logo_grid(motifs, table, ncols=2)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "CTCF MA0139.1" in titles[0] and "q=" in titles[0]
+    assert "no windows" in titles[1]
+
+
+def test_cli_writes_motifs_matches_stats_and_grid(ctcf_case, tmp_path):
+    from seqlens.cli import main
+    from seqlens.io.hdf5 import Dataset, Split, save_dataset
+    from seqlens.models import build_model, save_model
+
+    ctcf, X, _ = ctcf_case
+    model = build_model("cnn", seq_length=X.shape[2], filters=2, kernel_size=19, n_outputs=1,
+                        batch_norm=False, dense=[], random_state=0)
+    with torch.no_grad():
+        model.conv1.weight.zero_()
+        model.conv1.weight[0] = torch.tensor(ctcf.weights(), dtype=torch.float32)
+        model.conv1.bias.zero_()
+    save_model(model, tmp_path / "run" / "model")
+    split = Split(X, np.zeros((len(X), 1), np.float32))
+    meta = {"motifs": [{"name": "CTCF", "id": "MA0139.1"}, {"name": "SP1", "id": "MA0079.3"}]}
+    save_dataset(tmp_path / "data.h5", Dataset(split, split, split, metadata=meta))
+    out = tmp_path / "out"
+    rc = main(["filters", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "data.h5"),
+               "--jaspar", str(JASPAR2016), "--out", str(out), "--quiet"])
+    assert rc == 0
+    for name in ("motifs.meme", "matches.csv", "stats.json", "filters.png", "metrics.json"):
+        assert (out / name).exists(), name
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["match_fraction"] == 0.5 and stats["match_any"] == 0.5
+    assert stats["coverage"] == 0.5 and stats["false_positive_rate"] == 0.0
+    assert stats["best_matches"][0]["target"] == "MA0139.1"
+    assert stats["best_matches"][1]["target"] is None
+    matches = pd.read_csv(out / "matches.csv")
+    assert set(matches["filter"]) == {0}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["match_fraction"] == 0.5 and metrics["n_database"] == 519

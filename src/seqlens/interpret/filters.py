@@ -398,8 +398,9 @@ def truth_hits(target_ids: Iterable[str], truth_ids: Iterable[str], synonyms=Non
 
 def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable[str] = (),
                   synonyms=None, n_nearest: int | None = 10, pseudocount: float = 0.0,
-                  n_jobs: int = 1) -> pd.DataFrame:
-    """Tomtom (memelite) of filter motifs against ``targets``; one row per (filter, hit).
+                  n_jobs: int = -1) -> pd.DataFrame:
+    """Tomtom (:func:`seqlens.motifs.tomtom.tomtom`) of filter motifs against ``targets``; one row
+    per (filter, hit).
 
     Returns a DataFrame with columns ``filter`` (index of the motif in ``motifs``), ``query``
     (its name), ``target`` (matrix ID), ``target_name`` (TF name), ``p_value``, ``e_value``
@@ -408,48 +409,25 @@ def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable
     stands for, see :func:`truth_hits`, or ``None``). The ``n_nearest`` best hits of each filter
     are kept (``None`` keeps all). Empty motifs (no collected windows) get no rows.
     """
-    from memelite import tomtom
+    from seqlens.motifs.tomtom import tomtom
 
     truth_ids = list(truth_ids)
+    targets = list(targets)
     keep = [i for i, m in enumerate(motifs) if not m.metadata.get("empty", False)]
-    rows = []
-    if keep and targets:
-        q = [motifs[i].probabilities(pseudocount).astype(np.float64) for i in keep]
-        t = [m.probabilities().astype(np.float64) for m in targets]
-        import warnings
+    if not keep or not targets:
+        return pd.DataFrame(columns=MATCH_COLUMNS)
+    import warnings
 
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*target motifs.*")
-            res = tomtom(q, t, n_jobs=n_jobs)
-        p, _, offsets, overlaps, strands = (np.asarray(r) for r in res[:5])
-        n_t = len(targets)
-        ids = [m.name for m in targets]
-        truth_of = dict(zip(ids, truth_hits(ids, truth_ids, synonyms)))
-        for row, i in enumerate(keep):
-            pv = np.clip(np.nan_to_num(p[row], nan=1.0), 0.0, 1.0)
-            qv = _bh(pv)
-            order = np.argsort(pv, kind="stable")
-            if n_nearest is not None:
-                order = order[:n_nearest]
-            for j in order:
-                rows.append(dict(filter=i, query=motifs[i].name, target=ids[j],
-                                 target_name=targets[j].alt_name, p_value=float(pv[j]),
-                                 e_value=float(pv[j] * n_t), q_value=float(qv[j]),
-                                 offset=int(offsets[row, j]), overlap=int(overlaps[row, j]),
-                                 strand="-" if strands[row, j] else "+",
-                                 truth=truth_of[ids[j]]))
-    return pd.DataFrame(rows, columns=MATCH_COLUMNS)
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values of ``p`` (monotone, capped at 1)."""
-    n = len(p)
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*target motifs.*")
+        table = tomtom([motifs[i] for i in keep], targets, top_n=n_nearest,
+                       pseudocount=pseudocount, n_jobs=n_jobs)
+    table["filter"] = np.asarray(keep)[table["query_index"].to_numpy()]
+    ids = list(dict.fromkeys(table["target"]))
+    truth_of = dict(zip(ids, truth_hits(ids, truth_ids, synonyms)))
+    table["truth"] = pd.Series([truth_of[t] for t in table["target"]], index=table.index,
+                               dtype=object)
+    return table[MATCH_COLUMNS].reset_index(drop=True)
 
 
 def filter_statistics(matches: pd.DataFrame, n_filters: int, truth_ids: Iterable[str] = (),

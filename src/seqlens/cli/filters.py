@@ -1,0 +1,158 @@
+"""``seqlens filters --model RUN_DIR --data FILE.h5 --out DIR``: first-layer filters as motifs.
+
+Extracts one motif per first-layer filter from the sequences of one split (activation-based by
+default, or straight from the weights), matches them with Tomtom against a JASPAR release (and,
+through the synonym IDs, against the ground-truth motifs of a simulated dataset), and writes
+``motifs.meme``, ``matches.csv``, ``stats.json``, ``filters.png`` (logo grid) and
+``metrics.json`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("filters", help="first-layer filters as motifs, matched to JASPAR",
+                       description="Turn the first-layer filters of a trained model into motifs, "
+                                   "match them to JASPAR with Tomtom and score them against the "
+                                   "ground truth of a simulated dataset.")
+    p.add_argument("--model", required=True,
+                   help="checkpoint folder (config.json + weights.pt) or a run folder holding one")
+    p.add_argument("--data", required=True, help="HDF5 dataset whose sequences activate the filters")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"),
+                   help="split of --data to use (default test)")
+    p.add_argument("--jaspar", default=None,
+                   help="JASPAR release year (default: newest offline release, CORE vertebrates) "
+                        "or a motif file (.meme or JASPAR .pfm/.jaspar/.txt)")
+    p.add_argument("--truth", default=None,
+                   help="HDF5 dataset whose metadata lists the ground-truth motif IDs "
+                        "(default: --data's own metadata, when it has them)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--method", default="activation", choices=("activation", "softmax", "normalise"),
+                   help="activation-based windows (default) or the weights (softmax/normalise)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="fraction of each filter's maximum activation (default 0.5)")
+    p.add_argument("--weighted", action="store_true", help="weight windows by their activation")
+    p.add_argument("--edges", default="pad", choices=("pad", "skip"),
+                   help="windows over the sequence ends: pad with background or skip")
+    p.add_argument("--no-clip", action="store_true", help="keep full-width filter motifs")
+    p.add_argument("--metric", default="q_value", choices=("q_value", "e_value", "p_value"),
+                   help="significance measure of a Tomtom hit (default q_value)")
+    p.add_argument("--cutoff", type=float, default=0.1, help="significance cutoff (default 0.1)")
+    p.add_argument("--max-seqs", type=int, default=None, help="use at most this many sequences")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default=None, help="torch device (default: CUDA if available)")
+    p.add_argument("--ncols", type=int, default=6, help="logos per row in filters.png")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """The checkpoint folder ``path`` itself (when it has ``config.json``) or the single one
+    below it (searched up to two levels down)."""
+    from seqlens.errors import SeqlensError
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model folder")
+    if (path / "config.json").exists() or path.is_file():
+        return path
+    found = sorted({c.parent for c in [*path.glob("*/config.json"), *path.glob("*/*/config.json")]
+                    if (c.parent / "weights.pt").exists()})
+    if not found:
+        raise SeqlensError(f"{path}: no model checkpoint (config.json + weights.pt) inside")
+    if len(found) > 1:
+        raise SeqlensError(f"{path}: several checkpoints inside ({', '.join(map(str, found))}); "
+                           "pass one of them to --model")
+    return found[0]
+
+
+def load_database(spec):
+    """Motifs to match against: a JASPAR release (CORE vertebrates) or a motif file."""
+    from seqlens.io.motifs import read_jaspar, read_meme
+    from seqlens.motifs.jaspar import fetch_motifs
+
+    if spec is not None and Path(str(spec)).exists():
+        path = Path(spec)
+        text = path.read_text(errors="replace")
+        return read_meme(path) if text.lstrip().startswith("MEME") else read_jaspar(path)
+    return fetch_motifs(release=spec, collection="CORE", tax_group="vertebrates")
+
+
+def run(args) -> int:
+    import time
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlens.cli.common import report_metrics
+    from seqlens.interpret.filters import (
+        activation_motifs,
+        best_matches,
+        filter_statistics,
+        filter_weight_motifs,
+        match_filters,
+    )
+    from seqlens.io.atomic import atomic_path, write_json
+    from seqlens.io.hdf5 import load_dataset
+    from seqlens.io.motifs import write_meme
+    from seqlens.models import load_model
+    from seqlens.plot.filters import filter_logo_grid
+    from seqlens.study.design_principles import truth_ids_of
+
+    start = time.perf_counter()
+    out = Path(args.out)
+    model = load_model(find_checkpoint(args.model), device=args.device)
+    data = load_dataset(args.data, splits=(args.split,), truth=False)
+    X = data.split(args.split).X
+    if args.max_seqs is not None:
+        X = X[:args.max_seqs]
+    truth_src = load_dataset(args.truth, splits=(), truth=False) if args.truth else data
+    truth_ids = truth_ids_of(truth_src)
+    database = load_database(args.jaspar)
+
+    if args.method == "activation":
+        motifs = activation_motifs(model, X, threshold=args.threshold, weighted=args.weighted,
+                                   edges=args.edges, clip=not args.no_clip,
+                                   batch_size=args.batch_size, device=args.device,
+                                   verbose=not args.quiet)
+    else:
+        motifs = filter_weight_motifs(model, method=args.method, clip=not args.no_clip)
+    matches = match_filters(motifs, database, truth_ids=truth_ids)
+    stats = filter_statistics(matches, len(motifs), truth_ids, metric=args.metric,
+                              cutoff=args.cutoff)
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_meme(out / "motifs.meme", motifs)
+    with atomic_path(out / "matches.csv") as tmp:
+        matches.to_csv(tmp, index=False)
+    best = best_matches(matches, len(motifs))
+    stats_doc = dict(stats, database=str(args.jaspar or "latest CORE vertebrates"),
+                     n_database=len(database), truth_ids=truth_ids, method=args.method,
+                     n_sequences=int(len(X)), split=args.split,
+                     best_matches=_records(best[["filter", "target", "target_name", "q_value",
+                                                 "e_value", "truth"]]))
+    write_json(out / "stats.json", stats_doc)
+    fig = filter_logo_grid(motifs, matches, ncols=args.ncols, metric=args.metric)
+    with atomic_path(out / "filters.png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+    metrics = {k: v for k, v in stats.items() if isinstance(v, (int, float))}
+    metrics["n_database"] = len(database)
+    metrics["seconds"] = time.perf_counter() - start
+    report_metrics(metrics, out, title=f"seqlens filters: {len(motifs)} filters, "
+                                       f"{args.metric} <= {args.cutoff}")
+    return 0
+
+
+def _records(frame) -> list[dict]:
+    """Rows as dicts with missing values as None (valid JSON)."""
+    import math
+
+    rows = frame.astype(object).to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in rows]

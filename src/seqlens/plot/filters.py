@@ -1,0 +1,188 @@
+"""Figures of first-layer filters: a logo grid and the design-principle experiment plots.
+
+All functions return a matplotlib ``Figure`` (the caller saves or shows it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from seqlens.motifs.motif import Motif
+
+
+def _best_hits(matches: pd.DataFrame | None) -> dict[int, pd.Series]:
+    if matches is None or len(matches) == 0:
+        return {}
+    best = matches.sort_values(["filter", "p_value"], kind="stable").groupby("filter").head(1)
+    return {int(r["filter"]): r for _, r in best.iterrows()}
+
+
+_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839", "U": "#D62839"}
+
+
+def _logo_function():
+    """``draw(motif, ax, kind)``: :mod:`seqlens.plot.logos` when present, else a plain
+    stacked-letter drawing."""
+    try:
+        from seqlens.plot import logos
+    except ImportError:
+        return _plain_logo
+    fn = getattr(logos, "logo", None) or getattr(logos, "plot_logo", None)
+    if fn is None:
+        return _plain_logo
+
+    def draw(motif, ax, kind):
+        try:
+            fn(motif, ax=ax, kind=kind)
+        except TypeError:
+            fn(motif, ax=ax)
+
+    return draw
+
+
+def _plain_logo(motif: Motif, ax, kind: str = "information") -> None:
+    """Stacked letters, heights = probability x column information (or probability)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import PathPatch
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    p = motif.probabilities()
+    heights = p * motif.information()[None, :] if kind == "information" else p
+    font = FontProperties(family="DejaVu Sans", weight="bold")
+    letters = motif.alphabet.letters
+    for col in range(p.shape[1]):
+        y = 0.0
+        for a in np.argsort(heights[:, col]):
+            h = float(heights[a, col])
+            if h <= 1e-3:
+                continue
+            path = TextPath((0, 0), letters[a], size=1, prop=font)
+            ext = path.get_extents()
+            t = Affine2D().translate(-ext.x0, -ext.y0).scale(0.9 / ext.width, h / ext.height) \
+                .translate(col + 0.05, y)
+            ax.add_patch(PathPatch(t.transform_path(path), color=_COLORS.get(letters[a], "grey"),
+                                   lw=0))
+            y += h
+    ax.set_xlim(0, p.shape[1])
+    top = np.log2(p.shape[0]) if kind == "information" else 1.0
+    ax.set_ylim(0, top)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def filter_logo_grid(motifs: list[Motif], matches: pd.DataFrame | None = None, ncols: int = 6,
+                     kind: str = "information", metric: str = "q_value",
+                     panel_size: tuple[float, float] = (2.6, 1.3)):
+    """One logo per filter motif, titled with the filter name, its number of sites and its best
+    match (TF name, matrix ID and ``metric``) from a :func:`seqlens.interpret.filters.match_filters`
+    table; ``kind`` is the logo height (``"information"`` or ``"probability"``)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    draw = _logo_function()
+    if not motifs:
+        raise ValueError("filter_logo_grid: no motifs")
+    n = len(motifs)
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.2))
+    best = _best_hits(matches)
+    for i, ax in enumerate(axes.ravel()):
+        if i >= n:
+            ax.axis("off")
+            continue
+        m = motifs[i]
+        f = int(m.metadata.get("filter", i))
+        title = m.name
+        if m.metadata.get("n_sites") is not None:
+            title += f" (n={m.metadata['n_sites']})"
+        if m.metadata.get("empty"):
+            ax.axis("off")
+            ax.set_title(f"{title}\nno windows", fontsize=7)
+            continue
+        draw(m, ax, kind)
+        hit = best.get(f)
+        if hit is not None:
+            name = hit.get("target_name") or ""
+            title += f"\n{name} {hit['target']} {metric[0]}={float(hit[metric]):.2g}"
+        else:
+            title += "\nno match"
+        ax.set_title(title, fontsize=7)
+        ax.set_xticks([])
+        ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pool_size_sweep(summary: pd.DataFrame):
+    """Match fraction (and AUROC, right axis) against the first pool size, mean +- sd over
+    seeds, from the summary of :func:`seqlens.study.design_principles.pool_size_sweep`."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    s = summary.sort_values("pool")
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    x = s["pool"].to_numpy()
+    ax.errorbar(x, s["match_fraction_mean"], yerr=s["match_fraction_std"], marker="o",
+                color="tab:blue", capsize=3, label="match fraction")
+    ax.errorbar(x, s["coverage_mean"], yerr=s["coverage_std"], marker="s", color="tab:green",
+                capsize=3, alpha=0.7, label="coverage")
+    ax.set_xscale("log")
+    ax.set_xticks(x, [str(v) for v in x])
+    ax.set_xlabel("first-layer max-pool size P (CNN-P)")
+    ax.set_ylabel("fraction")
+    ax.set_ylim(-0.02, 1.02)
+    ax2 = ax.twinx()
+    ax2.errorbar(x, s["test_auroc_mean"], yerr=s["test_auroc_std"], marker="^",
+                 color="tab:red", capsize=3, label="test AUROC")
+    ax2.set_ylabel("test AUROC", color="tab:red")
+    ax2.set_ylim(0.5, 1.0)
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
+    ax.legend(lines, labels, fontsize=7, loc="lower right")
+    ax.set_title("Pool-size sweep (Koo & Eddy 2019)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_activation_comparison(summary: pd.DataFrame):
+    """Grouped bars: mean match fraction (+- sd) per model and activation, with the best-k
+    mean as a dot and published figures as crosses, from the summary of
+    :func:`seqlens.study.design_principles.activation_comparison`."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(summary["model"]))
+    acts = list(dict.fromkeys(summary["activation"]))
+    width = 0.8 / len(acts)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(models) * max(1, len(acts) / 2), 3.4))
+    best_col = next((c for c in summary.columns if c.startswith("best")), None)
+    for j, act in enumerate(acts):
+        sub = summary[summary["activation"] == act].set_index("model").reindex(models)
+        xs = np.arange(len(models)) + (j - (len(acts) - 1) / 2) * width
+        ax.bar(xs, sub["match_fraction_mean"], width, yerr=sub["match_fraction_std"], capsize=2,
+               label=act)
+        if best_col:
+            ax.scatter(xs, sub[best_col], color="black", s=12, zorder=3,
+                       label=best_col.replace("_", " ") if j == 0 else None)
+        if "published_match_fraction" in sub:
+            ax.scatter(xs, sub["published_match_fraction"], marker="x", color="red", s=30,
+                       zorder=3, label="published" if j == 0 else None)
+    ax.set_xticks(np.arange(len(models)), models)
+    ax.set_ylabel("filter match fraction")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("First-layer activation (Koo & Ploenzke 2021)", fontsize=9)
+    fig.tight_layout()
+    return fig
