@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from seqlens.simulate import background as bg
-from seqlens.simulate.embed import SimulationError
+from seqlens.simulate.grammar import SimulationError
 
 
 def _is_one_hot(X):

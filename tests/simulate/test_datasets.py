@@ -14,7 +14,7 @@ from seqlens.simulate import (
     simulate_dataset,
 )
 from seqlens.simulate.datasets import INTERACTION_MOTIFS, MULTITASK_MOTIFS, REGULATORY_CORE
-from seqlens.simulate.embed import instance_mask, signal_mask
+from seqlens.simulate.grammar import instance_mask, signal_mask
 
 COUNT_P = np.array([0.50, 0.25, 0.17, 0.05, 0.03])
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqlens.alphabet import _to_numpy
-from seqlens.simulate.embed import SimulationError
+from seqlens.simulate.grammar import SimulationError
 
 BACKGROUNDS = ("uniform", "gc", "iid", "profile", "dinucleotide")
 

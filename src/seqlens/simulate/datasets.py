@@ -27,7 +27,7 @@ import pandas as pd
 from seqlens.io.hdf5 import SPLITS, Dataset, Split
 from seqlens.motifs.motif import Motif
 from seqlens.simulate.background import make_background
-from seqlens.simulate.embed import (
+from seqlens.simulate.grammar import (
     SimulationError,
     choose_motifs,
     embed,

@@ -6,7 +6,7 @@ from seqlens.alphabet import decode, one_hot
 from seqlens.motifs.motif import Motif
 from seqlens.simulate import background as bg
 from seqlens.simulate.datasets import get_motifs
-from seqlens.simulate.embed import (
+from seqlens.simulate.grammar import (
     SimulationError,
     choose_motifs,
     embed,
@@ -191,3 +191,34 @@ def test_simulate_on_dinucleotide_shuffled_real_sequences():
     outside = ~instance_mask(table, 40, 90)
     assert np.array_equal(X.transpose(0, 2, 1)[outside], back.transpose(0, 2, 1)[outside])
     assert np.array_equal(signal_mask(truth), ~outside)
+
+
+def test_arrange_spacing_orientation_and_order_rules():
+    from seqlens.simulate import Arrangement, arrange
+
+    motifs = dict(zip(["A", "B", "C"], get_motifs(["MA0473.2", "MA0631.1", "MA0466.2"])))
+    pair = Arrangement(("A", "B"), gaps=((3, 6),), strands="same", either_order=True)
+    trio = Arrangement(("C", "A", "C"), gaps=(0, 2), strands=("+", "-", "+"))
+    n = 400
+    which = np.arange(n) % 2
+    singles = {"seq": np.arange(n), "motif": ["C"] * n}
+    table = arrange([pair, trio], np.arange(n), which, motifs, 120, singles=singles, random_state=0)
+    assert len(table) == n * 2.5 + n
+    X, truth, out = embed(bg.uniform(n, 120, random_state=1), motifs, table, random_state=2)
+    assert np.array_equal(signal_mask(truth), instance_mask(out, n, 120))  # no overlaps (embed checks)
+    orders = set()
+    for _, g in out[out["group"] >= 0].groupby("group"):
+        g = g.sort_values("start")
+        gaps = g["start"].to_numpy()[1:] - g["end"].to_numpy()[:-1]
+        if g["arrangement"].iat[0] == 0:
+            assert 3 <= gaps[0] <= 6 and g["strand"].nunique() == 1
+            orders.add(tuple(g["motif"]))
+        else:
+            assert list(g["motif"]) == ["C", "A", "C"] and list(g["strand"]) == ["+", "-", "+"]
+            assert gaps.tolist() == [0, 2]
+    assert orders == {("A", "B"), ("B", "A")}
+    assert (out["group"] == -1).sum() == n
+    with pytest.raises(SimulationError, match="needs 1 gaps"):
+        Arrangement(("A", "B"), gaps=(1, 2))
+    with pytest.raises(SimulationError, match="strands"):
+        Arrangement(("A", "B"), strands="diagonal")

@@ -10,6 +10,8 @@ Building blocks of every simulated grammar, all vectorised (no per-nucleotide Py
   one-hot batch at given starts and strands; returns the sequences, the generating matrix
   ``(N, A, L)`` (0.25 background columns, the motif's probability columns where embedded, reverse
   complemented on the minus strand) and the instance table;
+* :class:`Arrangement` and :func:`arrange` - groups of motifs with spacing and orientation rules
+  (e.g. a pair 5 to 10 bp apart on the same strand) placed as blocks among free single motifs;
 * :func:`simulate_sequences` - the whole recipe: background + counts + motifs + placement + embed.
 
 The instance table is a pandas DataFrame with one row per instance: ``seq`` (sequence index),
@@ -20,6 +22,7 @@ The instance table is a pandas DataFrame with one row per instance: ``seq`` (seq
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -345,6 +348,129 @@ def simulate_sequences(
     return embed(X, dict(zip(names, mots)), inst, random_state=rng)
 
 
+@dataclass(frozen=True)
+class Arrangement:
+    """A group of motifs placed together with spacing and orientation rules.
+
+    motifs : names (or indices) of the members, in 5' -> 3' order.
+    gaps : ``k - 1`` gaps between consecutive members (background positions from the end of one to
+        the start of the next): an int, or ``(lo, hi)`` for a uniform draw in ``[lo, hi]``.
+        Default: all 0 (adjacent).
+    strands : ``"random"`` (each member on an independent random strand), ``"same"`` (one random strand
+        for all members), ``"alternate"`` (random first strand, then alternating), or a tuple of
+        ``"+"``/``"-"`` per member.
+    either_order : reverse the member order (and gaps) at random for half of the occurrences.
+    """
+
+    motifs: tuple
+    gaps: tuple = ()
+    strands: str | tuple = "random"
+    either_order: bool = False
+
+    def __post_init__(self):
+        k = len(self.motifs)
+        if k == 0:
+            raise SimulationError("an Arrangement needs at least one motif")
+        gaps = tuple(self.gaps) if self.gaps else (0,) * (k - 1)
+        if len(gaps) != k - 1:
+            raise SimulationError(f"Arrangement of {k} motifs needs {k - 1} gaps, got {len(gaps)}")
+        for g in gaps:
+            lo, hi = (g, g) if np.ndim(g) == 0 else g
+            if not 0 <= lo <= hi:
+                raise SimulationError(f"gap {g!r} must be an int >= 0 or (lo, hi) with 0 <= lo <= hi")
+        object.__setattr__(self, "motifs", tuple(self.motifs))
+        object.__setattr__(self, "gaps", gaps)
+        st = self.strands
+        if isinstance(st, str):
+            if st not in ("random", "same", "alternate"):
+                raise SimulationError(f"strands must be 'random', 'same', 'alternate' or a tuple, got {st!r}")
+        else:
+            st = tuple(st)
+            if len(st) != k or not set(st) <= {"+", "-"}:
+                raise SimulationError(f"strands must give '+' or '-' for each of the {k} motifs, got {st}")
+            object.__setattr__(self, "strands", st)
+
+
+def arrange(arrangements, seq, which, motifs, length: int, singles=None, min_gap: int = 0,
+            random_state=None) -> pd.DataFrame:
+    """Place occurrences of :class:`Arrangement` s (and free single motifs) at random positions.
+
+    arrangements : list of :class:`Arrangement`.
+    seq, which : ``(M,)`` sequence index and arrangement index of each occurrence.
+    motifs : list of :class:`Motif` or ``{name: Motif}`` (members are looked up here).
+    singles : optional table (DataFrame/dict) with ``seq``, ``motif`` (and optional ``strand``; random
+        otherwise) of motifs placed freely around the arrangements.
+    Each occurrence is one block; blocks and singles never overlap (``min_gap`` apart) and are placed
+    uniformly at random (:func:`random_positions`).
+
+    Returns an instance table for :func:`embed`: ``seq, motif, start, strand, group`` (``group`` = the
+    occurrence number, -1 for singles) and ``arrangement`` (index, -1 for singles).
+    """
+    rng = _rng(random_state)
+    names, mots = _motif_list(motifs)
+    W = np.array([m.width for m in mots], dtype=np.int64)
+    seq = np.asarray(seq, dtype=np.int64)
+    which = np.asarray(which, dtype=np.int64)
+    if seq.shape != which.shape:
+        raise SimulationError(f"seq and which must have equal length, got {seq.shape} and {which.shape}")
+    if len(which) and (which.min() < 0 or which.max() >= len(arrangements)):
+        raise SimulationError(f"arrangement index out of range for {len(arrangements)} arrangements")
+    occ_rows = []  # per arrangement: occurrence ids, member motifs, offsets, minus strands (n, k)
+    block_w = np.zeros(len(seq), dtype=np.int64)
+    for a, arr in enumerate(arrangements):
+        occ = np.flatnonzero(which == a)
+        if occ.size == 0:
+            continue
+        k, n_occ = len(arr.motifs), occ.size
+        midx = np.broadcast_to(_motif_indices(np.array(arr.motifs), names), (n_occ, k)).copy()
+        gaps = np.zeros((n_occ, max(k - 1, 0)), dtype=np.int64)
+        for j, g in enumerate(arr.gaps):
+            lo, hi = (g, g) if np.ndim(g) == 0 else g
+            gaps[:, j] = rng.integers(int(lo), int(hi) + 1, size=n_occ)
+        if arr.strands == "random":
+            minus = rng.random((n_occ, k)) < 0.5
+        elif arr.strands == "same":
+            minus = np.repeat(rng.random((n_occ, 1)) < 0.5, k, axis=1)
+        elif arr.strands == "alternate":
+            minus = (rng.random((n_occ, 1)) < 0.5) ^ (np.arange(k)[None, :] % 2 == 1)
+        else:
+            minus = np.broadcast_to(np.array(arr.strands) == "-", (n_occ, k)).copy()
+        if arr.either_order:
+            flip = rng.random(n_occ) < 0.5
+            midx[flip] = midx[flip, ::-1]
+            minus[flip] = minus[flip, ::-1]
+            gaps[flip] = gaps[flip, ::-1]
+        w = W[midx]
+        step = w[:, :-1] + gaps
+        offsets = np.concatenate([np.zeros((n_occ, 1), dtype=np.int64), np.cumsum(step, axis=1)], axis=1)
+        block_w[occ] = offsets[:, -1] + w[:, -1]
+        occ_rows.append((occ, midx, offsets, minus))
+    if singles is None:
+        singles = pd.DataFrame({"seq": np.zeros(0, dtype=np.int64), "motif": np.zeros(0, dtype=np.int64)})
+    singles = pd.DataFrame(singles).reset_index(drop=True)
+    s_seq = singles["seq"].to_numpy().astype(np.int64)
+    s_mid = _motif_indices(singles["motif"].to_numpy(), names)
+    s_minus = (_strand_sign(singles["strand"].to_numpy()) if "strand" in singles
+               else rng.random(len(singles)) < 0.5)
+    starts = random_positions(np.concatenate([block_w, W[s_mid]]), np.concatenate([seq, s_seq]), length,
+                              min_gap=min_gap, random_state=rng)
+    parts = []
+    for occ, midx, offsets, minus in occ_rows:
+        k = midx.shape[1]
+        parts.append(pd.DataFrame({
+            "seq": np.repeat(seq[occ], k), "motif": midx.ravel(),
+            "start": (starts[occ][:, None] + offsets).ravel(), "strand": np.where(minus, "-", "+").ravel(),
+            "group": np.repeat(occ, k), "arrangement": np.repeat(which[occ], k),
+        }))
+    parts.append(pd.DataFrame({
+        "seq": s_seq, "motif": s_mid, "start": starts[len(seq):], "strand": np.where(s_minus, "-", "+"),
+        "group": np.full(len(s_seq), -1), "arrangement": np.full(len(s_seq), -1),
+    }))
+    table = pd.concat(parts, ignore_index=True)
+    table["motif"] = [names[i] for i in table["motif"].to_numpy()]
+    return table.sort_values(["seq", "start"], kind="stable").reset_index(drop=True)
+
+
 def signal_mask(truth, background_value: float = 0.25, atol: float = 1e-6) -> np.ndarray:
     """``(N, L)`` boolean: positions whose generating column differs from the background column.
 
@@ -367,5 +493,5 @@ def instance_mask(table: pd.DataFrame, n: int, length: int) -> np.ndarray:
 
 __all__ = [
     "SimulationError", "sample_counts", "choose_motifs", "random_positions", "embed", "simulate_sequences",
-    "signal_mask", "instance_mask",
+    "signal_mask", "instance_mask", "Arrangement", "arrange",
 ]
