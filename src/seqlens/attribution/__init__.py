@@ -1,1 +1,53 @@
-"""seqlens.attribution"""
+"""Attribution methods for any ``torch.nn.Module`` taking one-hot ``(N, A, L)`` sequences.
+
+All take the model first and return ``(N, A, L)`` of the same kind as ``X`` (numpy or tensor):
+
+* :func:`saliency`, :func:`grad_x_input`, :func:`smoothgrad`, :func:`integrated_gradients`,
+  :func:`expected_integrated_gradients` (gradient-based; ``correct=True`` applies gradient
+  correction);
+* :func:`deep_lift`, :func:`deep_lift_shap` (alias :func:`deepshap`): exact DeepLIFT rules,
+  summation-to-delta checked at run time;
+* :func:`ism`: saturation mutagenesis (fast by default, identical to the naive one).
+
+Shared keywords: ``target`` (output index, list of indices summed, per-sequence array, None for
+the sum, or a callable), ``activation`` (None = logit; "sigmoid", "softmax", "exp" or a callable
+for the post-activation output), ``batch_size``, ``device``, ``random_state``, ``verbose``.
+"""
+
+from seqlens.attribution._utils import correct_gradients
+from seqlens.attribution.deeplift import deep_lift, deep_lift_shap, deepshap
+from seqlens.attribution.gradients import (
+    angle_statistics,
+    expected_integrated_gradients,
+    grad_x_input,
+    gradient_angles,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)
+from seqlens.attribution.ism import ism, ism_position_scores
+
+METHODS = {
+    "saliency": saliency,
+    "grad_x_input": grad_x_input,
+    "smoothgrad": smoothgrad,
+    "ig": integrated_gradients,
+    "eig": expected_integrated_gradients,
+    "deeplift": deep_lift,
+    "deepshap": deep_lift_shap,
+    "ism": ism,
+}
+
+
+def attribute(model, X, method: str = "saliency", **kwargs):
+    """Run an attribution method by name (a key of :data:`METHODS`)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {sorted(METHODS)}")
+    return METHODS[method](model, X, **kwargs)
+
+
+__all__ = [
+    "METHODS", "angle_statistics", "attribute", "correct_gradients", "deep_lift", "deep_lift_shap",
+    "deepshap", "expected_integrated_gradients", "grad_x_input", "gradient_angles",
+    "integrated_gradients", "ism", "ism_position_scores", "saliency", "smoothgrad",
+]

@@ -1,0 +1,580 @@
+"""DeepLIFT and DeepSHAP (DeepLIFT averaged over dinucleotide-shuffled references).
+
+How it works
+------------
+The model runs twice under a :class:`torch.overrides.TorchFunctionMode` that sees every torch call,
+including functional calls inside a module's ``forward`` (``torch.relu``, ``x @ y``,
+``torch.softmax``...): first on the references, recording the inputs of each nonlinear operation,
+then on the inputs, replacing the gradient of each nonlinear operation by a DeepLIFT multiplier
+built from the recorded reference values. Every multiplier ``m`` satisfies ``m * dx = dy`` exactly,
+so by the chain rule the contributions ``multipliers * (x - reference)`` sum to
+``f(x) - f(reference)`` (summation-to-delta) for any composition of the supported operations:
+
+* elementwise functions of one tensor (ReLU, exp, sigmoid, tanh, softplus, ELU, GELU, SiLU, clamp,
+  powers, log, sqrt, reciprocal, ...): the rescale rule ``(f(x) - f(r)) / (x - r)``, with the
+  derivative where ``x ~ r``;
+* products of two tensors (``*``, ``@``, ``bmm``, ``einsum``): the exact Shapley split
+  ``d(ab) = mean(a) db + da mean(b)``, where ``mean(a) = (a_x + a_r) / 2``; ``a / b`` is
+  ``a * (1 / b)``;
+* max-type selections (max pooling, adaptive max pooling, ``max``/``amax`` over a dimension):
+  the output of the input is routed to its arg-max and the output of the reference to its own
+  arg-max, and the difference is divided by ``x - r`` so contributions sum to ``max(x) - max(r)``;
+* softmax and log-softmax: ``exp``, a sum, ``1 / s`` and a product, each with its exact rule;
+* layer norm, scaled dot-product attention and ``nn.MultiheadAttention`` are decomposed into
+  the operations above.
+
+Linear operations (convolutions, linear layers, batch norm in eval mode, sums, reshapes, additions
+as in residual blocks) keep their gradient. After each run the summation-to-delta error is
+measured and a warning is issued when it exceeds ``rtol`` (relative to ``|f(x) - f(r)|``) plus
+``atol``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from seqlens.attribution._utils import (
+    as_tensor,
+    batches,
+    eval_mode,
+    like,
+    model_dtype,
+    model_output,
+    per_batch_target,
+    resolve_device,
+)
+
+_UNARY = {
+    "relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "sigmoid", "tanh",
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "abs",
+    "__abs__", "square", "sin", "cos", "erf", "leaky_relu", "hardtanh", "hardsigmoid", "hardswish",
+    "logsigmoid", "softsign", "tanhshrink", "clamp", "clip", "clamp_min", "clamp_max", "threshold",
+    "pow", "__pow__", "__rpow__", "__rtruediv__", "__rdiv__", "float_power",
+}
+_SELECT = {
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "max_pool3d_with_indices", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "amax", "amin", "max",
+    "min",
+}
+_BILINEAR = {"mul", "multiply", "__mul__", "__rmul__", "__imul__", "matmul", "__matmul__",
+             "__rmatmul__", "bmm", "mm", "einsum"}
+_DIV = {"div", "divide", "true_divide", "__truediv__", "__itruediv__", "__div__"}
+
+
+def _is_t(a) -> bool:
+    return isinstance(a, torch.Tensor)
+
+
+def _small(dx: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    eps = 1e-6 if x.dtype != torch.float64 else 1e-12
+    return dx.abs() <= eps * (1 + x.abs())
+
+
+class _Rescale(torch.autograd.Function):
+    """Elementwise ``y = fn(x)`` with gradient ``(fn(x) - fn(r)) / (x - r)``."""
+
+    @staticmethod
+    def forward(ctx, x, r, yr, fn):
+        y = fn(x)
+        dx = x - r
+        small = _small(dx, x)
+        m = (y - yr) / torch.where(small, torch.ones_like(dx), dx)
+        if bool(small.any()):
+            with torch.enable_grad():
+                xx = x.detach().requires_grad_(True)
+                (g,) = torch.autograd.grad(fn(xx).sum(), xx)
+            m = torch.where(small, g, m)
+        ctx.save_for_backward(m)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (m,) = ctx.saved_tensors
+        return g * m, None, None, None
+
+
+class _Bilinear(torch.autograd.Function):
+    """``y = op(a, b)`` for a bilinear ``op``; gradients taken at the mean operands."""
+
+    @staticmethod
+    def forward(ctx, a, b, ar, br, op):
+        ctx.op = op
+        ctx.save_for_backward((a + ar) / 2, (b + br) / 2)
+        return op(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        am, bm = ctx.saved_tensors
+        with torch.enable_grad():
+            aa = am.detach().requires_grad_(ctx.needs_input_grad[0])
+            bb = bm.detach().requires_grad_(ctx.needs_input_grad[1])
+            wrt = [t for t in (aa, bb) if t.requires_grad]
+            grads = list(torch.autograd.grad(ctx.op(aa, bb), wrt, g)) if wrt else []
+        ga = grads.pop(0) if ctx.needs_input_grad[0] else None
+        gb = grads.pop(0) if ctx.needs_input_grad[1] else None
+        return ga, gb, None, None, None
+
+
+class _Select(torch.autograd.Function):
+    """Max-type selection ``y = fn(x)`` (e.g. max pooling) with the routed DeepLIFT rule.
+
+    For each output, with ``a`` the arg-max of the input and ``b`` that of the reference,
+    ``dy = x_a - r_b = cA (x_a - r_a) + cB (x_b - r_b)``: the input's maximum is credited at ``a``
+    and the reference's maximum debited at ``b`` (``cA = x_a / dx_a``, ``cB = -r_b / dx_b``); when
+    ``a == b`` the gradient is used, and when either difference is too small to divide by, all of
+    ``dy`` goes to the larger one. ``r_a`` and ``x_b`` come from forward-mode derivatives (the
+    derivative of a max in a direction picks the direction's value at the arg-max)."""
+
+    @staticmethod
+    def forward(ctx, x, r, fn):
+        ctx.fn = fn
+        ctx.save_for_backward(x, r)
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        from torch.func import jvp, vjp
+
+        x, r = ctx.saved_tensors
+        fn = ctx.fn
+        with torch.enable_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.func's internal jit use
+            yx, r_a = jvp(fn, (x,), (r,))
+            yr, x_b = jvp(fn, (r,), (x,))
+            dxa, dxb, dy = yx - r_a, x_b - yr, yx - yr
+            tol = (1e-4 if x.dtype != torch.float64 else 1e-10) * (1 + yx.abs() + yr.abs())
+            ok = (dxa.abs() > tol) & (dxb.abs() > tol)
+            one = torch.ones_like(dy)
+            use_a = dxa.abs() >= dxb.abs()
+            cA = torch.where(ok, yx / torch.where(ok, dxa, one),
+                             torch.where(use_a, dy / torch.where(use_a & (dxa != 0), dxa, one), 0 * dy))
+            cB = torch.where(ok, -yr / torch.where(ok, dxb, one),
+                             torch.where(use_a, 0 * dy, dy / torch.where(~use_a & (dxb != 0), dxb, one)))
+            same = dxa == dxb  # a == b: plain gradient
+            cA = torch.where(same, one, cA)
+            cB = torch.where(same, 0 * dy, cB)
+            _, back_x = vjp(fn, x)
+            _, back_r = vjp(fn, r)
+            (mx,) = back_x(g * cA)
+            (mr,) = back_r(g * cB)
+        return mx + mr, None, None
+
+
+class _Softmax(torch.autograd.Function):
+    """Softmax / log-softmax along ``dim`` with the exact decomposed DeepLIFT rule."""
+
+    @staticmethod
+    def forward(ctx, x, r, dim, log):
+        ctx.dim, ctx.log = dim, log
+        ctx.save_for_backward(x, r)
+        return torch.log_softmax(x, dim) if log else torch.softmax(x, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, r = ctx.saved_tensors
+        dim = ctx.dim
+        c = torch.maximum(x.amax(dim, keepdim=True), r.amax(dim, keepdim=True))
+        ex, er = torch.exp(x - c), torch.exp(r - c)
+        sx, sr = ex.sum(dim, keepdim=True), er.sum(dim, keepdim=True)
+        ds = sx - sr
+        small_s = _small(ds, sx)
+        safe_ds = torch.where(small_s, torch.ones_like(ds), ds)
+        dx = x - r
+        small_x = _small(dx, x)
+        m_e = torch.where(small_x, ex, (ex - er) / torch.where(small_x, torch.ones_like(dx), dx))
+        if ctx.log:
+            # y = (x - c) - log(s)
+            m_l = torch.where(small_s, 1 / sx, (torch.log(sx) - torch.log(sr)) / safe_ds)
+            g_s = -(g.sum(dim, keepdim=True)) * m_l
+            return g + g_s * m_e, None, None, None
+        # y = e * q with q = 1 / s
+        qx, qr = 1 / sx, 1 / sr
+        g_e = g * (qx + qr) / 2
+        g_q = (g * (ex + er) / 2).sum(dim, keepdim=True)
+        m_q = torch.where(small_s, -qx * qx, (qx - qr) / safe_ds)
+        g_e = g_e + g_q * m_q
+        return g_e * m_e, None, None, None
+
+
+class DeepLiftMode(TorchFunctionMode):
+    """Records reference values (``phase="reference"``) or applies DeepLIFT rules using them
+    (``phase="input"``). Used by :func:`deep_lift`; see the module doc."""
+
+    def __init__(self):
+        super().__init__()
+        self.phase = "reference"
+        self.records: list = []
+        self.pos = 0
+
+    def start_input(self):
+        self.phase, self.pos = "input", 0
+
+    def _record(self, *tensors):
+        self.records.append(tuple(t.detach() if _is_t(t) else t for t in tensors))
+
+    def _next(self, *tensors):
+        if self.pos >= len(self.records):
+            raise RuntimeError("DeepLIFT: the model ran more nonlinear operations on the input than "
+                               "on the reference (data-dependent control flow is not supported)")
+        rec = self.records[self.pos]
+        self.pos += 1
+        for t, s in zip(tensors, rec):
+            if _is_t(t) and _is_t(s) and t.shape != s.shape:
+                raise RuntimeError(f"DeepLIFT: operation {self.pos} saw shape {tuple(t.shape)} on the "
+                                   f"input but {tuple(s.shape)} on the reference")
+        return rec
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", None)
+        try:
+            if name in _UNARY:
+                return self._unary(func, args, kwargs)
+            if name in _SELECT:
+                return self._select(func, name, args, kwargs)
+            if name in _BILINEAR:
+                return self._bilinear(func, name, args, kwargs)
+            if name in _DIV and len(args) > 1 and _is_t(args[1]) and _is_t(args[0]) \
+                    and "rounding_mode" not in kwargs:
+                with self:
+                    return args[0] * torch.reciprocal(args[1])
+            if name in ("softmax", "log_softmax"):
+                return self._softmax(func, name, args, kwargs)
+            if name in ("maximum", "minimum"):
+                return self._minmax2(name == "maximum", args[0], args[1])
+            if name == "layer_norm":
+                return self._layer_norm(*args, **kwargs)
+            if name == "scaled_dot_product_attention":
+                with self:
+                    return _sdpa(*args, **kwargs)
+            if name == "multi_head_attention_forward":
+                with self:
+                    return _mha_forward(*args, **kwargs)
+            if name == "glu":
+                with self:
+                    x = args[0]
+                    dim = kwargs.get("dim", args[1] if len(args) > 1 else -1)
+                    a, b = x.chunk(2, dim)
+                    return a * torch.sigmoid(b)
+        except _PassThrough:
+            pass
+        return func(*args, **kwargs)
+
+    # --- rules -------------------------------------------------------------------------------
+    def _unary(self, func, args, kwargs):
+        idx = [i for i, a in enumerate(args) if _is_t(a)]
+        if len(idx) != 1 or any(_is_t(v) for v in kwargs.values()):
+            raise _PassThrough
+        i = idx[0]
+        x = args[i]
+        if not torch.is_floating_point(x):
+            raise _PassThrough
+        rest = [a for j, a in enumerate(args) if j == i or not isinstance(a, bool)]
+        kw = {k: v for k, v in kwargs.items() if k != "inplace"}
+
+        def fn(t):
+            a = list(rest)
+            a[i] = t
+            return func(*a, **kw)
+
+        if self.phase == "reference":
+            y = fn(x)
+            self._record(x, y)
+            return y
+        r, yr = self._next(x)
+        return _Rescale.apply(x, r, yr, fn)
+
+    def _select(self, func, name, args, kwargs):
+        x = args[0]
+        if not _is_t(x) or not torch.is_floating_point(x):
+            raise _PassThrough
+        if name in ("max", "min") and (len(args) > 1 and _is_t(args[1]) or _is_t(kwargs.get("other"))):
+            other = args[1] if len(args) > 1 else kwargs["other"]
+            return self._minmax2(name == "max", x, other)
+        rest, kw = args[1:], dict(kwargs)
+
+        def full(t):
+            return func(t, *rest, **kw)
+
+        def fn(t):
+            out = full(t)
+            return out[0] if isinstance(out, tuple) else out
+
+        out = full(x)
+        if self.phase == "reference":
+            self._record(x)
+            return out
+        (r,) = self._next(x)
+        y = _Select.apply(x, r, fn)
+        if isinstance(out, tuple):
+            return type(out)((y, *out[1:])) if type(out) is not tuple else (y, *out[1:])
+        return y
+
+    def _minmax2(self, is_max, a, b):
+        with self:
+            return b + torch.relu(a - b) if is_max else a - torch.relu(a - b)
+
+    def _bilinear(self, func, name, args, kwargs):
+        if name == "einsum":
+            eq, ops = args[0], args[1:]
+            if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+                ops = tuple(ops[0])
+            if len(ops) != 2 or not all(_is_t(o) for o in ops):
+                raise _PassThrough
+            a, b = ops
+
+            def op(u, v):
+                return torch.einsum(eq, u, v)
+        else:
+            if len(args) < 2:
+                other = kwargs.get("other")
+                if other is None:
+                    raise _PassThrough
+                args = (args[0], other)
+            a, b = args[0], args[1]
+            if not (_is_t(a) and _is_t(b)) or not (torch.is_floating_point(a) and torch.is_floating_point(b)):
+                raise _PassThrough
+            base = {"__rmatmul__": "__matmul__", "__imul__": "mul"}.get(name, name)
+            if name == "__rmatmul__":
+                a, b = b, a
+            if base in ("mul", "multiply", "__mul__", "__rmul__"):
+                op = torch.mul
+            elif base in ("matmul", "__matmul__"):
+                op = torch.matmul
+            else:
+                op = getattr(torch, base)
+        if self.phase == "reference":
+            self._record(a, b)
+            return op(a, b)
+        ar, br = self._next(a, b)
+        return _Bilinear.apply(a, b, ar, br, op)
+
+    def _softmax(self, func, name, args, kwargs):
+        x = args[0]
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None or not _is_t(x):
+            raise _PassThrough
+        dtype = kwargs.get("dtype")
+        if dtype is not None:
+            x = x.to(dtype)
+        if self.phase == "reference":
+            self._record(x)
+            return torch.log_softmax(x, dim) if name == "log_softmax" else torch.softmax(x, dim)
+        (r,) = self._next(x)
+        return _Softmax.apply(x, r, dim, name == "log_softmax")
+
+    def _layer_norm(self, x, normalized_shape, weight=None, bias=None, eps=1e-5, *_, **__):
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        dims = tuple(range(-len(normalized_shape), 0))
+        with self:
+            xc = x - x.mean(dims, keepdim=True)
+            var = (xc * xc).mean(dims, keepdim=True)
+            y = xc * torch.rsqrt(var + eps)
+            if weight is not None:
+                y = y * weight
+            if bias is not None:
+                y = y + bias
+        return y
+
+
+class _PassThrough(Exception):
+    pass
+
+
+def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+          enable_gqa=False):
+    import math
+
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale
+    Lq, Lk = query.shape[-2], key.shape[-2]
+    if is_causal:
+        causal = torch.ones(Lq, Lk, dtype=torch.bool, device=query.device).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype == torch.bool:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    return torch.softmax(scores, dim=-1) @ value
+
+
+def _mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
+                 bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias,
+                 training=True, key_padding_mask=None, need_weights=True, attn_mask=None,
+                 use_separate_proj_weight=False, q_proj_weight=None, k_proj_weight=None,
+                 v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                 is_causal=False):
+    """``F.multi_head_attention_forward`` written with decomposable operations (eval mode)."""
+    import torch.nn.functional as F
+
+    if bias_k is not None or add_zero_attn or static_k is not None or static_v is not None:
+        raise NotImplementedError("DeepLIFT: MultiheadAttention with bias_k/add_zero_attn/static "
+                                  "keys is not supported")
+    unbatched = query.dim() == 2
+    if unbatched:
+        query, key, value = query[:, None], key[:, None], value[:, None]
+    Lq, N, E = query.shape
+    Lk = key.shape[0]
+    hd = E // num_heads
+    if use_separate_proj_weight:
+        wq, wk, wv = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        wq, wk, wv = in_proj_weight.chunk(3)
+    bq = bk = bv = None
+    if in_proj_bias is not None:
+        bq, bk, bv = in_proj_bias.chunk(3)
+    q, k, v = F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+
+    def heads(t, length):
+        return t.reshape(length, N * num_heads, hd).transpose(0, 1)
+
+    q, k, v = heads(q, Lq), heads(k, Lk), heads(v, Lk)
+    scores = (q @ k.transpose(-2, -1)) / (hd ** 0.5)
+    if is_causal and attn_mask is None:
+        attn_mask = ~torch.ones(Lq, Lk, dtype=torch.bool, device=q.device).tril()
+    if attn_mask is not None:
+        if attn_mask.dim() == 3:
+            attn_mask = attn_mask.reshape(N * num_heads, Lq, Lk)
+        if attn_mask.dtype == torch.bool:
+            scores = scores.masked_fill(attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    if key_padding_mask is not None:
+        kpm = key_padding_mask.reshape(N, 1, 1, Lk).expand(N, num_heads, 1, Lk).reshape(N * num_heads, 1, Lk)
+        if kpm.dtype == torch.bool:
+            scores = scores.masked_fill(kpm, float("-inf"))
+        else:
+            scores = scores + kpm
+    w = torch.softmax(scores, dim=-1)
+    out = (w @ v).transpose(0, 1).reshape(Lq, N, E)
+    out = F.linear(out, out_proj_weight, out_proj_bias)
+    weights = None
+    if need_weights:
+        weights = w.reshape(N, num_heads, Lq, Lk)
+        if average_attn_weights:
+            weights = weights.mean(1)
+    if unbatched:
+        out = out[:, 0]
+        weights = weights[0] if weights is not None else None
+    return out, weights
+
+
+def _contributions(model, x, refs, target, activation):
+    """Multipliers and output deltas for inputs ``x`` and references ``refs`` (same shape)."""
+    mode = DeepLiftMode()
+    with torch.enable_grad():
+        rr = refs.detach().clone().requires_grad_(True)  # same code paths as the input pass
+        with mode:
+            out_r = model_output(model, rr, target, activation).detach()
+        mode.start_input()
+        xx = x.detach().clone().requires_grad_(True)
+        with mode:
+            out_x = model_output(model, xx, target, activation)
+        (mult,) = torch.autograd.grad(out_x.sum(), xx)
+    if mode.pos != len(mode.records):
+        raise RuntimeError("DeepLIFT: the model ran fewer nonlinear operations on the input than on "
+                           "the reference (data-dependent control flow is not supported)")
+    return mult, out_x.detach(), out_r
+
+
+def _check_delta(attr_sum, delta, rtol, atol, where="") -> float:
+    err = (attr_sum - delta).abs()
+    bad = err > rtol * delta.abs() + atol
+    worst = float((err / (delta.abs() + atol / max(rtol, 1e-12))).max()) if len(err) else 0.0
+    if bool(bad.any()):
+        warnings.warn(
+            f"DeepLIFT{where}: contributions do not sum to f(x) - f(reference) for {int(bad.sum())} of "
+            f"{len(bad)} input/reference pairs (max abs error {float(err.max()):.3g}); the model "
+            f"uses an operation without a DeepLIFT rule or the values are numerically unstable",
+            RuntimeWarning, stacklevel=3)
+    return worst
+
+
+def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=None, n_shuffles: int = 20,
+                   hypothetical: bool = False, correct: bool = False, batch_size: int = 32,
+                   rtol: float = 1e-3, atol: float = 1e-5, return_delta: bool = False, device=None,
+                   random_state=None, verbose: bool = False):
+    """DeepSHAP: DeepLIFT averaged over references (by default ``n_shuffles`` dinucleotide shuffles
+    of each sequence).
+
+    Parameters
+    ----------
+    X : ``(N, A, L)`` one-hot (numpy or tensor).
+    references : None (dinucleotide shuffles), ``"zeros"``, ``"shuffle"``, ``(A, L)``,
+        ``(N, A, L)`` or ``(N, R, A, L)``.
+    hypothetical : return hypothetical contributions ``(N, A, L)``: for each letter ``b`` at
+        position ``l``, the contribution letter ``b`` would have there,
+        ``m[b, l] - sum_a m[a, l] r[a, l]``, averaged over references (their value at the observed
+        letter is the actual contribution of that position).
+    correct : apply gradient correction to the multipliers first.
+    batch_size : sequences per pass (each expands to ``R`` input/reference pairs).
+    rtol, atol : tolerance of the summation-to-delta check (a ``RuntimeWarning`` when exceeded).
+    return_delta : also return ``(N, R)`` ``sum(contributions) - (f(x) - f(r))``.
+
+    Returns
+    -------
+    ``(N, A, L)`` contributions ``multipliers * (x - r)`` averaged over references (the same kind
+    as ``X``), and the deltas when ``return_delta``.
+    """
+    from seqlens.attribution._utils import correct_gradients
+    from seqlens.attribution.gradients import _baselines
+
+    device = resolve_device(device)
+    T = as_tensor(X)
+    if references is None:
+        references = "shuffle"
+    R = _baselines(T, references, n_shuffles, random_state)
+    nref = R.shape[1]
+    out, deltas = [], []
+    worst = 0.0
+    with eval_mode(model, device):
+        dtype = model_dtype(model)
+        for sl in batches(len(T), batch_size, verbose, "deepshap"):
+            x = T[sl].to(device, dtype)
+            n, a, l = x.shape
+            xr = x[:, None].expand(n, nref, a, l).reshape(n * nref, a, l)
+            rr = R[sl].to(device, dtype).reshape(n * nref, a, l)
+            tgt = per_batch_target(target, sl)
+            if isinstance(tgt, np.ndarray):
+                tgt = np.repeat(tgt, nref)
+            mult, fx, fr = _contributions(model, xr, rr, tgt, activation)
+            contrib = mult * (xr - rr)
+            delta = contrib.reshape(n * nref, -1).sum(-1).double() - (fx - fr).double()
+            worst = max(worst, _check_delta(contrib.reshape(n * nref, -1).sum(-1).double(),
+                                            (fx - fr).double(), rtol, atol))
+            deltas.append(delta.reshape(n, nref).cpu())
+            if correct:
+                mult = correct_gradients(mult)
+                contrib = mult * (xr - rr)
+            if hypothetical:
+                contrib = mult - (mult * rr).sum(1, keepdim=True)
+            out.append(contrib.reshape(n, nref, a, l).mean(1).detach().cpu())
+    res = like(torch.cat(out), X)
+    if return_delta:
+        d = torch.cat(deltas)
+        return res, like(d, X)
+    return res
+
+
+def deep_lift(model: nn.Module, X, target=0, activation=None, reference="zeros", hypothetical: bool = False,
+              correct: bool = False, batch_size: int = 64, rtol: float = 1e-3, atol: float = 1e-5,
+              return_delta: bool = False, device=None, random_state=None, verbose: bool = False):
+    """DeepLIFT (rescale rule) against a single reference per sequence: ``"zeros"`` (default),
+    ``"shuffle"`` (one dinucleotide shuffle), ``"uniform"``, ``(A, L)`` or ``(N, A, L)``.
+    Returns ``(N, A, L)`` contributions summing to ``f(x) - f(reference)``; see
+    :func:`deep_lift_shap` for the other arguments."""
+    return deep_lift_shap(model, X, target=target, activation=activation, references=reference,
+                          n_shuffles=1, hypothetical=hypothetical, correct=correct,
+                          batch_size=batch_size, rtol=rtol, atol=atol, return_delta=return_delta,
+                          device=device, random_state=random_state, verbose=verbose)
+
+
+deepshap = deep_lift_shap

@@ -1,0 +1,216 @@
+"""Gradient-based attributions: saliency, gradient x input, SmoothGrad, integrated gradients,
+expected integrated gradients; gradient correction and off-simplex angle statistics.
+
+Every method takes the model first and one-hot ``X`` of shape ``(N, A, L)`` (numpy or tensor) and
+returns ``(N, A, L)`` of the same kind. ``target`` picks the output (see :func:`model_output`),
+``activation`` the output scale (None = logit, "sigmoid", "softmax", "exp", or a callable), and
+``correct=True`` applies gradient correction (Majdandzic et al. 2023) to the gradients before they
+are used (for gradient x input and IG, before multiplying by the input difference).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlens.attribution._utils import (
+    as_tensor,
+    batches,
+    correct_gradients,
+    eval_mode,
+    like,
+    model_dtype,
+    model_output,
+    per_batch_target,
+    resolve_device,
+)
+
+
+def _gradients(model, X: torch.Tensor, target, activation, device) -> torch.Tensor:
+    """Gradient of the target output w.r.t. a batch ``X`` already on ``device``."""
+    x = X.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        out = model_output(model, x, target, activation)
+        (grad,) = torch.autograd.grad(out.sum(), x)
+    return grad
+
+
+def _run(model, X, fn, batch_size, device, verbose, desc):
+    device = resolve_device(device)
+    T = as_tensor(X)
+    with eval_mode(model, device):
+        dtype = model_dtype(model)
+        parts = []
+        for sl in batches(len(T), batch_size, verbose, desc):
+            parts.append(fn(T[sl].to(device, dtype), sl).detach().cpu())
+    out = torch.cat(parts) if parts else torch.zeros(T.shape, dtype=dtype)
+    return like(out, X)
+
+
+def saliency(model: nn.Module, X, target=0, activation=None, correct: bool = False,
+             batch_size: int = 128, device=None, verbose: bool = False):
+    """Input gradient ``d f / d x`` (Simonyan et al. 2013). Returns ``(N, A, L)``."""
+    def fn(x, sl):
+        g = _gradients(model, x, per_batch_target(target, sl), activation, device)
+        return correct_gradients(g) if correct else g
+
+    return _run(model, X, fn, batch_size, device, verbose, "saliency")
+
+
+def grad_x_input(model: nn.Module, X, target=0, activation=None, correct: bool = False,
+                 batch_size: int = 128, device=None, verbose: bool = False):
+    """Gradient times input. Returns ``(N, A, L)`` (non-zero only at observed bases)."""
+    def fn(x, sl):
+        g = _gradients(model, x, per_batch_target(target, sl), activation, device)
+        return (correct_gradients(g) if correct else g) * x
+
+    return _run(model, X, fn, batch_size, device, verbose, "grad x input")
+
+
+def smoothgrad(model: nn.Module, X, target=0, activation=None, n_samples: int = 50,
+               sigma: float = 0.1, correct: bool = False, batch_size: int = 128, device=None,
+               random_state=None, verbose: bool = False):
+    """SmoothGrad (Smilkov et al. 2017): the mean gradient over ``n_samples`` copies of each
+    sequence with Gaussian noise of standard deviation ``sigma`` added. Returns ``(N, A, L)``.
+
+    Noise is drawn from ``random_state`` in a fixed order, so results do not depend on
+    ``batch_size``.
+    """
+    rng = np.random.default_rng(random_state)
+    T = as_tensor(X)
+    noise_all = rng.standard_normal((len(T), n_samples) + tuple(T.shape[1:])).astype(np.float32)
+    per = max(1, batch_size // max(n_samples, 1))
+
+    def fn(x, sl):
+        n, a, l = x.shape
+        noise = torch.from_numpy(noise_all[sl]).to(x.device, x.dtype) * sigma
+        xs = (x[:, None] + noise).reshape(n * n_samples, a, l)
+        tgt = per_batch_target(target, sl)
+        if isinstance(tgt, np.ndarray):
+            tgt = np.repeat(tgt, n_samples)
+        g = _gradients(model, xs, tgt, activation, device).reshape(n, n_samples, a, l).mean(1)
+        return correct_gradients(g) if correct else g
+
+    return _run(model, X, fn, per, device, verbose, "smoothgrad")
+
+
+def _baselines(X: torch.Tensor, baseline, n: int, random_state) -> torch.Tensor:
+    """``(N, n, A, L)`` baselines: zeros, shuffles of X, or given arrays."""
+    from seqlens.shuffle import dinucleotide_shuffle, shuffle
+
+    N, A, L = X.shape
+    if baseline is None or (isinstance(baseline, str) and baseline == "zeros"):
+        return torch.zeros((N, n, A, L), dtype=X.dtype)
+    if isinstance(baseline, str):
+        if baseline in ("shuffle", "dinucleotide", "dinuc_shuffle"):
+            return torch.as_tensor(dinucleotide_shuffle(X.cpu().numpy(), n=n, random_state=random_state)
+                                   ).to(X.dtype)
+        if baseline in ("mono_shuffle", "mononucleotide"):
+            return torch.as_tensor(shuffle(X.cpu().numpy(), n=n, random_state=random_state)).to(X.dtype)
+        if baseline == "uniform":
+            return torch.full((N, n, A, L), 1.0 / A, dtype=X.dtype)
+        raise ValueError(f"unknown baseline {baseline!r}; use 'zeros', 'shuffle', 'mono_shuffle', "
+                         f"'uniform' or an array")
+    B = as_tensor(baseline, "baseline", ndim=None).to(X.dtype).cpu()
+    if B.ndim == 2:
+        B = B[None, None].expand(N, n, A, L)
+    elif B.ndim == 3:
+        if B.shape[0] != N:
+            raise ValueError(f"baseline has {B.shape[0]} sequences, X has {N}")
+        B = B[:, None].expand(N, n, A, L)
+    elif B.ndim != 4 or B.shape[0] != N:
+        raise ValueError(f"baseline must be (A, L), (N, A, L) or (N, n, A, L), got {tuple(B.shape)}")
+    if B.shape[-2:] != (A, L):
+        raise ValueError(f"baseline columns {tuple(B.shape[-2:])} do not match X {(A, L)}")
+    return B
+
+
+def _ig_batch(model, x, b, target, activation, steps, device, correct, chunk):
+    """IG of ``x`` ``(n, A, L)`` against baselines ``b`` ``(n, A, L)`` with the midpoint rule."""
+    n, a, l = x.shape
+    alphas = (torch.arange(steps, device=x.device, dtype=x.dtype) + 0.5) / steps
+    total = torch.zeros_like(x)
+    tgt_rep = np.repeat(target, steps) if isinstance(target, np.ndarray) else target
+    # interpolate sequence by sequence-chunk so one forward holds at most ~chunk rows
+    per = max(1, chunk // steps)
+    for s in range(0, n, per):
+        xs, bs = x[s:s + per], b[s:s + per]
+        path = bs[:, None] + alphas[None, :, None, None] * (xs - bs)[:, None]
+        t = tgt_rep[s * steps:(s + per) * steps] if isinstance(tgt_rep, np.ndarray) else tgt_rep
+        g = _gradients(model, path.reshape(-1, a, l), t, activation, device)
+        total[s:s + per] = g.reshape(len(xs), steps, a, l).mean(1)
+    if correct:
+        total = correct_gradients(total)
+    return total * (x - b)
+
+
+def integrated_gradients(model: nn.Module, X, target=0, activation=None, baseline=None,
+                         steps: int = 50, correct: bool = False, batch_size: int = 128,
+                         device=None, random_state=None, verbose: bool = False):
+    """Integrated gradients (Sundararajan et al. 2017), midpoint rule with ``steps`` points.
+
+    ``baseline``: None/"zeros" (all-zero), "shuffle" (one dinucleotide shuffle of each sequence),
+    "mono_shuffle", "uniform" (0.25), or an array ``(A, L)`` / ``(N, A, L)``. Returns
+    ``(N, A, L)`` whose sum per sequence approximates ``f(x) - f(baseline)`` (completeness; exact
+    as ``steps`` grows, and not kept under ``correct=True``).
+    """
+    T = as_tensor(X)
+    B = _baselines(T, baseline, 1, random_state)[:, 0]
+
+    def fn(x, sl):
+        b = B[sl].to(x.device, x.dtype)
+        return _ig_batch(model, x, b, per_batch_target(target, sl), activation, steps, device, correct,
+                         batch_size)
+
+    per = max(1, batch_size // steps)
+    return _run(model, X, fn, per, device, verbose, "integrated gradients")
+
+
+def expected_integrated_gradients(model: nn.Module, X, target=0, activation=None, n_baselines: int = 10,
+                                  steps: int = 25, baseline="shuffle", correct: bool = False,
+                                  batch_size: int = 128, device=None, random_state=None,
+                                  verbose: bool = False):
+    """Integrated gradients averaged over ``n_baselines`` baselines per sequence (by default
+    dinucleotide shuffles; ``baseline`` as in :func:`integrated_gradients` or ``(N, n, A, L)``).
+    The sum per sequence approximates ``f(x) - mean f(baselines)``."""
+    T = as_tensor(X)
+    B = _baselines(T, baseline, n_baselines, random_state)
+    nb = B.shape[1]
+
+    def fn(x, sl):
+        n, a, l = x.shape
+        xr = x[:, None].expand(n, nb, a, l).reshape(n * nb, a, l)
+        b = B[sl].to(x.device, x.dtype).reshape(n * nb, a, l)
+        tgt = per_batch_target(target, sl)
+        if isinstance(tgt, np.ndarray):
+            tgt = np.repeat(tgt, nb)
+        out = _ig_batch(model, xr, b, tgt, activation, steps, device, correct, batch_size)
+        return out.reshape(n, nb, a, l).mean(1)
+
+    per = max(1, batch_size // (steps * nb))
+    return _run(model, X, fn, per, device, verbose, "expected integrated gradients")
+
+
+def gradient_angles(grad) -> np.ndarray:
+    """Per-position angle (degrees) between the gradient vector and the probability simplex
+    (Majdandzic et al. 2023): ``arcsin(|sum_a g_a| / (sqrt(A) * ||g||))``. ``(N, A, L)`` -> ``(N, L)``;
+    0 for an all-zero column."""
+    g = grad.detach().cpu().numpy() if hasattr(grad, "detach") else np.asarray(grad)
+    g = g.astype(np.float64)
+    a = g.shape[-2]
+    norm = np.sqrt((g ** 2).sum(-2))
+    orth = np.abs(g.sum(-2)) / np.sqrt(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(norm > 0, orth / np.where(norm > 0, norm, 1.0), 0.0)
+    return np.degrees(np.arcsin(np.clip(ratio, 0.0, 1.0)))
+
+
+def angle_statistics(grad, thresholds=(30, 45, 60)) -> dict:
+    """Summary of off-simplex gradient angles: mean and median angle (degrees) and the fraction
+    of positions whose angle exceeds each threshold (keys ``frac_over_30`` ...)."""
+    ang = gradient_angles(grad)
+    out = {"mean_angle": float(ang.mean()), "median_angle": float(np.median(ang))}
+    for t in thresholds:
+        out[f"frac_over_{int(t)}"] = float((ang > t).mean())
+    return out

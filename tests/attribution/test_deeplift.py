@@ -1,0 +1,114 @@
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).parent))
+from toymodels import all_toys, onehot  # noqa: E402
+
+from seqlens.attribution import deep_lift, deep_lift_shap  # noqa: E402
+from seqlens.shuffle import dinucleotide_shuffle  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="module")
+def toys():
+    return all_toys()
+
+
+def _check_sum(model, X, R, attr_sum, target=0, rel=1e-3):
+    with torch.no_grad():
+        fx = model(X)[:, target]
+        fr = model(R.reshape(-1, *X.shape[1:]))[:, target].reshape(len(X), -1).mean(1)
+    delta = fx - fr
+    err = (attr_sum - delta).abs()
+    assert bool((err <= rel * delta.abs() + 1e-5).all()), (err, delta)
+
+
+@pytest.mark.parametrize("name", ["conv_relu_pool", "conv_exp", "residual", "attention"])
+def test_deepshap_sums_to_delta(toys, name):
+    model = toys[name]
+    X = onehot(5)
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 4, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        attr, d = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert attr.shape == X.shape
+    _check_sum(model, X, R, attr.sum((1, 2)))
+    assert float(d.abs().max()) < 1e-4
+
+
+def test_deeplift_exact_on_small_relu_network():
+    # y = relu(x0 - x1) + 2 relu(x0 + x1 - 1): hand-computed rescale-rule contributions
+    class Tiny(nn.Module):
+        def forward(self, x):
+            a, b = x[:, 0, 0], x[:, 1, 0]
+            return (torch.relu(a - b) + 2 * torch.relu(a + b - 1))[:, None]
+
+    X = torch.tensor([[[2.0], [0.5], [0.0], [0.0]]])
+    attr = deep_lift(Tiny(), X, reference="zeros", device="cpu")
+    # unit 1: h1 = 1.5 from 0 -> m = 1, contributions (2, -0.5); unit 2: pre 1.5 from -1 -> relu
+    # from 0 to 1.5, m = 1.5 / 2.5 = 0.6, contributions 2 * 0.6 * (2, 0.5) = (2.4, 0.6)
+    assert torch.allclose(attr[0, :, 0], torch.tensor([4.4, 0.1, 0.0, 0.0]), atol=1e-6)
+    assert float(attr.sum()) == pytest.approx(1.5 + 2 * 1.5)
+
+
+def test_maxpool_rule_exact_when_reference_shares_argmax_values():
+    # identical prefixes in input and reference make x_a == r_a with different arg-maxes
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(4, 3, 5, padding=2), nn.MaxPool1d(4), nn.Flatten(),
+                          nn.Linear(3 * 5, 1)).double().eval()
+    X = onehot(4, L=20).double()
+    R = X.clone()
+    R[:, :, 6:] = onehot(4, L=20, seed=9).double()[:, :, 6:]
+    attr, d = deep_lift(model, X, reference=R, return_delta=True, device="cpu")
+    assert float(d.abs().max()) < 1e-10
+
+
+def test_hypothetical_contributions_project_to_actual(toys):
+    model = toys["conv_relu_pool"]
+    X = onehot(3)
+    kw = dict(n_shuffles=3, random_state=1, device="cpu")
+    actual = deep_lift_shap(model, X, **kw)
+    hyp = deep_lift_shap(model, X, hypothetical=True, **kw)
+    assert torch.allclose((hyp * X).sum(1), actual.sum(1), atol=1e-5)
+    assert np.allclose(deep_lift_shap(model, X.numpy(), **kw), actual.numpy(), atol=1e-6)
+
+
+def test_warns_when_summation_is_violated():
+    class Sneaky(nn.Module):  # a nonlinearity without a rule: x * sign(x) via a custom Function
+        def forward(self, x):
+            return (_Square.apply(x.sum((1, 2), keepdim=True) - 10)).reshape(len(x), 1)
+
+    X = onehot(2)
+    with pytest.warns(RuntimeWarning, match="do not sum"):
+        deep_lift(Sneaky(), X, device="cpu")
+
+
+class _Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_deepshap_seeded_and_activation(toys):
+    model = toys["residual"]
+    X = onehot(2)
+    a = deep_lift_shap(model, X, n_shuffles=3, random_state=2, activation="sigmoid", device="cpu")
+    b = deep_lift_shap(model, X, n_shuffles=3, random_state=2, activation="sigmoid", device="cpu")
+    assert torch.equal(a, b)
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 3, random_state=2))
+    with torch.no_grad():
+        delta = torch.sigmoid(model(X)[:, 0]) - torch.sigmoid(model(R.reshape(-1, 4, 40))[:, 0]).reshape(2, 3).mean(1)
+    assert np.allclose(a.sum((1, 2)).numpy(), delta.numpy(), atol=1e-5)
