@@ -284,3 +284,24 @@ def test_random_state_reproducible(nulls):
     a = gia.global_importance(model, nulls, "GANA", 3, device="cpu", random_state=3)
     b = gia.global_importance(model, nulls, "GANA", 3, device="cpu", random_state=3)
     np.testing.assert_array_equal(a.effects, b.effects)
+
+
+def test_plots_render(nulls, tmp_path):
+    from seqlens.plot import gia as pg
+    from seqlens.plot.curves import save_figure
+
+    model = KmerCount()
+    screen = gia.kmer_screen(model, nulls[:4], k=3, device="cpu")
+    motif = gia.align_kmers(list(screen["kmer"][:5]))
+    mut = gia.kmer_mutagenesis(model, nulls[:4], "GATA", device="cpu")
+    pos = gia.positional_bias(model, nulls[:4], "GATA", positions=range(0, 30, 5), target=1, device="cpu")
+    cop, fit = gia.multiple_sites(model, nulls[:4], "GATA", max_copies=3, device="cpu")
+    sp = gia.spacing(model, nulls[:4], "GATA", "CCGT", distances=range(5), device="cpu")
+    gcb = gia.gc_bias(model, nulls[:8], "GATA", device="cpu")
+    hp = gia.hairpin(model, nulls[:8], "GATA", device="cpu")
+    figs = [pg.plot_kmer_screen(screen, top=10, motif=motif), pg.plot_kmer_mutagenesis(mut),
+            pg.plot_positional(pos), pg.plot_copies(cop, fit), pg.plot_spacing(sp), pg.plot_gc_bias(gcb),
+            pg.plot_hairpin(hp)]
+    for k, fig in enumerate(figs):
+        path = save_figure(fig, tmp_path / f"f{k}.png")
+        assert path.stat().st_size > 1000

@@ -131,3 +131,15 @@ def test_model_readers_on_a_tiny_cnn_attention():
     assert res.filter_matrix.shape == (8, 8) and isinstance(res.motif_matrix, pd.DataFrame)
     with pytest.raises(TypeError, match="attention_maps"):
         ia.attention_maps(torch.nn.Conv1d(4, 2, 3), X)
+
+
+def test_heatmaps_render(tmp_path):
+    from seqlens.plot.curves import save_figure
+    from seqlens.plot.interactions import plot_interaction_heatmap, plot_pair_scores
+
+    att, act = planted(n=60)
+    res = ia.glifac(att, act, LABELS, threshold=0.3, random_fraction=0.02, random_state=0)
+    for k, fig in enumerate([plot_interaction_heatmap(res.motif_matrix, true_pairs=TRUE),
+                             plot_interaction_heatmap(res.filter_matrix, labels=res.labels),
+                             plot_pair_scores(ia.pair_table(res.motif_matrix, TRUE))]):
+        assert save_figure(fig, tmp_path / f"h{k}.png").stat().st_size > 1000
