@@ -124,3 +124,18 @@ def test_first_layer_of_user_module():
 def test_too_short_input_is_a_clear_error():
     with pytest.raises(ValueError, match="too short"):
         build_model("cnn_local", seq_length=60)
+
+
+def test_first_layer_activations_function():
+    from seqlens.models import first_layer_activations
+
+    m = build_model("cnn_local", random_state=0)
+    X = torch.rand(5, 4, 200)
+    m.train()
+    a = first_layer_activations(m, X, pooled=True, batch_size=2)
+    assert a.shape == (5, 24, 4) and m.training
+    m.eval()
+    assert torch.allclose(a, m.first_layer_activations(X, pooled=True))
+    user = torch.nn.Sequential(torch.nn.Conv1d(4, 5, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    b = first_layer_activations(user, X)
+    assert torch.allclose(b, user[0](X).detach())

@@ -8,7 +8,13 @@ Attention: ``CNNAttention.attention_maps(X) -> (N, heads, L', L')``.
 """
 
 from seqlens.models.attention import CNNAttention
-from seqlens.models.base import ZooModel, count_parameters, first_layer, resolve_device
+from seqlens.models.base import (
+    ZooModel,
+    count_parameters,
+    first_layer,
+    first_layer_activations,
+    resolve_device,
+)
 from seqlens.models.checkpoint import CheckpointError, load_model, read_checkpoint_info, save_model
 from seqlens.models.cnn import CNN
 from seqlens.models.layers import ACTIVATIONS, Exponential, get_activation
@@ -18,6 +24,7 @@ from seqlens.models.zoo import ARCHITECTURES, PRESETS, build_model, list_models,
 __all__ = [
     "ACTIVATIONS", "ARCHITECTURES", "CNN", "CNNAttention", "CheckpointError", "Exponential",
     "PRESETS", "ResidualBind", "ZooModel", "build_model", "count_parameters", "first_layer",
+    "first_layer_activations",
     "get_activation", "list_models", "load_model", "model_config", "read_checkpoint_info",
     "resolve_device", "save_model",
 ]

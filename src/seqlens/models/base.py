@@ -7,7 +7,8 @@ the output link. Every zoo model exposes its first layer for interpretation:
 * ``model.conv1``: the first ``nn.Conv1d`` (filters ``model.conv1.weight``, ``(F, A, K)``);
 * ``model.activation1``: its activation module;
 * ``model.first_layer_activations(X, pooled=False)``: ``(N, F, L1)`` activations after
-  conv (+ BatchNorm) + activation, or after the first max-pool with ``pooled=True``.
+  conv (+ BatchNorm) + activation, or after the first max-pool with ``pooled=True``
+  (:func:`first_layer_activations` does the same batch-wise for any module).
 
 :func:`first_layer` returns ``(conv, activation)`` for zoo models and the first ``Conv1d`` (with
 activation ``None``) for any other module.
@@ -56,6 +57,35 @@ def first_layer(model: nn.Module) -> tuple[nn.Conv1d, nn.Module | None]:
         if isinstance(module, nn.Conv1d):
             return module, None
     raise ValueError(f"{type(model).__name__} has no nn.Conv1d layer")
+
+
+def first_layer_activations(model: nn.Module, X: torch.Tensor, pooled: bool = False,
+                            batch_size: int = 256) -> torch.Tensor:
+    """``(N, F, L1)`` first-layer activations of any model, without gradients, in eval mode.
+
+    Zoo models use their own ``first_layer_activations``; for other modules the output of the
+    first ``nn.Conv1d`` is captured with a forward hook (pre-activation; ``pooled`` is ignored).
+    """
+    was_training = model.training
+    model.eval()
+    outs: list[torch.Tensor] = []
+    handle = None
+    if not isinstance(model, ZooModel):
+        conv, _ = first_layer(model)
+        handle = conv.register_forward_hook(lambda m, inp, out: outs.append(out))
+    try:
+        with torch.no_grad():
+            for i in range(0, len(X), batch_size):
+                xb = X[i:i + batch_size]
+                if handle is None:
+                    outs.append(model.first_layer_activations(xb, pooled=pooled))
+                else:
+                    model(xb)
+    finally:
+        if handle is not None:
+            handle.remove()
+        model.train(was_training)
+    return torch.cat(outs)
 
 
 def count_parameters(model: nn.Module) -> int:
