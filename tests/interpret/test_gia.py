@@ -305,3 +305,31 @@ def test_plots_render(nulls, tmp_path):
     for k, fig in enumerate(figs):
         path = save_figure(fig, tmp_path / f"f{k}.png")
         assert path.stat().st_size > 1000
+
+
+def test_cli_gia(tmp_path, capsys):
+    import json
+
+    from seqlens.cli import main
+    from seqlens.io.hdf5 import Dataset, Split, save_dataset
+    from seqlens.models import build_model, save_model
+
+    X = bg.uniform(60, 40, random_state=0)
+    Y = np.zeros((60, 1), np.float32)
+    save_dataset(tmp_path / "d.h5", Dataset(Split(X[:20], Y[:20]), Split(X[20:40], Y[20:40]),
+                                            Split(X[40:], Y[40:])))
+    model = build_model("cnn", random_state=0, seq_length=40, n_outputs=1)
+    save_model(model, tmp_path / "run")
+    base = ["gia", "--model", str(tmp_path / "run"), "--data", str(tmp_path / "d.h5"), "--n-null", "16",
+            "--quiet", "--device", "cpu"]
+    assert main(base + ["--experiment", "spacing", "--pattern", "GATA", "CAGCTG", "--distances", "0:6",
+                        "--out", str(tmp_path / "sp")]) == 0
+    m = json.loads((tmp_path / "sp" / "metrics.json").read_text())
+    assert m["n_null"] == 16 and 0 <= m["best_distance_same"] < 6 and "max_importance_divergent" in m
+    assert (tmp_path / "sp" / "spacing.png").exists() and (tmp_path / "sp" / "results.csv").exists()
+    assert main(base + ["--experiment", "copies", "--pattern", "GATA", "--out", str(tmp_path / "c")]) == 0
+    m = json.loads((tmp_path / "c" / "metrics.json").read_text())
+    assert 0 <= m["r2"] <= 1
+    assert "best_distance_same" in capsys.readouterr().out
+    assert main(base + ["--experiment", "spacing", "--pattern", "GATA", "--out", str(tmp_path / "x")]) == 2
+    assert "needs 2 --pattern" in capsys.readouterr().err
