@@ -1,0 +1,169 @@
+"""Read multiple sequence alignments: FASTA, A2M, A3M, Stockholm and plain (one row per line).
+
+Returns raw records ``(names, rows)``; :class:`seqlens.msa.Alignment` turns them into an
+encoded alignment. Format rules:
+
+* ``fasta``: rows are kept as written (``.`` and ``-`` are gaps).
+* ``a2m`` / ``a3m``: uppercase letters and ``-`` are match columns; lowercase letters
+  (insertions) and ``.`` (gaps in insert columns) are dropped from every row, so all rows have
+  the length of the match columns.
+* ``stockholm``: ``# STOCKHOLM 1.0`` header, ``NAME  ROW`` lines (interleaved blocks allowed),
+  ``#=`` markup ignored, ``//`` ends the alignment. ``.`` gaps become ``-``.
+* ``plain``: one aligned row per non-empty line, names ``seq1``, ``seq2``, ...
+
+Gzipped files (``.gz``) are read transparently. Errors name the file, record and line.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from seqlens.errors import FormatError
+
+FORMATS = ("fasta", "a2m", "a3m", "stockholm", "plain")
+
+_EXT = {
+    ".fasta": "fasta", ".fa": "fasta", ".faa": "fasta", ".afa": "fasta", ".aln": "fasta",
+    ".a2m": "a2m", ".a3m": "a3m", ".sto": "stockholm", ".stk": "stockholm",
+    ".stockholm": "stockholm", ".txt": "plain", ".seq": "plain",
+}
+
+
+def guess_format(path: str | Path) -> str:
+    """Format from the file extension (``.gz`` stripped); sniffs the first line if unknown."""
+    p = Path(path)
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    if suffixes and suffixes[-1] in _EXT:
+        return _EXT[suffixes[-1]]
+    first = next((line for line in _read_lines(p) if line.strip()), "")
+    if first.startswith("# STOCKHOLM"):
+        return "stockholm"
+    if first.startswith(">"):
+        return "fasta"
+    return "plain"
+
+
+def _read_lines(path: Path) -> list[str]:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        return fh.read().splitlines()
+
+
+def read_msa(
+    path: str | Path, format: str | None = None, keep_insertions: bool = False
+) -> tuple[list[str], list[str]]:
+    """Read an alignment file.
+
+    Parameters
+    ----------
+    path : file name (optionally gzipped).
+    format : one of ``fasta``, ``a2m``, ``a3m``, ``stockholm``, ``plain``; None guesses it from
+        the extension.
+    keep_insertions : A2M only: keep lowercase insert columns and ``.`` (rows must then all have
+        the same raw length). :class:`seqlens.msa.Alignment` uses this to number focus residues.
+
+    Returns
+    -------
+    ``(names, rows)``: two lists of N strings; rows all have the same length (match columns for
+    A2M/A3M). Raises :class:`FormatError` for an empty file, a record without a sequence,
+    duplicate names or ragged rows (naming the record and both lengths).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"alignment file not found: {path}")
+    fmt = (format or guess_format(path)).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown alignment format {fmt!r}; choose one of {FORMATS}")
+    lines = _read_lines(path)
+    if fmt in ("fasta", "a2m", "a3m"):
+        names, rows = _parse_fasta(lines, path)
+        if keep_insertions and fmt == "a3m":
+            raise ValueError("keep_insertions is not possible for A3M (rows are ragged by design)")
+        if fmt in ("a2m", "a3m") and not keep_insertions:
+            rows = [_match_only(r) for r in rows]
+    elif fmt == "stockholm":
+        names, rows = _parse_stockholm(lines, path)
+    else:
+        rows = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        names = [f"seq{i + 1}" for i in range(len(rows))]
+    if not rows:
+        raise FormatError(f"{path}: no sequences found (empty {fmt} alignment)")
+    _check(names, rows, path, fmt)
+    return names, rows
+
+
+def _match_only(row: str) -> str:
+    """Drop insertions (lowercase letters) and insert-column gaps (``.``)."""
+    return "".join(c for c in row if not (c.islower() or c == "."))
+
+
+def _parse_fasta(lines: list[str], path: Path) -> tuple[list[str], list[str]]:
+    names: list[str] = []
+    chunks: list[list[str]] = []
+    for lineno, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            name = line[1:].split(None, 1)[0] if line[1:].strip() else ""
+            if not name:
+                raise FormatError(f"{path}, line {lineno}: record header without a name")
+            names.append(name)
+            chunks.append([])
+        else:
+            if not names:
+                raise FormatError(
+                    f"{path}, line {lineno}: sequence data before the first '>' header"
+                )
+            chunks[-1].append(line.replace(" ", ""))
+    rows = ["".join(c) for c in chunks]
+    for name, row in zip(names, rows):
+        if not row:
+            raise FormatError(f"{path}: record {name!r} has no sequence")
+    return names, rows
+
+
+def _parse_stockholm(lines: list[str], path: Path) -> tuple[list[str], list[str]]:
+    if not lines or not lines[0].startswith("# STOCKHOLM"):
+        raise FormatError(f"{path}, line 1: Stockholm file must start with '# STOCKHOLM 1.0'")
+    order: list[str] = []
+    parts: dict[str, list[str]] = {}
+    for lineno, line in enumerate(lines[1:], 2):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s == "//":
+            break
+        fields = s.split()
+        if len(fields) != 2:
+            raise FormatError(
+                f"{path}, line {lineno}: expected 'NAME SEQUENCE', got {len(fields)} fields"
+            )
+        name, row = fields
+        if name not in parts:
+            order.append(name)
+            parts[name] = []
+        parts[name].append(row)
+    rows = ["".join(parts[n]).replace(".", "-") for n in order]
+    return order, rows
+
+
+def _check(names: list[str], rows: list[str], path: Path, fmt: str) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise FormatError(
+                f"{path}: duplicate record name {name!r} (records {seen[name] + 1} and {i + 1})"
+            )
+        seen[name] = i
+    length = len(rows[0])
+    for name, row in zip(names, rows):
+        if len(row) != length:
+            what = "match columns" if fmt in ("a2m", "a3m") else "columns"
+            raise FormatError(
+                f"{path}: ragged alignment: record {name!r} has {len(row)} {what}, "
+                f"the first record {names[0]!r} has {length}"
+            )

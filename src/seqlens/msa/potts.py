@@ -1,0 +1,430 @@
+"""Potts model (fields + pairwise couplings) fitted by weighted pseudo-likelihood.
+
+Objective (plmc convention, minimised)::
+
+    F(h, J) = - sum_n w_n sum_i log P(x_ni | x_n,-i)  +  lambda_h ||h||^2
+              + lambda_J sum_{i<j} ||J_ij||^2
+
+with ``P(a | rest) = softmax_a(h_i(a) + sum_{j != i} J_ij(a, x_j))``. The sum is *not* divided by
+Neff. ``gaps="ignore"`` (plmc ``-g``) models only the q-1 residue states: gapped positions are
+neither predicted nor used as context. ``gaps="state"`` keeps the gap as the q-th state.
+
+Presets (``Potts(preset=...)``):
+
+* ``"plmc"``: lambda_h 0.01, lambda_J 16 (absolute), gaps ignored, L-BFGS, 100 iterations
+  (``plmc -le 16 -lh 0.01 -m 100 -g``);
+* ``"evcouplings"``: as plmc but ``lambda_J = 0.01 * (q - 1) * (L - 1)`` (q counts the states
+  modelled, so 20 for proteins with gaps ignored);
+* ``"gremlin"``: lambda_h 0.01, ``lambda_J = 0.2 * (L - 1)`` (CCMpred/GREMLIN scale), gaps as a
+  state, Adam on minibatches.
+
+Speed: the logits of sequence n only need its L observed states, so
+``logits[n] = h + sum_j J[(j, x_nj), :]`` is an embedding-bag sum (N L^2 q work instead of the
+dense N (Lq)^2 product); the gradient for J is the transposed bag sum (rows of the logit
+gradient grouped by observed state), also an embedding bag. Couplings are stored as a full
+symmetric ``(L q, L q)`` float32 matrix with zero diagonal blocks.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from seqlens.msa.alignment import Alignment
+from seqlens.msa.models import MSAModel, resolve_device
+
+PRESETS = {
+    "plmc": dict(lambda_h=0.01, lambda_J=16.0, gaps="ignore", optimizer="lbfgs", max_iter=100),
+    "evcouplings": dict(lambda_h=0.01, lambda_J="0.01*(q-1)*(L-1)", gaps="ignore",
+                        optimizer="lbfgs", max_iter=100),
+    "gremlin": dict(lambda_h=0.01, lambda_J="0.2*(L-1)", gaps="state", optimizer="adam",
+                    max_iter=100),
+}
+
+
+class _BagSum(torch.autograd.Function):
+    """``out[n] = sum_l W[idx[n, l]]`` with a fast transposed-bag backward for ``W``."""
+
+    @staticmethod
+    def forward(ctx, W, idx, pad, seq_ids, offsets):
+        ctx.save_for_backward(seq_ids, offsets)
+        ctx.shape = W.shape
+        return F.embedding_bag(idx, W, mode="sum", padding_idx=pad)
+
+    @staticmethod
+    def backward(ctx, grad):
+        seq_ids, offsets = ctx.saved_tensors
+        g = F.embedding_bag(seq_ids, grad.contiguous(), offsets, mode="sum")
+        full = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
+        full[: g.shape[0]] = g
+        return full, None, None, None, None
+
+
+class PseudoLikelihood:
+    """Weighted negative pseudo-log-likelihood of coded sequences (no regulariser).
+
+    ``X`` ``(N, L)`` integer states in ``[0, Q)``, or ``Q`` for a missing (ignored) position;
+    ``w`` ``(N,)`` weights. Call with ``h`` ``(L, Q)`` and ``J`` ``(L Q + 1, L Q)`` (last row is a
+    zero pad) to get the scalar loss; batches of ``batch_size`` sequences.
+    """
+
+    def __init__(self, X: torch.Tensor, w: torch.Tensor, Q: int, batch_size: int | None = None):
+        self.N, self.L = X.shape
+        self.Q = Q
+        self.pad = self.L * Q
+        self.w = w
+        self.batches = []
+        bs = batch_size or self.N
+        for start in range(0, self.N, bs):
+            Xb = X[start:start + bs]
+            missing = Xb >= Q
+            idx = torch.arange(self.L, device=X.device) * Q + Xb.clamp(max=Q - 1)
+            idx = torch.where(missing, torch.full_like(idx, self.pad), idx)
+            flat = idx.reshape(-1)
+            order = torch.argsort(flat, stable=True)
+            keep = flat[order] < self.pad
+            seq_ids = (order // self.L)[keep]
+            counts = torch.bincount(flat, minlength=self.pad + 1)[: self.pad]
+            offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)[:-1]])
+            self.batches.append((start, idx, Xb.clamp(max=Q - 1), (~missing).to(w.dtype),
+                                 seq_ids, offsets))
+
+    def logits(self, h, J, batch) -> torch.Tensor:
+        _, idx, _, _, seq_ids, offsets = batch
+        n = idx.shape[0]
+        return (_BagSum.apply(J, idx, self.pad, seq_ids, offsets).view(n, self.L, self.Q) + h)
+
+    def batch_loss(self, h, J, batch) -> torch.Tensor:
+        start, idx, Xc, present, _, _ = batch
+        logp = torch.log_softmax(self.logits(h, J, batch), dim=-1)
+        picked = logp.gather(2, Xc.unsqueeze(-1)).squeeze(-1)
+        wb = self.w[start:start + idx.shape[0]]
+        return -(picked * present * wb[:, None]).sum()
+
+    def per_sequence(self, h, J) -> torch.Tensor:
+        """``(N,)`` pseudo-log-likelihood of each sequence (unweighted, higher = better)."""
+        out = []
+        for batch in self.batches:
+            _, _, Xc, present, _, _ = batch
+            logp = torch.log_softmax(self.logits(h, J, batch), dim=-1)
+            out.append((logp.gather(2, Xc.unsqueeze(-1)).squeeze(-1) * present).sum(1))
+        return torch.cat(out)
+
+
+def block_mask(L: int, Q: int, dtype=torch.float32, device=None) -> torch.Tensor:
+    """``(L Q + 1, L Q)`` mask: 0 on the diagonal ``Q x Q`` blocks and the pad row, 1 elsewhere."""
+    m = torch.ones(L * Q + 1, L * Q, dtype=dtype, device=device)
+    m[-1] = 0
+    for i in range(L):
+        m[i * Q:(i + 1) * Q, i * Q:(i + 1) * Q] = 0
+    return m
+
+
+def objective(pl: PseudoLikelihood, h: torch.Tensor, J: torch.Tensor, lambda_h: float,
+              lambda_J: float, mask: torch.Tensor) -> torch.Tensor:
+    """Regularised negative pseudo-log-likelihood; fills ``h.grad`` and ``J.grad``.
+
+    ``J`` ``(L Q + 1, L Q)`` is symmetric with zero diagonal blocks; each pair block is one
+    parameter, so ``J.grad`` is the gradient projected on symmetric matrices (``(G + G^T) / 2``),
+    i.e. half the derivative with respect to the shared block. Penalty: ``lambda_h ||h||^2 +
+    lambda_J sum_{i<j} ||J_ij||^2 = lambda_h ||h||^2 + lambda_J / 2 ||J||_F^2``.
+    """
+    total = 0.0
+    for batch in pl.batches:
+        loss = pl.batch_loss(h, J, batch)
+        loss.backward()
+        total += float(loss.detach())
+    with torch.no_grad():
+        gs = J.grad[:-1]
+        gs.add_(gs.T.clone()).mul_(0.5)
+        J.grad.mul_(mask)
+        reg = lambda_h * float((h * h).sum()) + 0.5 * lambda_J * float((J * J).sum())
+        h.grad.add_(h, alpha=2 * lambda_h)
+        J.grad.add_(J, alpha=lambda_J)
+    return torch.tensor(total + reg, dtype=torch.float64)
+
+
+class Potts(MSAModel):
+    """Potts model by weighted pseudo-likelihood.
+
+    Parameters
+    ----------
+    preset : ``"plmc"`` (default), ``"evcouplings"``, ``"gremlin"`` or None; explicit arguments
+        override it.
+    lambda_h : L2 strength on fields.
+    lambda_J : L2 strength on couplings: a number (absolute, plmc ``-le``) or a formula string in
+        ``q`` (states modelled) and ``L`` (columns), e.g. ``"0.01*(q-1)*(L-1)"``.
+    gaps : ``"ignore"`` (gap = missing data, q-1 states) or ``"state"``.
+    optimizer : ``"lbfgs"`` (full batch, strong-Wolfe line search) or ``"adam"`` (minibatches).
+    max_iter : L-BFGS iterations or Adam epochs.
+    identity : sequence-weight identity threshold (None: no weighting).
+    batch_size : sequences per bag batch (memory); Adam minibatch size.
+    lr : Adam learning rate.
+    max_memory_gb : refuse to fit (with an estimate) when the parameters and working arrays would
+        exceed this; None: 80% of the machine's memory (or the GPU's).
+    device, random_state, verbose : as everywhere in seqlens.
+
+    Attributes (after fit)
+    ----------------------
+    h_ : ``(L, Q)`` fields; J_ : ``(L, Q, L, Q)`` symmetric couplings (zero diagonal blocks);
+    Q_ : states modelled; lambda_J_ : the absolute coupling strength used; neff_ ; n_iter_ ;
+    loss_ ; fit_seconds_ ; columns_ (the alignment's column table); alphabet_.
+    """
+
+    def __init__(self, preset: str | None = "plmc", lambda_h=None, lambda_J=None, gaps=None,
+                 optimizer=None, max_iter=None, identity: float | None = 0.8,
+                 batch_size: int | None = None, lr: float = 0.01, history_size: int = 6,
+                 max_memory_gb: float | None = None, device=None, random_state=0,
+                 verbose: bool = False, n_threads: int | None = 2):
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
+        base = dict(PRESETS[preset or "plmc"])
+        given = dict(lambda_h=lambda_h, lambda_J=lambda_J, gaps=gaps, optimizer=optimizer,
+                     max_iter=max_iter)
+        base.update({k: v for k, v in given.items() if v is not None})
+        self.preset = preset
+        self.lambda_h = base["lambda_h"]
+        self.lambda_J = base["lambda_J"]
+        self.gaps = base["gaps"]
+        self.optimizer = base["optimizer"]
+        self.max_iter = base["max_iter"]
+        if self.gaps not in ("ignore", "state"):
+            raise ValueError("gaps must be 'ignore' or 'state'")
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise ValueError("optimizer must be 'lbfgs' or 'adam'")
+        self.identity = identity
+        self.batch_size = batch_size
+        self.lr = lr
+        self.history_size = history_size
+        self.max_memory_gb = max_memory_gb
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ helpers
+    def _lambda_J(self, Q: int, L: int) -> float:
+        lam = self.lambda_J
+        if isinstance(lam, str):
+            if not set(lam) <= set("0123456789.*/()+- qL"):
+                raise ValueError(f"lambda_J formula may only use numbers, q, L and + - * / ( ): {lam!r}")
+            return float(eval(lam, {"__builtins__": {}}, {"q": Q, "L": L}))
+        return float(lam)
+
+    @staticmethod
+    def memory_estimate(N: int, L: int, Q: int, batch_size: int | None = None,
+                        optimizer: str = "lbfgs", history_size: int = 6) -> float:
+        """Bytes needed to fit: float32 couplings (+ gradient, optimiser state) and the logits of
+        one batch (x4 for softmax and gradients)."""
+        params = (L * Q + 1) * L * Q * 4.0
+        copies = 2 + (2 * history_size + 3 if optimizer == "lbfgs" else 3)
+        n = min(N, batch_size or N)
+        return params * copies + n * L * Q * 4.0 * 6 + n * L * 8 * 4
+
+    def _check_memory(self, N, L, Q, device):
+        need = self.memory_estimate(N, L, Q, self.batch_size, self.optimizer, self.history_size)
+        if self.max_memory_gb is not None:
+            limit = self.max_memory_gb * 1e9
+        elif device.type == "cuda":
+            limit = 0.8 * torch.cuda.get_device_properties(device).total_memory
+        else:
+            try:
+                import os
+                limit = 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            except (ValueError, OSError, AttributeError):
+                limit = float("inf")
+        if need > limit:
+            raise MemoryError(
+                f"Potts fit needs about {need / 1e9:.1f} GB (L={L} columns x Q={Q} states: "
+                f"{L * L * Q * Q / 1e6:.0f}M couplings, float32, {self.optimizer} state, "
+                f"batch of {min(N, self.batch_size or N)} sequences) but the limit is "
+                f"{limit / 1e9:.1f} GB; use fewer columns (focus mode, gap filters), a smaller "
+                f"batch_size or optimizer='adam'"
+            )
+        return need
+
+    def _encode(self, X: np.ndarray, gap_code: int) -> tuple[np.ndarray, int]:
+        if self.gaps == "ignore":
+            return X.astype(np.int64), gap_code  # gap code == Q -> missing
+        return X.astype(np.int64), gap_code + 1
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, msa: Alignment) -> Potts:
+        """Fit on an :class:`Alignment` (weights at ``identity``). Returns self."""
+        t0 = time.perf_counter()
+        if self.n_threads:
+            torch.set_num_threads(self.n_threads)
+        device = resolve_device(self.device)
+        torch.manual_seed(self.random_state)
+        N, L = msa.X.shape
+        Xnp, Q = self._encode(msa.X, msa.gap_code)
+        self._check_memory(N, L, Q, device)
+        w_np = msa.weights(self.identity)
+        # merge identical rows (their weights add up)
+        uniq, inverse = np.unique(Xnp, axis=0, return_inverse=True)
+        w_u = np.bincount(inverse.reshape(-1), weights=w_np, minlength=len(uniq))
+        X = torch.from_numpy(uniq).to(device)
+        w = torch.tensor(w_u, dtype=torch.float32, device=device)
+        lam_J = self._lambda_J(Q, L)
+        self.lambda_J_ = lam_J
+        self.Q_ = Q
+        self.neff_ = float(w_np.sum())
+        self.columns_ = msa.columns.copy()
+        self.alphabet_ = msa.alphabet
+        self.gap_code_ = msa.gap_code
+
+        # field initialisation as plmc: log(f * Neff + 1), zero-sum
+        present = uniq < Q
+        counts = np.zeros((L, Q))
+        for i in range(L):
+            counts[i] = np.bincount(uniq[present[:, i], i], weights=w_u[present[:, i]], minlength=Q)
+        h0 = np.log(counts + 1.0)
+        h0 -= h0.mean(axis=1, keepdims=True)
+        h = torch.tensor(h0, dtype=torch.float32, device=device, requires_grad=True)
+        J = torch.zeros(L * Q + 1, L * Q, dtype=torch.float32, device=device, requires_grad=True)
+        self._blockmask = block_mask(L, Q, device=device)
+
+        if self.optimizer == "lbfgs":
+            pl = PseudoLikelihood(X, w, Q, self.batch_size)
+            self.loss_, self.n_iter_ = self._fit_lbfgs(pl, h, J, lam_J)
+        else:
+            self.loss_, self.n_iter_ = self._fit_adam(X, w, Q, h, J, lam_J)
+        with torch.no_grad():
+            Jm = J[:-1].detach().cpu().numpy().reshape(L, Q, L, Q)
+        self.h_ = h.detach().cpu().numpy()
+        self.J_ = Jm
+        self._pl_tensors = None
+        self.fit_seconds_ = time.perf_counter() - t0
+        del self._blockmask
+        return self
+
+    def _fit_lbfgs(self, pl, h, J, lam_J):
+        opt = torch.optim.LBFGS([h, J], lr=1.0, max_iter=self.max_iter,
+                                max_eval=int(self.max_iter * 1.5) + 5,
+                                history_size=self.history_size, line_search_fn="strong_wolfe",
+                                tolerance_grad=1e-5, tolerance_change=1e-9)
+        bar = _progress(self.verbose, self.max_iter, "Potts L-BFGS")
+        n_eval = [0]
+
+        def closure():
+            opt.zero_grad()
+            loss = objective(pl, h, J, self.lambda_h, lam_J, self._blockmask)
+            n_eval[0] += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss):.1f}")
+            return loss
+
+        loss = opt.step(closure)
+        if bar is not None:
+            bar.close()
+        state = opt.state[opt._params[0]]
+        return float(loss), int(state.get("n_iter", n_eval[0]))
+
+    def _fit_adam(self, X, w, Q, h, J, lam_J):
+        N = X.shape[0]
+        bs = self.batch_size or min(N, 1024)
+        gen = torch.Generator().manual_seed(self.random_state)
+        opt = torch.optim.Adam([h, J], lr=self.lr)
+        wsum = float(w.sum())
+        loss_val = float("nan")
+        bar = _progress(self.verbose, self.max_iter, "Potts Adam")
+        for _ in range(self.max_iter):
+            perm = torch.randperm(N, generator=gen).to(X.device)
+            for start in range(0, N, bs):
+                sel = perm[start:start + bs]
+                pl = PseudoLikelihood(X[sel], w[sel], Q)
+                opt.zero_grad()
+                frac = float(w[sel].sum()) / wsum
+                loss = pl.batch_loss(h, J, pl.batches[0])
+                loss = loss + frac * (self.lambda_h * (h * h).sum() + 0.5 * lam_J * (J * J).sum())
+                loss.backward()
+                with torch.no_grad():
+                    g = J.grad[:-1]
+                    g.add_(g.T.clone()).mul_(0.5)
+                    J.grad.mul_(self._blockmask)
+                opt.step()
+                loss_val = float(loss)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return loss_val, self.max_iter
+
+    # ------------------------------------------------------------------ use
+    def couplings(self) -> np.ndarray:
+        """``(L, Q, L, Q)`` couplings."""
+        self._check_fitted()
+        return self.J_
+
+    def contacts(self, apc: bool = True, zero_sum_gauge: bool = False) -> np.ndarray:
+        """``(L, L)`` Frobenius norms of the coupling blocks over residue states (gap excluded
+        when modelled as a state), optionally in the zero-sum gauge, then APC."""
+        from seqlens.msa.contacts import frobenius
+
+        self._check_fitted()
+        J = self.J_
+        if self.gaps == "state":
+            J = J[:, : self.Q_ - 1, :, : self.Q_ - 1]
+        return frobenius(J, apc=apc, zero_sum_gauge=zero_sum_gauge)
+
+    def energy(self, X: np.ndarray) -> np.ndarray:
+        """``(N,)`` statistical energy ``sum_i h_i(x_i) + sum_{i<j} J_ij(x_i, x_j)`` of coded rows
+        (gapped positions contribute 0 when gaps are ignored)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.int64)
+        L, Q = self.h_.shape
+        present = X < Q
+        Xc = np.where(present, X, 0)
+        e = (self.h_[np.arange(L), Xc] * present).sum(1)
+        Jflat = self.J_.reshape(L * Q, L * Q)
+        idx = np.arange(L) * Q + Xc
+        for n in range(X.shape[0]):
+            ids = idx[n][present[n]]
+            e[n] += 0.5 * Jflat[np.ix_(ids, ids)].sum()
+        return e
+
+    def pseudo_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        """``(N,)`` pseudo-log-likelihood of coded rows under the fitted model."""
+        self._check_fitted()
+        L, Q = self.h_.shape
+        Xt = torch.from_numpy(np.asarray(X, dtype=np.int64))
+        pl = PseudoLikelihood(Xt, torch.ones(len(Xt)), Q, batch_size=512)
+        h = torch.from_numpy(self.h_)
+        J = torch.cat([torch.from_numpy(self.J_.reshape(L * Q, L * Q)), torch.zeros(1, L * Q)])
+        with torch.no_grad():
+            return pl.per_sequence(h, J).numpy().astype(np.float64)
+
+    def _score_codes(self, X: np.ndarray) -> np.ndarray:
+        return self.pseudo_log_likelihood(X)
+
+    def _delta_codes(self, wt: np.ndarray, mut: np.ndarray) -> np.ndarray:
+        return self.energy(mut) - self.energy(wt)
+
+    def sample(self, n: int, n_sweeps: int = 200, random_state=None) -> list[str]:
+        """``n`` sequences by Gibbs sampling (``n_sweeps`` sweeps from uniform random starts)."""
+        self._check_fitted()
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        L, Q = self.h_.shape
+        Jflat = self.J_.reshape(L * Q, L * Q)
+        X = rng.integers(0, Q, size=(n, L))
+        for _ in range(n_sweeps):
+            for i in range(L):
+                idx = np.arange(L) * Q + X
+                field = self.h_[i][None, :] + Jflat[idx, i * Q:(i + 1) * Q].sum(1)
+                p = np.exp(field - field.max(1, keepdims=True))
+                p /= p.sum(1, keepdims=True)
+                u = rng.random((n, 1))
+                X[:, i] = np.minimum((p.cumsum(1) < u).sum(1), Q - 1)
+        return self._decode(X)
+
+
+def _progress(verbose, total, desc):
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc)
