@@ -316,7 +316,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                         waited += 1
                     if sched is not None and not math.isnan(score):
                         sched.step(score)
-                    if patience is not None and waited > patience:
+                    if patience is not None and waited >= patience:
                         result.stopped_early = True
                         break
                 if best_state is not None:
