@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seqlens.models.base import first_layer as first_conv_layer
 from seqlens.motifs.motif import Motif
 
 __all__ = [
@@ -38,17 +39,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # layers, receptive fields and activations
 # ----------------------------------------------------------------------------------------------
-
-
-def first_conv_layer(model: nn.Module) -> tuple[nn.Conv1d, nn.Module | None]:
-    """``(conv, activation)`` of the first layer: ``model.conv1``/``model.activation1`` of zoo
-    models, else the first ``nn.Conv1d`` of ``model.modules()`` and ``None``."""
-    if isinstance(getattr(model, "conv1", None), nn.Conv1d):
-        return model.conv1, getattr(model, "activation1", None)
-    for module in model.modules():
-        if isinstance(module, nn.Conv1d):
-            return module, None
-    raise ValueError(f"{type(model).__name__} has no nn.Conv1d layer")
 
 
 def _resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:

@@ -102,13 +102,15 @@ def pool_size_sweep(dataset, pools=POOL_SIZES, seeds=(0, 1, 2), epochs: int = 10
                     batch_size: int = 128, lr: float = 1e-3, patience: int | None = 10,
                     database=None, metric: str = "q_value", cutoff: float = 0.1,
                     activation: str = "relu", device=None, verbose: bool = False,
-                    out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    out_dir: str | Path | None = None,
+                    callback=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """CNN-P (Koo & Eddy 2019) for each pool size and seed on ``dataset`` (a Dataset or HDF5
     path, normally :func:`seqlens.simulate.multitask_motifs`).
 
     Returns ``(runs, summary)``: one row per run, and per pool size the mean and standard
     deviation over seeds of ``test_auroc``, ``test_aupr``, ``match_fraction``, ``match_any``,
-    ``false_positive_rate`` and ``coverage``.
+    ``false_positive_rate`` and ``coverage``. ``callback(row)`` is called after each run (e.g.
+    to save partial results).
     """
     dataset = _load(dataset)
     database = default_database() if database is None else list(database)
@@ -121,6 +123,8 @@ def pool_size_sweep(dataset, pools=POOL_SIZES, seeds=(0, 1, 2), epochs: int = 10
                                         device=device, verbose=verbose, activation=activation)
             row["pool"] = pool
             rows.append(row)
+            if callback is not None:
+                callback(row)
             if verbose:
                 print(f"pool {pool} seed {seed}: auroc {row['test_auroc']:.3f} "
                       f"match {row['match_fraction']:.3f} ({row['seconds']:.0f} s)")
@@ -137,14 +141,15 @@ def activation_comparison(dataset, models=ACTIVATION_MODELS, activations=ACTIVAT
                           seeds=(0, 1, 2), epochs: int = 100, batch_size: int = 128,
                           lr: float = 1e-3, patience: int | None = 10, best: int = 3,
                           database=None, metric: str = "q_value", cutoff: float = 0.1,
-                          device=None, verbose: bool = False,
-                          out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                          device=None, verbose: bool = False, out_dir: str | Path | None = None,
+                          callback=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """First-layer activation (Koo & Ploenzke 2021) for each model, activation and seed.
 
     Returns ``(runs, summary)``; the summary has, per (model, activation), the mean and standard
     deviation over all seeds and ``best{best}_match_fraction`` (mean match fraction of the
     ``best`` seeds ranked by match fraction, as the paper's best 3 of 10 trials), plus the
-    published figure where there is one (``published_match_fraction``).
+    published figure where there is one (``published_match_fraction``). ``callback(row)`` is
+    called after each run.
     """
     dataset = _load(dataset)
     database = default_database() if database is None else list(database)
@@ -157,6 +162,8 @@ def activation_comparison(dataset, models=ACTIVATION_MODELS, activations=ACTIVAT
                                             database=database, metric=metric, cutoff=cutoff,
                                             device=device, verbose=verbose, activation=act)
                 rows.append(row)
+                if callback is not None:
+                    callback(row)
                 if verbose:
                     print(f"{name} {act} seed {seed}: auroc {row['test_auroc']:.3f} "
                           f"match {row['match_fraction']:.3f} ({row['seconds']:.0f} s)")
