@@ -113,3 +113,11 @@ def test_bad_inputs(toy):
         fit(_small(), (train[0], train[1][:5]), valid)
     with pytest.raises(ValueError, match="monitor"):
         fit(_small(), train, valid, monitor="pearson")
+
+
+def test_adversarial_best_weights_come_from_last_phase(toy):
+    train, valid, _ = toy
+    adv = AdversarialTraining(method="fgsm", epsilon=0.3, warmup_epochs=3, mixed_epochs=0)
+    res = fit(_small(), train, valid, epochs=5, lr=5e-3, adversarial=adv, patience=1)
+    assert [r["phase"] for r in res.history] == ["clean"] * 3 + ["adversarial"] * 2
+    assert res.best_epoch in (4, 5)

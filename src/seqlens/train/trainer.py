@@ -183,7 +183,9 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
     lr_patience, lr_factor, min_lr : reduce-on-plateau of the learning rate.
     weight_decay : L2 penalty (Adam's ``weight_decay``).
     clip_grad : clip the gradient norm to this value.
-    adversarial : :class:`AdversarialTraining` (PGD/FGSM with its clean/mixed/adversarial schedule).
+    adversarial : :class:`AdversarialTraining` (PGD/FGSM with its clean/mixed/adversarial
+        schedule). Each phase starts best-weight tracking afresh and early stopping acts only in
+        the last phase, so the returned weights are adversarially trained.
     noise_std : Gaussian input noise added to each training batch.
     augment : a callable ``(X, generator) -> X`` such as :class:`seqlens.train.augment.EvoAug`.
     finetune_epochs, finetune_lr : second stage on the original data (EvoAug's schedule).
@@ -245,6 +247,11 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                 for epoch in range(n_epochs):
                     t0 = time.perf_counter()
                     phase = adversarial.phase(epoch) if (adversarial and robust) else "clean"
+                    if adversarial and robust and epoch > 0 and phase != adversarial.phase(epoch - 1):
+                        # a new phase of the schedule: best weights and patience start afresh, so
+                        # the restored weights come from the final (adversarial) phase
+                        best_state, best, waited = None, math.nan, 0
+                    final_phase = not (adversarial and robust) or phase == adversarial.phase(10**12)
                     model.train()
                     order = torch.randperm(len(Xtr), generator=gen)
                     total, seen = 0.0, 0
@@ -316,7 +323,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                         waited += 1
                     if sched is not None and not math.isnan(score):
                         sched.step(score)
-                    if patience is not None and waited >= patience:
+                    if patience is not None and waited >= patience and final_phase:
                         result.stopped_early = True
                         break
                 if best_state is not None:
