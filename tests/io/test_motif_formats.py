@@ -61,6 +61,13 @@ def test_read_jaspar_errors(tmp_path, text, message):
     assert str(f) in str(info.value)
 
 
+def test_read_jaspar_binary_file(tmp_path):
+    f = tmp_path / "bin.pfm"
+    f.write_bytes(b">MA1 x\n\xff\xfe")
+    with pytest.raises(FormatError, match="not a text file"):
+        read_jaspar(f)
+
+
 # ----------------------------------------------------------------------------- MEME
 
 

@@ -23,7 +23,10 @@ def read_jaspar(path: str | Path) -> list[Motif]:
     Raises :class:`FormatError` naming the file, line and record on malformed input.
     """
     path = Path(path)
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
     motifs: list[Motif] = []
     header: tuple[str, str, int] | None = None
     rows: dict[str, list[float]] = {}
