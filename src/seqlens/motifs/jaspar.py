@@ -16,6 +16,7 @@ Different versions of one base ID (``MA0079.1``, ``MA0079.3``, ...) are profiles
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import warnings
@@ -65,9 +66,14 @@ def _release_year(release) -> int:
     return int(text)
 
 
-@cache
 def _connection(year: int) -> sqlite3.Connection:
-    """A read-only connection to one release's database (cached per release)."""
+    """A read-only connection to one release's database, cached per release and process (a
+    connection must not cross a fork, e.g. into DataLoader workers)."""
+    return _open(year, os.getpid())
+
+
+@cache
+def _open(year: int, pid: int) -> sqlite3.Connection:
     import pyjaspar
 
     path = Path(pyjaspar.get_jaspardb_path(pyjaspar.jaspar_releases[f"JASPAR{year}"]))
