@@ -54,6 +54,8 @@ def main(argv=None) -> dict:
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--dense", type=int, default=128)
     p.add_argument("--threshold", type=float, default=0.1, help="GLIFAC attention threshold")
+    p.add_argument("--quantile", type=float, default=None,
+                   help="data-driven threshold: this quantile of the attention values (e.g. 0.99)")
     p.add_argument("--random-fraction", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -70,7 +72,8 @@ def main(argv=None) -> dict:
     pairs = [tuple(x) for x in meta["interacting_pairs"]]
     pos = data.test.Y[:, 0] > 0.5
     X = data.test.X[pos]
-    res: dict = {"n": args.n, "n_test_positive": int(pos.sum()), "threshold": args.threshold}
+    res: dict = {"n": args.n, "n_test_positive": int(pos.sum()), "threshold": args.threshold,
+                 "quantile": args.quantile}
     for act in args.activations:
         t0 = time.perf_counter()
         run = out / f"run_{act}"
@@ -90,7 +93,7 @@ def main(argv=None) -> dict:
         att = ia.attention_maps(model, X, device=args.device)
         acts = ia.pooled_activations(model, X, device=args.device)
         g = ia.glifac(att, acts, labels, motifs=names, threshold=args.threshold,
-                      random_fraction=args.random_fraction, random_state=args.seed)
+                      random_fraction=args.random_fraction, random_state=args.seed, quantile=args.quantile)
         ev = ia.evaluate_interactions(g.motif_matrix, pairs, motifs=names)
         naive = ia.naive_attention_interactions(att, acts, labels, motifs=names)
         ev_naive = ia.evaluate_interactions(naive, pairs, motifs=names)
@@ -116,6 +119,7 @@ def main(argv=None) -> dict:
             f"{key}_naive_auroc": ev_naive["auroc"], f"{key}_naive_aupr": ev_naive["aupr"],
             f"{key}_naive_snr": ev_naive["snr"],
             f"{key}_n_attended_pairs": g.n_attended, f"{key}_n_pairs": g.n_pairs,
+            f"{key}_attention_threshold": g.params["threshold"],
             f"{key}_seconds_train": round(t_train, 1), f"{key}_seconds_glifac": round(t_glifac, 1),
         })
         top = ia.pair_table(g.motif_matrix, pairs).head(8)

@@ -143,3 +143,14 @@ def test_heatmaps_render(tmp_path):
                              plot_interaction_heatmap(res.filter_matrix, labels=res.labels),
                              plot_pair_scores(ia.pair_table(res.motif_matrix, TRUE))]):
         assert save_figure(fig, tmp_path / f"h{k}.png").stat().st_size > 1000
+
+
+def test_quantile_threshold():
+    att, act = planted()
+    thr = ia.attention_threshold(att, 0.995)
+    assert 0.06 < thr < 0.1  # just above the noise, below the planted 0.6
+    p = ia.select_position_pairs(att, quantile=0.995, random_fraction=0.0)
+    assert len(p) == int((att[:, ~np.eye(20, dtype=bool)] > thr).sum())
+    res = ia.glifac(att, act, LABELS, quantile=0.995, random_fraction=0.02, random_state=0)
+    assert res.params["threshold"] == pytest.approx(thr)
+    assert ia.evaluate_interactions(res.motif_matrix, TRUE)["auroc"] == 1.0

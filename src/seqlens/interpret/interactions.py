@@ -36,7 +36,7 @@ from torch import nn
 from seqlens.alphabet import _to_numpy
 
 __all__ = [
-    "GlifacResult", "attention_maps", "pooled_activations", "select_position_pairs",
+    "GlifacResult", "attention_maps", "attention_threshold", "pooled_activations", "select_position_pairs",
     "filter_correlations", "symmetrize", "zero_same_motif", "motif_matrix", "glifac",
     "glifac_from_model", "evaluate_interactions", "naive_attention_interactions", "pair_table",
 ]
@@ -102,20 +102,33 @@ def pooled_activations(model: nn.Module, X, batch_size: int = 256, device=None,
                     device, verbose, "activations")
 
 
+def attention_threshold(attention, quantile: float, diagonal: bool = False) -> float:
+    """The ``quantile`` (e.g. 0.99) of the attention values (off-diagonal unless ``diagonal``),
+    for a data-driven GLIFAC threshold."""
+    att = _to_numpy(attention)
+    valid = np.ones(att.shape[1:], bool)
+    if not diagonal:
+        np.fill_diagonal(valid, False)
+    return float(np.quantile(att[:, valid], quantile))
+
+
 def select_position_pairs(attention, threshold: float = 0.1, random_fraction: float = 0.01,
                           max_pairs: int | None = 500_000, diagonal: bool = False,
-                          random_state=None) -> np.ndarray:
+                          random_state=None, quantile: float | None = None) -> np.ndarray:
     """Position pairs for GLIFAC: ``(P, 3)`` int64 rows ``(sequence, query i, key j)``.
 
-    All pairs with ``attention[n, i, j] > threshold``, plus ``random_fraction`` of the remaining pairs
-    drawn at random; ``diagonal=False`` drops ``i == j``. At most ``max_pairs`` rows are kept
-    (a random subset of the attended ones and of the random ones, in proportion).
+    All pairs with ``attention[n, i, j] > threshold`` (or above the ``quantile`` of all attention
+    values when ``quantile`` is given, see :func:`attention_threshold`), plus ``random_fraction`` of
+    the remaining pairs drawn at random; ``diagonal=False`` drops ``i == j``. At most ``max_pairs``
+    rows are kept (a random subset of the attended ones and of the random ones, in proportion).
     """
     att = _to_numpy(attention)
     if att.ndim != 3 or att.shape[1] != att.shape[2]:
         raise ValueError(f"attention must be (N, L', L'), got shape {att.shape}")
     if not 0 <= random_fraction <= 1:
         raise ValueError(f"random_fraction must be in [0, 1], got {random_fraction}")
+    if quantile is not None:
+        threshold = attention_threshold(att, quantile, diagonal)
     rng = np.random.default_rng(random_state)
     mask = att > threshold
     valid = np.ones(att.shape[1:], bool)
@@ -241,13 +254,13 @@ class GlifacResult:
 
 def glifac(attention, activations, labels=None, motifs: Sequence[str] | None = None,
            threshold: float = 0.1, random_fraction: float = 0.01, max_pairs: int | None = 500_000,
-           random_state=None) -> GlifacResult:
+           random_state=None, quantile: float | None = None) -> GlifacResult:
     """GLIFAC from attention maps ``(N, L', L')`` and pooled activations ``(N, F, L')``.
 
     labels : the motif each filter stands for (``None`` for unmatched filters), e.g. from Tomtom
         matches of the filters' activation motifs; default: each filter is its own "motif".
     See the module docstring for the steps; :func:`select_position_pairs` for ``threshold``,
-    ``random_fraction`` and ``max_pairs``.
+    ``random_fraction``, ``max_pairs`` and ``quantile`` (a data-driven threshold, e.g. 0.99).
     """
     att = _to_numpy(attention)
     act = _to_numpy(activations)
@@ -255,23 +268,27 @@ def glifac(attention, activations, labels=None, motifs: Sequence[str] | None = N
         raise ValueError(f"attention (N, L', L') and activations (N, F, L') disagree: {att.shape} vs "
                          f"{act.shape}")
     labels = _labels(labels, act.shape[1])
+    if quantile is not None:
+        threshold = attention_threshold(att, quantile)
     pairs = select_position_pairs(att, threshold, random_fraction, max_pairs, random_state=random_state)
     n_att = int((att[pairs[:, 0], pairs[:, 1], pairs[:, 2]] > threshold).sum())
     C = filter_correlations(act, pairs)
     S = zero_same_motif(symmetrize(C), labels)
     return GlifacResult(C, S, motif_matrix(S, labels, motifs), labels, len(pairs), n_att,
-                        dict(threshold=threshold, random_fraction=random_fraction))
+                        dict(threshold=float(threshold), random_fraction=random_fraction,
+                             quantile=quantile))
 
 
 def glifac_from_model(model: nn.Module, X, labels=None, motifs: Sequence[str] | None = None,
                       threshold: float = 0.1, random_fraction: float = 0.01,
                       max_pairs: int | None = 500_000, batch_size: int = 256, device=None,
-                      random_state=None, verbose: bool = False) -> GlifacResult:
+                      random_state=None, verbose: bool = False,
+                      quantile: float | None = None) -> GlifacResult:
     """:func:`glifac` on a ``cnn_attention`` model's attention maps (heads reduced by max) and pooled
     first-layer activations for sequences ``X`` ``(N, A, L)``."""
     att = attention_maps(model, X, "max", batch_size=batch_size, device=device, verbose=verbose)
     act = pooled_activations(model, X, batch_size=batch_size, device=device, verbose=verbose)
-    return glifac(att, act, labels, motifs, threshold, random_fraction, max_pairs, random_state)
+    return glifac(att, act, labels, motifs, threshold, random_fraction, max_pairs, random_state, quantile)
 
 
 def pair_table(matrix: pd.DataFrame, interacting_pairs=(), use_abs: bool = True) -> pd.DataFrame:
