@@ -24,9 +24,12 @@ A = 4
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
+    from threadpoolctl import threadpool_limits
+
     n = torch.get_num_threads()
-    torch.set_num_threads(1)  # small ops: threads only add synchronisation cost
-    yield
+    torch.set_num_threads(1)  # small ops: threads only add synchronisation cost on shared cores
+    with threadpool_limits(limits=1):
+        yield
     torch.set_num_threads(n)
 
 
@@ -141,6 +144,7 @@ def _sigmoid_oracle(codes, theta, pairs=(), noise=0.1, seed=0):
     return 3.0 / (1.0 + np.exp(-1.5 * z)) + noise * rng.standard_normal(len(z))
 
 
+@pytest.mark.filterwarnings("ignore:surrogate did not converge")
 @pytest.mark.parametrize("noise", ["gaussian", "skewt", "heteroscedastic"])
 def test_additive_ge_recovers_theta_through_sigmoid(noise):
     L = 20
@@ -149,7 +153,8 @@ def test_additive_ge_recovers_theta_through_sigmoid(noise):
     lib = mutagenesis_library(_random_seq(L, 1), n=6000, rate=0.15, random_state=1)
     codes = lib.codes.astype(int)
     y = _sigmoid_oracle(codes, theta, noise=0.1)
-    model = Surrogate(noise=noise, gauge="empirical", random_state=0, max_epochs=80).fit(codes[:5000], y[:5000])
+    model = Surrogate(noise=noise, gauge="empirical", random_state=0, max_epochs=80)
+    model.fit(codes[:5000], y[:5000])
     _, true_lc, _ = fix_gauge(0.0, theta, None, model.letter_frequencies_)
     r = np.corrcoef(true_lc.ravel(), model.theta_lc_.ravel())[0, 1]
     assert r >= 0.95
@@ -165,6 +170,7 @@ def test_additive_ge_recovers_theta_through_sigmoid(noise):
     assert q["pearson_r"] > lin.score(codes[5000:], y[5000:])
 
 
+@pytest.mark.filterwarnings("ignore:surrogate did not converge")
 def test_pairwise_recovers_theta_and_pair_locations():
     L = 12
     rng = np.random.default_rng(2)
@@ -190,6 +196,7 @@ def test_pairwise_recovers_theta_and_pair_locations():
     assert np.corrcoef(truth, fit)[0, 1] >= 0.95
 
 
+@pytest.mark.filterwarnings("ignore:surrogate did not converge")
 def test_wild_type_gauge_zeros_and_phi_invariance():
     L = 8
     rng = np.random.default_rng(3)
@@ -213,7 +220,7 @@ def test_wild_type_gauge_zeros_and_phi_invariance():
 
 
 def test_ridge_fits_linear_oracle_exactly_and_variant_effects():
-    L = 15
+    L = 10
     rng = np.random.default_rng(4)
     theta = rng.normal(size=(L, A))
     seq = _random_seq(L, 4)
@@ -233,8 +240,8 @@ def test_ridge_fits_linear_oracle_exactly_and_variant_effects():
     assert len(table) == L * 3 and set(table.columns) >= {"position", "wt", "mut", "variant", "delta_y"}
     row = table.iloc[0]
     assert row["variant"] == f"{seq[0]}101{row['mut']}" and row["position"] == 100
-    assert np.allclose(table["delta_y"], true_lc[table["position"] - 100, ["ACGT".index(m) for m in table["mut"]]],
-                       atol=1e-3)
+    mut = ["ACGT".index(m) for m in table["mut"]]
+    assert np.allclose(table["delta_y"], true_lc[table["position"] - 100, mut], atol=1e-3)
     # pairwise ridge also exact on a pairwise-linear oracle
     T = rng.normal(size=(A, A))
     y2 = y + T[codes[:, 3], codes[:, 7]]
@@ -243,6 +250,7 @@ def test_ridge_fits_linear_oracle_exactly_and_variant_effects():
     assert np.unravel_index(np.argmax(rp.pairwise_norms()), (L, L)) in {(3, 7), (7, 3)}
 
 
+@pytest.mark.filterwarnings("ignore:surrogate did not converge")
 def test_linear_link_and_dedup():
     L = 10
     rng = np.random.default_rng(5)

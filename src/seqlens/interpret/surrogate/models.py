@@ -50,6 +50,7 @@ KINDS = ("additive", "pairwise")
 LINKS = ("ge", "linear")
 NOISES = ("gaussian", "heteroscedastic", "skewt")
 GAUGES = ("empirical", "uniform", "wild_type", "none")
+DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-3, 4, 15))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,7 +290,9 @@ class _SurrogateBase:
 
                 wild_type = one_hot_to_codes(one_hot(wild_type, self.alphabet, ambiguous="error"))[0]
             else:
-                wt = np.asarray(wild_type.detach().cpu() if isinstance(wild_type, torch.Tensor) else wild_type)
+                if isinstance(wild_type, torch.Tensor):
+                    wild_type = wild_type.detach().cpu().numpy()
+                wt = np.asarray(wild_type)
                 wild_type = as_codes(wt[None] if wt.ndim in (1, 2) else wt, A)[0]
             if len(wild_type) != codes.shape[1]:
                 raise ValueError(f"wild_type has length {len(wild_type)}, variants have {codes.shape[1]}")
@@ -633,7 +636,7 @@ class RidgeSurrogate(_SurrogateBase):
     gauge, alphabet, random_state : as for :class:`Surrogate`.
     """
 
-    def __init__(self, kind: str = "additive", alphas=tuple(np.logspace(-3, 4, 15)), cv: int | None = 5,
+    def __init__(self, kind: str = "additive", alphas=DEFAULT_ALPHAS, cv: int | None = 5,
                  gauge: str = "empirical", alphabet: str | Alphabet = DNA, max_features: int = 6000,
                  batch_size: int = 4096, random_state=None):
         self.kind = kind
@@ -656,7 +659,8 @@ class RidgeSurrogate(_SurrogateBase):
             return Xa
         pr = _pairs(L)
         Xp = np.zeros((n, len(pr) * A * A))
-        Xp[np.arange(n)[:, None], np.arange(len(pr)) * A * A + codes[:, pr[:, 0]] * A + codes[:, pr[:, 1]]] = 1
+        cols = np.arange(len(pr)) * A * A + codes[:, pr[:, 0]] * A + codes[:, pr[:, 1]]
+        Xp[np.arange(n)[:, None], cols] = 1.0
         return np.concatenate([Xa, Xp], axis=1)
 
     def fit(self, X, y, wild_type=None):
