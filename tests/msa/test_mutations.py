@@ -1,0 +1,181 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from seqlens.errors import SequenceError
+from seqlens.msa import PSSM, Alignment, Potts
+from seqlens.msa.mutations import (
+    Substitution,
+    delta_energy,
+    evaluate_dms,
+    focus_residue_map,
+    is_synonymous,
+    map_mutants,
+    mutation_effects,
+    parse_mutant,
+    rankdata,
+    spearman,
+    wildtype_from_mutants,
+)
+
+
+# ------------------------------------------------------------------ parsing
+def test_parse_single_and_multi():
+    assert parse_mutant("P311A") == (Substitution("P", 311, "A"),)
+    assert parse_mutant("P311A:G312C") == (Substitution("P", 311, "A"), Substitution("G", 312, "C"))
+    assert parse_mutant(" p311a , g312c ") == parse_mutant("P311A:G312C")
+    assert parse_mutant("P311A;G312C") == parse_mutant("P311A+G312C")
+
+
+@pytest.mark.parametrize("text", ["", "WT", "wt", "_wt", "wildtype", None])
+def test_parse_wildtype(text):
+    assert parse_mutant(text) == ()
+
+
+def test_parse_hgvs_three_letter_and_stop():
+    assert parse_mutant("p.Pro311Ala") == (Substitution("P", 311, "A"),)
+    assert parse_mutant("Gly5=") == (Substitution("G", 5, "G"),)
+    assert parse_mutant("W10*") == (Substitution("W", 10, "*"),)
+    assert parse_mutant("A-3V") == (Substitution("A", -3, "V"),)
+
+
+@pytest.mark.parametrize("bad", ["P311", "311A", "PA", "P311AA", "Xyz311Ala", "P31.1A"])
+def test_parse_errors(bad):
+    with pytest.raises(SequenceError, match="cannot parse"):
+        parse_mutant(bad)
+
+
+def test_same_position_twice_is_an_error():
+    with pytest.raises(SequenceError, match="mutated twice"):
+        parse_mutant("P311A:P311C")
+
+
+def test_synonymous_and_wildtype_table():
+    assert is_synonymous(parse_mutant("P311P"))
+    assert not is_synonymous(parse_mutant("P311P:G312C"))
+    assert not is_synonymous(())
+    assert wildtype_from_mutants(["P311A", "G312C:P311D"]) == {311: "P", 312: "G"}
+    with pytest.raises(SequenceError, match="disagree"):
+        wildtype_from_mutants(["P311A", "G311C"])
+
+
+# ------------------------------------------------------------------ numbering
+def test_focus_residue_map_handles_missing_residues():
+    ref = "MPRRIVIHRGSTGLGFNIVGGEDGEGIFISFILAGGPADLSGELRKGDQ"  # numbered from 1
+    # focus row lost its first residue (P2) and the E at position 43 (an insertion in the HMM)
+    focus = ref[2:42] + ref[43:]
+    res = focus_residue_map(focus, ref, start=1)
+    assert res[0] == 3 and res[39] == 42 and res[40] == 44 and res[-1] == len(ref)
+    # a dict reference with holes works the same way
+    d = {i + 1: c for i, c in enumerate(ref) if i % 7}
+    assert np.array_equal(focus_residue_map(focus, d), res)
+
+
+def test_map_mutants_statuses():
+    residues = np.array([10, 11, 12, 14])
+    mapped = map_mutants(["A10C", "A10C:G12D", "C10A", "A13C", "A10A", "WT", "A10B", "A10C:K14K"],
+                         residues, "ACGK", "ACDEFGHIKLMNPQRSTVWY-")
+    assert list(mapped["status"]) == ["ok", "ok", "wrong wild type", "outside", "synonymous",
+                                      "wild type", "invalid letter", "ok"]
+    assert mapped["columns"][1] == (0, 2) and mapped["codes"][1] == (1, 2)
+    assert mapped["columns"][7] == (0,)
+    assert "residue 13" in mapped["reason"][3] and "not C" in mapped["reason"][2]
+
+
+# ------------------------------------------------------------------ scores
+def _random_potts(L=6, Q=4, seed=0):
+    rng = np.random.default_rng(seed)
+    h = rng.normal(size=(L, Q))
+    J = rng.normal(size=(L, Q, L, Q))
+    J = 0.5 * (J + J.transpose(2, 3, 0, 1))
+    for i in range(L):
+        J[i, :, i, :] = 0
+    return h, J
+
+
+def _energy(h, J, x):
+    L, Q = h.shape
+    present = x < Q
+    e = sum(h[i, x[i]] for i in range(L) if present[i])
+    e += sum(J[i, x[i], j, x[j]] for i in range(L) for j in range(i + 1, L) if present[i] and present[j])
+    return e
+
+
+def test_delta_energy_equals_energy_difference():
+    L, Q = 7, 4
+    h, J = _random_potts(L, Q)
+    rng = np.random.default_rng(1)
+    wt = rng.integers(0, Q, L)
+    wt[3] = Q  # a gap (not modelled) in the wild type
+    cols, codes, full = [], [], []
+    for _ in range(40):
+        k = rng.choice(L, size=rng.integers(1, 5), replace=False)
+        b = rng.integers(0, Q + 1, len(k))  # includes mutations to a gap
+        x = wt.copy()
+        x[k] = b
+        cols.append(tuple(k))
+        codes.append(tuple(b))
+        full.append(_energy(h, J, x) - _energy(h, J, wt))
+    np.testing.assert_allclose(delta_energy(h, J, wt, cols, codes), full, rtol=1e-10, atol=1e-10)
+
+
+def _toy_alignment():
+    rows = ["ACDEF", "ACDEY", "ACEEF", "GCDEF", "ACDKF", "AKDEF", "ACDEF", "TCDEW"]
+    return Alignment.from_rows(rows, names=[f"s{i}/21-25" for i in range(len(rows))], focus=True)
+
+
+def test_potts_mutation_effects_match_model_energy():
+    msa = _toy_alignment()
+    model = Potts(preset="plmc", lambda_J=0.5, max_iter=20, identity=None).fit(msa)
+    assert list(model.columns_["residue"]) == [21, 22, 23, 24, 25]
+    res = mutation_effects(model, ["A21G", "A21G:E24K", "D23E:E24K:F25W", "A30C"])
+    wt = model._code(["ACDEF"])
+    mut = model._code(["GCDEF", "GCDKF", "ACEKW"])
+    expect = model.energy(mut) - model.energy(wt)[0]
+    np.testing.assert_allclose(res["score"][:3], expect, rtol=1e-5, atol=1e-5)
+    assert np.isnan(res["score"][3]) and res["status"][3] == "outside"
+    assert res.attrs["summary"]["n_skipped_outside"] == 1
+
+
+def test_pssm_mutation_effects_are_log_ratios():
+    msa = _toy_alignment()
+    model = PSSM(identity=None).fit(msa)
+    res = mutation_effects(model, ["A21G", "A21G:F25W"])
+    lp = model.log_probs_
+    G, A, W, F = (model.alphabet_.letters.index(c) for c in "GAWF")
+    assert res["score"][0] == pytest.approx(lp[0, G] - lp[0, A])
+    assert res["score"][1] == pytest.approx(lp[0, G] - lp[0, A] + lp[4, W] - lp[4, F])
+
+
+# ------------------------------------------------------------------ evaluation
+def test_rankdata_and_spearman_match_scipy():
+    rng = np.random.default_rng(0)
+    for n in (5, 50, 500):
+        x = rng.integers(0, 10, n).astype(float)  # many ties
+        y = x + rng.normal(size=n)
+        np.testing.assert_allclose(rankdata(x), scipy.stats.rankdata(x))
+        assert spearman(x, y) == pytest.approx(scipy.stats.spearmanr(x, y).statistic, abs=1e-12)
+    x = np.array([1.0, np.nan, 3, 4, 5])
+    y = np.array([2.0, 1, np.inf, 3, 1])
+    assert spearman(x, y) == pytest.approx(scipy.stats.spearmanr([1, 4, 5], [2, 3, 1]).statistic)
+
+
+def test_evaluate_dms_filters_and_realigns_numbering():
+    msa = _toy_alignment()
+    model = PSSM(identity=None).fit(msa)
+    # the table numbers the same residues from 31 (header says 21): numbering must be re-derived
+    table = pd.DataFrame({
+        "mutant": ["A31G", "A31T", "D33E", "E34K", "F35Y", "F35W", "C32K", "A31A", "WT", "Q40A", "C32D"],
+        "score": [0.1, 0.2, 0.3, 0.1, 0.9, 0.5, 0.4, 1.0, 1.0, 0.3, np.nan],
+    })
+    metrics, out = evaluate_dms(model, table)
+    assert metrics["numbering"] == "align" and metrics["numbering_agreement"] == 1.0
+    assert metrics["n_skipped_nan"] == 1 and metrics["n_skipped_synonymous"] == 1
+    assert metrics["n_skipped_wildtype"] == 1 and metrics["n_skipped_outside"] == 1
+    assert metrics["n_scored"] == 7
+    ok = out["status"] == "ok"
+    assert metrics["spearman"] == pytest.approx(
+        scipy.stats.spearmanr(out["prediction"][ok], out["score"][ok]).statistic)
+    m2, _ = evaluate_dms(model, table, numbering="header")
+    assert m2["n_scored"] == 0 and m2["n_skipped_outside"] == 8
