@@ -322,3 +322,16 @@ def test_cli_writes_motifs_matches_stats_and_grid(ctcf_case, tmp_path):
     assert set(matches["filter"]) == {0}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["match_fraction"] == 0.5 and metrics["n_database"] == 519
+
+
+def test_receptive_field_of_zoo_cnn_blocks():
+    from seqlens.models import build_model
+
+    model = build_model("cnn_p4", n_outputs=2, random_state=0)
+    assert receptive_field(model) == (19, 1, -9)
+    assert receptive_field(model, "pool1") == (22, 4, -9)
+    assert receptive_field(model, "blocks.0.0") == (38, 4, -17)
+    assert receptive_field(model, "blocks.0") == (38 + 24 * 4, 100, -17)
+    X = one_hot(["ACGT" * 50] * 2)
+    ms = activation_motifs(model, X, layer="blocks.0.2", clip=False, threshold=0.9)
+    assert len(ms) == 128 and {m.width for m in ms} == {38}

@@ -31,6 +31,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--method", default="activation", choices=("activation", "softmax", "normalise"),
                    help="activation-based windows (default) or the weights (softmax/normalise)")
+    p.add_argument("--layer", default=None,
+                   help="module name of a deeper conv layer (windows span its receptive field); "
+                        "default: the first layer")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="fraction of each filter's maximum activation (default 0.5)")
     p.add_argument("--weighted", action="store_true", help="weight windows by their activation")
@@ -115,7 +118,8 @@ def run(args) -> int:
     database = load_database(args.jaspar)
 
     if args.method == "activation":
-        motifs = activation_motifs(model, X, threshold=args.threshold, weighted=args.weighted,
+        motifs = activation_motifs(model, X, layer=args.layer, threshold=args.threshold,
+                                   weighted=args.weighted,
                                    edges=args.edges, clip=not args.no_clip,
                                    batch_size=args.batch_size, device=args.device,
                                    verbose=not args.quiet)
