@@ -727,8 +727,9 @@ def hairpin(model: nn.Module, X_null, pattern, position: int | None = None, stem
     sequence) and compares
 
     * ``loop``: the motif in the middle of the loop (loop length ``loop``, default motif width + 6);
-    * ``stem``: the motif as the 5' arm of the stem (paired with its reverse complement on the 3'
-      arm, so it is double-stranded), with a random loop;
+    * ``stem``: the motif at the loop end of the 5' arm of the stem (paired with its reverse
+      complement on the 3' arm, so it is double-stranded), with a random loop; ``stem`` is widened
+      to the motif width when shorter;
     * ``unstructured``: the motif alone at the same position.
 
     Welch's t-test compares the per-sequence effects of loop vs stem. Returns a flat dict:
