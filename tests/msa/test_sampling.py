@@ -63,7 +63,8 @@ def test_energy_and_determinism():
     Y = sample_potts(h, J, 50, burn_in=5, thin=1, random_state=7)
     assert np.array_equal(X, Y)
     x = X[0]
-    e = sum(h[i, x[i]] for i in range(5)) + sum(J[i, x[i], j, x[j]] for i in range(5) for j in range(i + 1, 5))
+    e = sum(h[i, x[i]] for i in range(5))
+    e += sum(J[i, x[i], j, x[j]] for i in range(5) for j in range(i + 1, 5))
     assert potts_energy(h, J, X[:1])[0] == pytest.approx(e)
 
 
