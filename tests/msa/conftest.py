@@ -19,3 +19,14 @@ def dhfr(data_dir):
     from seqlens.msa import Alignment
 
     return Alignment.read(data_dir / "DHFR.a2m", focus="DYR_ECOLI")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Shared 2-core machines: one torch thread avoids OpenMP spin-waiting under load."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -57,10 +57,8 @@ class _BagSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         seq_ids, offsets = ctx.saved_tensors
-        g = F.embedding_bag(seq_ids, grad.contiguous(), offsets, mode="sum")
-        full = torch.zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
-        full[: g.shape[0]] = g
-        return full, None, None, None, None
+        # offsets has one (empty) bag per row of W, the pad row included: output is W-shaped
+        return F.embedding_bag(seq_ids, grad.contiguous(), offsets, mode="sum"), None, None, None, None
 
 
 class PseudoLikelihood:
@@ -87,7 +85,8 @@ class PseudoLikelihood:
             order = torch.argsort(flat, stable=True)
             keep = flat[order] < self.pad
             seq_ids = (order // self.L)[keep]
-            counts = torch.bincount(flat, minlength=self.pad + 1)[: self.pad]
+            counts = torch.bincount(flat, minlength=self.pad + 1)
+            counts[self.pad] = 0  # the pad row's bag is empty
             offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)[:-1]])
             self.batches.append((start, idx, Xb.clamp(max=Q - 1), (~missing).to(w.dtype),
                                  seq_ids, offsets))
@@ -114,36 +113,48 @@ class PseudoLikelihood:
         return torch.cat(out)
 
 
-def block_mask(L: int, Q: int, dtype=torch.float32, device=None) -> torch.Tensor:
-    """``(L Q + 1, L Q)`` mask: 0 on the diagonal ``Q x Q`` blocks and the pad row, 1 elsewhere."""
-    m = torch.ones(L * Q + 1, L * Q, dtype=dtype, device=device)
-    m[-1] = 0
-    for i in range(L):
-        m[i * Q:(i + 1) * Q, i * Q:(i + 1) * Q] = 0
-    return m
+def pair_index(L: int, Q: int, device=None) -> torch.Tensor:
+    """Flat indices into an ``(L Q + 1, L Q)`` matrix of the couplings ``J_ij(a, b)``, ``i < j``
+    (first half, in ``i, j, a, b`` order) and of their transposes (second half)."""
+    ii, jj = np.triu_indices(L, 1)
+    a = np.arange(Q)
+    rows = (ii[:, None, None] * Q + a[None, :, None]).repeat(Q, axis=2)
+    cols = (jj[:, None, None] * Q + a[None, None, :]).repeat(Q, axis=1)
+    rows, cols = rows.reshape(-1), cols.reshape(-1)
+    upper = rows * (L * Q) + cols
+    lower = cols * (L * Q) + rows
+    return torch.from_numpy(np.concatenate([upper, lower])).to(device)
 
 
-def objective(pl: PseudoLikelihood, h: torch.Tensor, J: torch.Tensor, lambda_h: float,
-              lambda_J: float, mask: torch.Tensor) -> torch.Tensor:
-    """Regularised negative pseudo-log-likelihood; fills ``h.grad`` and ``J.grad``.
+def build_couplings(theta: torch.Tensor, index: torch.Tensor, L: int, Q: int) -> torch.Tensor:
+    """Packed pair parameters ``(P,)`` (``P = L(L-1)/2 Q^2``) -> symmetric ``(L Q + 1, L Q)``
+    matrix with zero diagonal blocks and a zero pad row (differentiable)."""
+    J = theta.new_zeros((L * Q + 1) * L * Q)
+    J = J.index_put((index,), torch.cat([theta, theta]))
+    return J.view(L * Q + 1, L * Q)
 
-    ``J`` ``(L Q + 1, L Q)`` is symmetric with zero diagonal blocks; each pair block is one
-    parameter, so ``J.grad`` is the gradient projected on symmetric matrices (``(G + G^T) / 2``),
-    i.e. half the derivative with respect to the shared block. Penalty: ``lambda_h ||h||^2 +
-    lambda_J sum_{i<j} ||J_ij||^2 = lambda_h ||h||^2 + lambda_J / 2 ||J||_F^2``.
+
+def objective(pl: PseudoLikelihood, h: torch.Tensor, theta: torch.Tensor, index: torch.Tensor,
+              lambda_h: float, lambda_J: float) -> torch.Tensor:
+    """Regularised negative pseudo-log-likelihood; fills ``h.grad`` and ``theta.grad``.
+
+    ``theta`` holds each pair block ``J_ij``, ``i < j``, once (see :func:`pair_index`).
+    Penalty: ``lambda_h ||h||^2 + lambda_J sum_{i<j} ||J_ij||^2``.
     """
+    L, Q = h.shape
+    J = build_couplings(theta, index, L, Q)
+    Jd = J.detach().requires_grad_(True)
     total = 0.0
     for batch in pl.batches:
-        loss = pl.batch_loss(h, J, batch)
+        loss = pl.batch_loss(h, Jd, batch)
         loss.backward()
         total += float(loss.detach())
+    J.backward(Jd.grad)
+    del Jd, J
     with torch.no_grad():
-        gs = J.grad[:-1]
-        gs.add_(gs.T.clone()).mul_(0.5)
-        J.grad.mul_(mask)
-        reg = lambda_h * float((h * h).sum()) + 0.5 * lambda_J * float((J * J).sum())
+        reg = lambda_h * float((h * h).sum()) + lambda_J * float((theta * theta).sum())
         h.grad.add_(h, alpha=2 * lambda_h)
-        J.grad.add_(J, alpha=lambda_J)
+        theta.grad.add_(theta, alpha=2 * lambda_J)
     return torch.tensor(total + reg, dtype=torch.float64)
 
 
@@ -176,9 +187,9 @@ class Potts(MSAModel):
 
     def __init__(self, preset: str | None = "plmc", lambda_h=None, lambda_J=None, gaps=None,
                  optimizer=None, max_iter=None, identity: float | None = 0.8,
-                 batch_size: int | None = None, lr: float = 0.01, history_size: int = 6,
+                 batch_size: int | None = 2048, lr: float = 0.01, history_size: int = 5,
                  max_memory_gb: float | None = None, device=None, random_state=0,
-                 verbose: bool = False, n_threads: int | None = 2):
+                 verbose: bool = False, n_threads: int | None = None):
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
         base = dict(PRESETS[preset or "plmc"])
@@ -216,13 +227,14 @@ class Potts(MSAModel):
 
     @staticmethod
     def memory_estimate(N: int, L: int, Q: int, batch_size: int | None = None,
-                        optimizer: str = "lbfgs", history_size: int = 6) -> float:
+                        optimizer: str = "lbfgs", history_size: int = 5) -> float:
         """Bytes needed to fit: float32 couplings (+ gradient, optimiser state) and the logits of
         one batch (x4 for softmax and gradients)."""
-        params = (L * Q + 1) * L * Q * 4.0
-        copies = 2 + (2 * history_size + 3 if optimizer == "lbfgs" else 3)
+        full = (L * Q + 1) * L * Q * 4.0  # symmetric matrix used by the bag sums (+ its gradient)
+        params = L * (L - 1) / 2 * Q * Q * 4.0  # packed pair parameters
+        copies = 2 + (2 * history_size + 4 if optimizer == "lbfgs" else 3)
         n = min(N, batch_size or N)
-        return params * copies + n * L * Q * 4.0 * 6 + n * L * 8 * 4
+        return params * copies + 3 * full + n * L * Q * 4.0 * 6 + n * L * 8 * 4
 
     def _check_memory(self, N, L, Q, device):
         need = self.memory_estimate(N, L, Q, self.batch_size, self.optimizer, self.history_size)
@@ -284,25 +296,25 @@ class Potts(MSAModel):
         h0 = np.log(counts + 1.0)
         h0 -= h0.mean(axis=1, keepdims=True)
         h = torch.tensor(h0, dtype=torch.float32, device=device, requires_grad=True)
-        J = torch.zeros(L * Q + 1, L * Q, dtype=torch.float32, device=device, requires_grad=True)
-        self._blockmask = block_mask(L, Q, device=device)
+        index = pair_index(L, Q, device=device)
+        theta = torch.zeros(L * (L - 1) // 2 * Q * Q, dtype=torch.float32, device=device,
+                            requires_grad=True)
 
         if self.optimizer == "lbfgs":
             pl = PseudoLikelihood(X, w, Q, self.batch_size)
-            self.loss_, self.n_iter_ = self._fit_lbfgs(pl, h, J, lam_J)
+            self.loss_, self.n_iter_ = self._fit_lbfgs(pl, h, theta, index, lam_J)
         else:
-            self.loss_, self.n_iter_ = self._fit_adam(X, w, Q, h, J, lam_J)
+            self.loss_, self.n_iter_ = self._fit_adam(X, w, Q, h, theta, index, lam_J)
         with torch.no_grad():
-            Jm = J[:-1].detach().cpu().numpy().reshape(L, Q, L, Q)
+            Jm = build_couplings(theta.detach(), index, L, Q)[:-1].cpu().numpy().reshape(L, Q, L, Q)
         self.h_ = h.detach().cpu().numpy()
         self.J_ = Jm
         self._pl_tensors = None
         self.fit_seconds_ = time.perf_counter() - t0
-        del self._blockmask
         return self
 
-    def _fit_lbfgs(self, pl, h, J, lam_J):
-        opt = torch.optim.LBFGS([h, J], lr=1.0, max_iter=self.max_iter,
+    def _fit_lbfgs(self, pl, h, theta, index, lam_J):
+        opt = torch.optim.LBFGS([h, theta], lr=1.0, max_iter=self.max_iter,
                                 max_eval=int(self.max_iter * 1.5) + 5,
                                 history_size=self.history_size, line_search_fn="strong_wolfe",
                                 tolerance_grad=1e-5, tolerance_change=1e-9)
@@ -311,7 +323,7 @@ class Potts(MSAModel):
 
         def closure():
             opt.zero_grad()
-            loss = objective(pl, h, J, self.lambda_h, lam_J, self._blockmask)
+            loss = objective(pl, h, theta, index, self.lambda_h, lam_J)
             n_eval[0] += 1
             if bar is not None:
                 bar.update(1)
@@ -324,11 +336,12 @@ class Potts(MSAModel):
         state = opt.state[opt._params[0]]
         return float(loss), int(state.get("n_iter", n_eval[0]))
 
-    def _fit_adam(self, X, w, Q, h, J, lam_J):
+    def _fit_adam(self, X, w, Q, h, theta, index, lam_J):
         N = X.shape[0]
         bs = self.batch_size or min(N, 1024)
         gen = torch.Generator().manual_seed(self.random_state)
-        opt = torch.optim.Adam([h, J], lr=self.lr)
+        opt = torch.optim.Adam([h, theta], lr=self.lr)
+        L = h.shape[0]
         wsum = float(w.sum())
         loss_val = float("nan")
         bar = _progress(self.verbose, self.max_iter, "Potts Adam")
@@ -339,15 +352,12 @@ class Potts(MSAModel):
                 pl = PseudoLikelihood(X[sel], w[sel], Q)
                 opt.zero_grad()
                 frac = float(w[sel].sum()) / wsum
+                J = build_couplings(theta, index, L, Q)
                 loss = pl.batch_loss(h, J, pl.batches[0])
-                loss = loss + frac * (self.lambda_h * (h * h).sum() + 0.5 * lam_J * (J * J).sum())
+                loss = loss + frac * (self.lambda_h * (h * h).sum() + lam_J * (theta * theta).sum())
                 loss.backward()
-                with torch.no_grad():
-                    g = J.grad[:-1]
-                    g.add_(g.T.clone()).mul_(0.5)
-                    J.grad.mul_(self._blockmask)
                 opt.step()
-                loss_val = float(loss)
+                loss_val = float(loss.detach())
             if bar is not None:
                 bar.update(1)
         if bar is not None:

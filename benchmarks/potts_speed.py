@@ -1,0 +1,78 @@
+"""Potts pseudo-likelihood fit on DHFR with the plmc preset: wall time, peak memory, precision.
+
+plmc (``plmc -le 16 -lh 0.01 -m 100 -g -f DYR_ECOLI``) takes about 58 s and 714 MB on a 2-core
+machine of this kind and reaches top-L precision 0.805 (contact = min atom distance < 5 A,
+|i - j| >= 6). Each configuration runs in a fresh subprocess so that peak RSS (ru_maxrss) is the
+fit's own (it includes the Python + torch runtime, ~250 MB).
+
+    python benchmarks/potts_speed.py [--max-iter 100] [--threads 2] [--out out/bench]
+
+Prints a table and writes ``<out>/potts_speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "msa"
+PLMC = {"seconds": 58.0, "peak_mb": 714.0, "precision_at_L": 0.805}
+
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np, pandas as pd, torch
+from scipy.stats import spearmanr
+torch.set_num_threads({threads})
+from seqlens.msa import Alignment, Potts, contact_table, precision_at
+t0 = time.perf_counter()
+msa = Alignment.read("{data}/DHFR.a2m", focus="DYR_ECOLI")
+t_read = time.perf_counter()
+m = Potts(preset="plmc", max_iter={max_iter}, batch_size={batch_size}).fit(msa)
+t_fit = time.perf_counter()
+pairs = contact_table(m.contacts(), msa.columns)
+truth = pd.read_csv("{data}/DHFR_distances_longrange.csv")[["i", "j", "dist"]]
+ref = pd.read_csv("{data}/DHFR.couplings", sep=" ", header=None,
+                  names=["i", "A_i", "j", "A_j", "z", "score"])
+ours = pairs.set_index(["alignment_i", "alignment_j"])["score"]
+ours = ours.reindex(pd.MultiIndex.from_arrays([ref["i"], ref["j"]])).to_numpy()
+print(json.dumps(dict(
+    seconds=t_fit - t0, fit_seconds=m.fit_seconds_, read_seconds=t_read - t0, n_iter=m.n_iter_,
+    peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    precision_at_L=precision_at(pairs, truth, msa.length, 6, 5.0),
+    spearman_vs_plmc=float(spearmanr(ref["score"], ours).statistic))))
+"""
+
+
+def run(max_iter: int, threads: int, batch_size) -> dict:
+    code = CHILD.format(threads=threads, data=DATA, max_iter=max_iter, batch_size=batch_size)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--max-iter", type=int, default=100)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--out", default="out/bench")
+    args = p.parse_args(argv)
+    r = run(args.max_iter, args.threads, args.batch_size)
+    r.update(time_ratio_vs_plmc=r["seconds"] / PLMC["seconds"], memory_ratio_vs_plmc=r["peak_mb"] / PLMC["peak_mb"],
+             plmc_seconds=PLMC["seconds"], plmc_peak_mb=PLMC["peak_mb"],
+             plmc_precision_at_L=PLMC["precision_at_L"], threads=args.threads, max_iter=args.max_iter,
+             batch_size=args.batch_size)
+    width = max(len(k) for k in r)
+    print("Potts (plmc preset) on DHFR")
+    for k, v in r.items():
+        print(f"  {k:<{width}}  {v:.4g}" if isinstance(v, float) else f"  {k:<{width}}  {v}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "potts_speed.json").write_text(json.dumps(r, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

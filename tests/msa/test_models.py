@@ -1,0 +1,172 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqlens.alphabet import Alphabet
+from seqlens.msa import (
+    PSSM, Alignment, Gaussian, MutualInformation, Potts, apc, contact_table, precision_at,
+    precision_table,
+)
+from seqlens.msa.potts import PseudoLikelihood, build_couplings, objective, pair_index
+
+POTTS3 = Alphabet("POTTS3", "_*^-")
+
+
+def test_potts3_top_pairs_are_neighbours(data_dir):
+    msa = Alignment.read(data_dir / "potts3.a2m", alphabet=POTTS3)
+    assert msa.length == 60 and msa.n_sequences == 500
+    model = Potts(preset="plmc", identity=None).fit(msa)
+    pairs = contact_table(model.contacts(), msa.columns)
+    top = pairs.head(msa.length - 1)
+    assert sorted((top["j"] - top["i"]).tolist()) == [1] * (msa.length - 1)
+
+
+def _random_problem(seed=0, N=40, L=5, Q=4, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randint(0, Q + 1, (N, L), generator=g)  # code Q = missing (ignored gap)
+    w = torch.rand(N, generator=g, dtype=dtype) + 0.5
+    h = torch.randn(L, Q, generator=g, dtype=dtype)
+    index = pair_index(L, Q)
+    theta = torch.randn(L * (L - 1) // 2 * Q * Q, generator=g, dtype=dtype) * 0.3
+    return PseudoLikelihood(X, w, Q, batch_size=16), h, theta, index, X, w
+
+
+def _brute_force(X, w, h, J, Q, lam_h, lam_J):
+    """Direct loops: -sum w log P(x_i | rest) + penalties, pairs i<j counted once."""
+    N, L = X.shape
+    Jr = J[:-1].reshape(L, Q, L, Q)
+    total = 0.0
+    for n in range(N):
+        for i in range(L):
+            if X[n, i] >= Q:
+                continue
+            e = h[i].clone()
+            for j in range(L):
+                if j != i and X[n, j] < Q:
+                    e = e + Jr[i, :, j, X[n, j]]
+            total = total - w[n] * torch.log_softmax(e, 0)[X[n, i]]
+    pen = lam_h * (h * h).sum()
+    for i in range(L):
+        for j in range(i + 1, L):
+            pen = pen + lam_J * (Jr[i, :, j, :] ** 2).sum()
+    return total + pen
+
+
+def test_pseudo_likelihood_value_and_gradient_vs_finite_differences():
+    pl, h, theta, index, X, w = _random_problem()
+    L, Q = 5, 4
+    lam_h, lam_J = 0.3, 0.7
+    J = build_couplings(theta, index, L, Q)
+    Jr = J[:-1].reshape(L, Q, L, Q)
+    assert torch.allclose(Jr, Jr.permute(2, 3, 0, 1))
+    assert all(float(Jr[i, :, i, :].abs().sum()) == 0 for i in range(L))
+    assert float(J[-1].abs().sum()) == 0
+    h.requires_grad_(True)
+    theta.requires_grad_(True)
+    f = objective(pl, h, theta, index, lam_h, lam_J)
+    assert float(f) == pytest.approx(float(_brute_force(X, w, h.detach(), J.detach(), Q, lam_h, lam_J)),
+                                     rel=1e-10)
+    gh, gt = h.grad.clone(), theta.grad.clone()
+
+    def F(hh, tt):
+        return float(_brute_force(X, w, hh, build_couplings(tt, index, L, Q), Q, lam_h, lam_J))
+
+    eps = 1e-6
+    rng = np.random.default_rng(1)
+    h0, t0 = h.detach().clone(), theta.detach().clone()
+    for _ in range(6):
+        i, a = rng.integers(L), rng.integers(Q)
+        hp, hm = h0.clone(), h0.clone()
+        hp[i, a] += eps
+        hm[i, a] -= eps
+        assert float(gh[i, a]) == pytest.approx((F(hp, t0) - F(hm, t0)) / (2 * eps), rel=1e-5, abs=1e-7)
+    for k in rng.choice(len(t0), 10, replace=False):
+        tp, tm = t0.clone(), t0.clone()
+        tp[k] += eps
+        tm[k] -= eps
+        assert float(gt[k]) == pytest.approx((F(h0, tp) - F(h0, tm)) / (2 * eps), rel=1e-5, abs=1e-7)
+
+
+def test_memory_refusal_has_estimate():
+    msa = Alignment.from_rows(["ACDEFGHIKL", "ACDEFGHIKM", "MCDEFGHIKL"])
+    with pytest.raises(MemoryError, match=r"needs about .* GB .*L=10"):
+        Potts(max_memory_gb=1e-6).fit(msa)
+    est = Potts.memory_estimate(N=1000, L=2000, Q=20)
+    assert est > 50e9  # 2000 x 20 columns: 8e8 pair parameters, far beyond a laptop
+
+
+def test_potts_symmetric_zero_diagonal_and_scores(dhfr):
+    sub = dhfr.subset(np.arange(300))
+    sub.X = sub.X[:, :30].copy()
+    sub.columns = sub.columns.iloc[:30].reset_index(drop=True)
+    m = Potts(max_iter=15).fit(sub)
+    J = m.J_
+    L, Q = m.h_.shape
+    assert (L, Q) == (30, 20)
+    assert np.allclose(J, J.transpose(2, 3, 0, 1), atol=1e-6)
+    for i in range(L):
+        assert np.abs(J[i, :, i, :]).max() == 0
+    wt = sub.rows()[0]
+    s = m.score([wt, wt])
+    assert s.shape == (2,) and s[0] == pytest.approx(s[1])
+    eff = m.mutation_effects(["M1A", "M1A:I2V", "M200A"])
+    assert np.isnan(eff[2]) and np.isfinite(eff[:2]).all()
+    assert len(m.sample(3, n_sweeps=2)[0]) == 30
+
+
+def test_adam_optimizer_runs(dhfr):
+    sub = dhfr.subset(np.arange(200))
+    sub.X = sub.X[:, :20].copy()
+    sub.columns = sub.columns.iloc[:20].reset_index(drop=True)
+    m = Potts(preset="gremlin", max_iter=3, batch_size=64, lr=0.05).fit(sub)
+    assert m.Q_ == 21 and m.lambda_J_ == pytest.approx(0.2 * 19)
+    assert np.isfinite(m.contacts()).all()
+
+
+def test_potts_dhfr_spearman_vs_plmc(dhfr, data_dir):
+    from scipy.stats import spearmanr
+
+    m = Potts(preset="plmc", max_iter=24).fit(dhfr)
+    pairs = contact_table(m.contacts(), dhfr.columns)
+    ref = pd.read_csv(data_dir / "DHFR.couplings", sep=" ", header=None,
+                      names=["i", "A_i", "j", "A_j", "zero", "score"])
+    # plmc numbers alignment columns (1..171), not residues (1..159)
+    ours = pairs.set_index(["alignment_i", "alignment_j"])["score"]
+    ours = ours.reindex(pd.MultiIndex.from_arrays([ref["i"], ref["j"]])).to_numpy()
+    assert not np.isnan(ours).any()
+    rho = spearmanr(ref["score"], ours).statistic
+    assert rho >= 0.9
+
+
+def test_gaussian_mi_pssm_on_dhfr(dhfr, data_dir):
+    truth = pd.read_csv(data_dir / "DHFR_distances_longrange.csv")[["i", "j", "dist"]]
+    L = dhfr.length
+    g = Gaussian(pseudocount=0.5).fit(dhfr)
+    p_gauss = precision_at(contact_table(g.contacts(), dhfr.columns), truth, L, 6, 5.0)
+    assert p_gauss >= 0.77
+    p_mi = precision_at(contact_table(MutualInformation().fit(dhfr).contacts(), dhfr.columns),
+                        truth, L, 6, 5.0)
+    assert 0.35 < p_mi < p_gauss
+    pssm = PSSM().fit(dhfr)
+    assert np.allclose(np.exp(pssm.log_probs_).sum(1), 1)
+    wt = dhfr.focus_sequence()
+    assert pssm.score(wt)[0] > pssm.score(dhfr.rows()[-1])[0] - 200
+    assert pssm.mutation_effects(["M1A"])[0] == pytest.approx(
+        pssm.log_probs_[0, 0] - pssm.log_probs_[0, dhfr.alphabet.letters.index("M")])
+    assert (pssm.contacts() == 0).all()
+    assert all(len(s) == L for s in pssm.sample(4))
+
+
+def test_apc_and_precision_exact():
+    S = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], float)
+    out = apc(S)
+    row = np.array([1.5, 2.0, 2.5])
+    assert out[0, 1] == pytest.approx(1 - row[0] * row[1] / 2.0)
+    assert np.all(np.diag(out) == 0)
+    pairs = pd.DataFrame({"i": [1, 1, 2, 1], "j": [10, 20, 30, 5], "score": [4, 3, 2, 1]})
+    truth = pd.DataFrame({"i": [10, 1, 2], "j": [1, 20, 30], "dist": [3.0, 9.0, 4.0]})
+    assert precision_at(pairs, truth, 2, min_separation=6, threshold=8) == 0.5
+    assert precision_at(pairs, truth, 3, min_separation=6, threshold=8) == pytest.approx(2 / 3)
+    tab = precision_table(pairs, truth, 3, separations=(6, 12), fractions=(1,))
+    assert tab["precision_at_L_sep12"] == pytest.approx(0.5)
