@@ -170,7 +170,7 @@ class FactoredAttention(MSAModel):
                 opt.zero_grad()
                 loss = loss_on(pl)
                 loss.backward()
-                history.append(float(loss))
+                history.append(float(loss.detach()))
                 if bar is not None:
                     bar.update(1)
                 return loss
@@ -189,7 +189,7 @@ class FactoredAttention(MSAModel):
                     loss = loss_on(pl_full)
                     loss.backward()
                     opt.step()
-                    history.append(float(loss))
+                    history.append(float(loss.detach()))
                 else:
                     perm = torch.randperm(Nu, generator=gen).to(device)
                     ep = 0.0
