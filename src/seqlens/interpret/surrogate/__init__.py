@@ -28,11 +28,13 @@ from seqlens.interpret.surrogate.models import (
     fix_gauge,
     gauge_probabilities,
 )
+from seqlens.interpret.surrogate.pipeline import SurrogateResult, surrogate_analysis, surrogate_attributions
 from seqlens.interpret.surrogate.quality import fit_quality, predictive_information
 
 __all__ = [
     "AdditiveSurrogate", "MutagenesisLibrary", "PairwiseSurrogate", "RidgeSurrogate", "Surrogate",
     "as_codes", "codes_to_one_hot", "combinatorial_library", "deduplicate", "fit_quality",
     "fix_gauge", "gauge_probabilities", "mutagenesis_library", "one_hot_to_codes", "parse_window",
-    "predict_library", "predictive_information",
+    "predict_library", "predictive_information", "SurrogateResult", "surrogate_analysis",
+    "surrogate_attributions",
 ]

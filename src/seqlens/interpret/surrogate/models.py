@@ -438,7 +438,7 @@ class Surrogate(_SurrogateBase):
     """
 
     def __init__(self, kind: str = "additive", link: str = "ge", noise: str = "gaussian",
-                 n_sigmoids: int = 20, l2: float = 1e-4, learning_rate: float = 5e-3,
+                 n_sigmoids: int = 20, l2: float = 1e-4, learning_rate: float = 2e-2,
                  batch_size: int = 1000, max_epochs: int = 200, patience: int = 10,
                  validation_fraction: float = 0.1, deduplicate: bool = True, gauge: str = "empirical",
                  alphabet: str | Alphabet = DNA, random_state=None, device=None, verbose: bool = False):
