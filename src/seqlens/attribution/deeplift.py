@@ -17,11 +17,12 @@ so by the chain rule the contributions ``multipliers * (x - reference)`` sum to
   ``d(ab) = mean(a) db + da mean(b)``, where ``mean(a) = (a_x + a_r) / 2``; ``a / b`` is
   ``a * (1 / b)``;
 * max-type selections (max pooling, adaptive max pooling, ``max``/``amax`` over a dimension):
-  the output of the input is routed to its arg-max and the output of the reference to its own
-  arg-max, and the difference is divided by ``x - r`` so contributions sum to ``max(x) - max(r)``;
+  ``max(x) - max(r)`` lies between ``x_b - r_b`` and ``x_a - r_a`` (``a``, ``b`` the arg-maxes of
+  input and reference), so it is split between ``a`` and ``b`` as a convex combination, with
+  multipliers in [0, 1] (the gradient when ``a == b``);
 * softmax and log-softmax: ``exp``, a sum, ``1 / s`` and a product, each with its exact rule;
-* layer norm, scaled dot-product attention and ``nn.MultiheadAttention`` are decomposed into
-  the operations above.
+* layer norm, scaled dot-product attention, ``nn.MultiheadAttention`` and ``nn.LSTM`` are
+  decomposed into the operations above.
 
 Linear operations (convolutions, linear layers, batch norm in eval mode, sums, reshapes, additions
 as in residual blocks) keep their gradient. After each run the summation-to-delta error is
@@ -122,14 +123,15 @@ class _Bilinear(torch.autograd.Function):
 
 
 class _Select(torch.autograd.Function):
-    """Max-type selection ``y = fn(x)`` (e.g. max pooling) with the routed DeepLIFT rule.
+    """Max-type selection ``y = fn(x)`` (e.g. max pooling) with an exact routed DeepLIFT rule.
 
     For each output, with ``a`` the arg-max of the input and ``b`` that of the reference,
-    ``dy = x_a - r_b = cA (x_a - r_a) + cB (x_b - r_b)``: the input's maximum is credited at ``a``
-    and the reference's maximum debited at ``b`` (``cA = x_a / dx_a``, ``cB = -r_b / dx_b``); when
-    ``a == b`` the gradient is used, and when either difference is too small to divide by, all of
-    ``dy`` goes to the larger one. ``r_a`` and ``x_b`` come from forward-mode derivatives (the
-    derivative of a max in a direction picks the direction's value at the arg-max)."""
+    ``dx_b <= dy = x_a - r_b <= dx_a`` (because ``x_a >= x_b`` and ``r_b >= r_a``), so ``dy`` is the
+    convex combination ``lam dx_a + (1 - lam) dx_b`` with
+    ``lam = (x_a - x_b) / ((x_a - x_b) + (r_b - r_a))``: position ``a`` gets multiplier ``lam``
+    and ``b`` gets ``1 - lam``, both in [0, 1] (well conditioned in float32). When ``a == b`` this
+    is the gradient. ``r_a`` and ``x_b`` come from forward-mode derivatives (the derivative of a
+    max in a direction is the direction's value at the arg-max)."""
 
     @staticmethod
     def forward(ctx, x, r, fn):
@@ -147,22 +149,15 @@ class _Select(torch.autograd.Function):
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.func's internal jit use
             yx, r_a = jvp(fn, (x,), (r,))
             yr, x_b = jvp(fn, (r,), (x,))
-            dxa, dxb, dy = yx - r_a, x_b - yr, yx - yr
-            tol = (1e-4 if x.dtype != torch.float64 else 1e-10) * (1 + yx.abs() + yr.abs())
-            ok = (dxa.abs() > tol) & (dxb.abs() > tol)
-            one = torch.ones_like(dy)
-            use_a = dxa.abs() >= dxb.abs()
-            cA = torch.where(ok, yx / torch.where(ok, dxa, one),
-                             torch.where(use_a, dy / torch.where(use_a & (dxa != 0), dxa, one), 0 * dy))
-            cB = torch.where(ok, -yr / torch.where(ok, dxb, one),
-                             torch.where(use_a, 0 * dy, dy / torch.where(~use_a & (dxb != 0), dxb, one)))
-            same = dxa == dxb  # a == b: plain gradient
-            cA = torch.where(same, one, cA)
-            cB = torch.where(same, 0 * dy, cB)
+            gap_x = (yx - x_b).clamp(min=0)  # x_a - x_b
+            gap_r = (yr - r_a).clamp(min=0)  # r_b - r_a
+            den = gap_x + gap_r
+            lam = torch.where(den > 0, gap_x / torch.where(den > 0, den, torch.ones_like(den)),
+                              torch.ones_like(den))
             _, back_x = vjp(fn, x)
             _, back_r = vjp(fn, r)
-            (mx,) = back_x(g * cA)
-            (mr,) = back_r(g * cB)
+            (mx,) = back_x(g * lam)
+            (mr,) = back_r(g * (1 - lam))
         return mx + mr, None, None
 
 
@@ -256,6 +251,9 @@ class DeepLiftMode(TorchFunctionMode):
             if name == "multi_head_attention_forward":
                 with self:
                     return _mha_forward(*args, **kwargs)
+            if name == "lstm" and len(args) >= 9 and isinstance(args[1], (tuple, list)):
+                with self:
+                    return _lstm(*args[:9])
             if name == "glu":
                 with self:
                     x = args[0]
@@ -404,6 +402,51 @@ def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, sca
         else:
             scores = scores + attn_mask
     return torch.softmax(scores, dim=-1) @ value
+
+
+def _lstm(x, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """``torch.lstm`` (as called by ``nn.LSTM``, unpacked input, eval mode) step by step, so that
+    its sigmoids, tanhs and products get their DeepLIFT rules."""
+    import torch.nn.functional as F
+
+    D = 2 if bidirectional else 1
+    per = 4 if has_biases else 2
+    if len(params) != num_layers * D * per:
+        raise _PassThrough  # projections (proj_size) are not decomposed
+    unbatched = x.dim() == 2
+    if unbatched:
+        x = x[None] if batch_first else x[:, None]
+    if not batch_first:
+        x = x.transpose(0, 1)
+    h0, c0 = hx
+    if h0.dim() == 2:
+        h0, c0 = h0[:, None], c0[:, None]
+    L = x.shape[1]
+    inp, hn, cn = x, [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(D):
+            k = (layer * D + d) * per
+            w_ih, w_hh = params[k], params[k + 1]
+            b_ih, b_hh = (params[k + 2], params[k + 3]) if has_biases else (None, None)
+            h, c = h0[layer * D + d], c0[layer * D + d]
+            xs = F.linear(inp, w_ih, b_ih)
+            seq = [None] * L
+            for t in (range(L) if d == 0 else reversed(range(L))):
+                i, f, g, o = (xs[:, t] + F.linear(h, w_hh, b_hh)).chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                seq[t] = h
+            outs.append(torch.stack(seq, 1))
+            hn.append(h)
+            cn.append(c)
+        inp = torch.cat(outs, -1) if D == 2 else outs[0]
+    out = inp if batch_first else inp.transpose(0, 1)
+    hn, cn = torch.stack(hn), torch.stack(cn)
+    if unbatched:
+        out = out[0] if batch_first else out[:, 0]
+        hn, cn = hn[:, 0], cn[:, 0]
+    return out, hn, cn
 
 
 def _mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias,
