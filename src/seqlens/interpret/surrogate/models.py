@@ -515,7 +515,17 @@ class Surrogate(_SurrogateBase):
             gp.theta_0.fill_((ridge.theta_0_ - m0) / s0)
         noise = _Noise(self.noise, math.log(0.5))
         modules = nn.ModuleList([gp, link, noise]).to(device)
-        opt = torch.optim.Adam(modules.parameters(), lr=self.learning_rate)
+        # Adam moves every parameter by about the learning rate per step, and phi sums L additive
+        # (and L(L-1)/2 pairwise) active terms: scale their rates so phi moves by O(learning_rate)
+        lr = float(self.learning_rate)
+        groups = [{"params": [gp.theta_0], "lr": lr},
+                  {"params": [gp.theta_lc], "lr": lr * min(1.0, math.sqrt(10.0 / L))},
+                  {"params": list(link.parameters()) + list(noise.parameters()), "lr": lr}]
+        if gp.pairwise:
+            P = max(1, L * (L - 1) // 2)
+            groups.append({"params": [gp.theta_pair], "lr": lr * min(1.0, math.sqrt(10.0 / P))})
+        groups = [g for g in groups if g["params"]]
+        opt = torch.optim.Adam(groups)
 
         C = torch.as_tensor(codes, dtype=torch.long, device=device)
         Y = torch.as_tensor(ys, dtype=torch.float32, device=device)
