@@ -40,6 +40,9 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
+    p.add_argument("--more-epochs", type=int, default=0, help="continue training a loaded checkpoint")
+    p.add_argument("--lookalike-p", type=float, default=0.01,
+                   help="a decoy whose Tomtom p-value against a core motif is below this is a look-alike")
     p.add_argument("--run", default=None, help="reuse/save the trained checkpoint here")
     p.add_argument("--out", default="out/bench/gia_regulatory_code")
     args = p.parse_args(argv)
@@ -54,6 +57,12 @@ def main(argv=None) -> dict:
         model = load_model(run)
         print(f"loaded {run}")
         t_train = 0.0
+        if args.more_epochs:
+            t1 = time.perf_counter()
+            fit(model, data.train, data.valid, epochs=args.more_epochs, patience=args.patience,
+                random_state=args.seed + 1, device=args.device, verbose=True)
+            t_train = time.perf_counter() - t1
+            save_model(model, run, metadata={"dataset": "regulatory_code", "n": args.n, "seed": args.seed})
     else:
         model = build_model(args.model, random_state=args.seed, seq_length=args.length, n_outputs=1,
                             activation=args.activation)
@@ -89,7 +98,19 @@ def main(argv=None) -> dict:
             row[f"se_{mode}"] = float(np.sqrt(np.sum(np.square(ses))) / 2)
         rows.append(row)
     t_gia = time.perf_counter() - t2
+    # decoys that look like a core motif (Tomtom against the 5 core PWMs)
+    from seqlens.motifs.tomtom import tomtom
+
+    core_motifs = [m for nm, m in zip(names, motifs) if nm in core]
+    decoy_idx = [i for i, nm in enumerate(names) if nm not in core]
+    tt = tomtom([motifs[i] for i in decoy_idx], core_motifs, n_jobs=1)
+    best_p = tt.groupby("query_index")["p_value"].min()
+    best_t = tt.sort_values("p_value").groupby("query_index")["target_name"].first()
+    for k, i in enumerate(decoy_idx):
+        rows[i]["lookalike_p"] = float(best_p.get(k, 1.0))
+        rows[i]["lookalike_of"] = best_t.get(k, "")
     df = pd.DataFrame(rows).sort_values("gia_consensus", ascending=False).reset_index(drop=True)
+    df["lookalike"] = df["lookalike_p"].fillna(1.0) < args.lookalike_p
     df.to_csv(out / "gia_motifs.csv", index=False)
     with pd.option_context("display.width", 140, "display.max_rows", 80):
         print(df.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -105,6 +126,11 @@ def main(argv=None) -> dict:
         res[f"{mode}_decoy_max_motif"] = str(df[~df["core"]].sort_values(f"gia_{mode}").iloc[-1]["motif"])
         res[f"{mode}_core_above_all_decoys"] = bool(c.min() > d.max())
         res[f"{mode}_n_decoys_above_core_min"] = int((d >= c.min()).sum())
+        d2 = df[~df["core"] & ~df["lookalike"]][f"gia_{mode}"]
+        res[f"{mode}_nonlookalike_decoy_max_gia"] = float(d2.max())
+        res[f"{mode}_core_above_all_nonlookalike_decoys"] = bool(c.min() > d2.max())
+    res["n_lookalike_decoys"] = int(df["lookalike"].sum())
+    res["lookalike_decoys"] = ",".join(df[df["lookalike"]]["motif"])
     for _, r in df[df["core"]].iterrows():
         res[f"gia_{r['motif'].lower()}"] = r["gia_consensus"]
     res.update(seconds_simulate=round(t_sim, 2), seconds_train=round(t_train, 2), seconds_gia=round(t_gia, 2))
