@@ -113,25 +113,25 @@ class PseudoLikelihood:
         return torch.cat(out)
 
 
-def pair_index(L: int, Q: int, device=None) -> torch.Tensor:
-    """Flat indices into an ``(L Q + 1, L Q)`` matrix of the couplings ``J_ij(a, b)``, ``i < j``
-    (first half, in ``i, j, a, b`` order) and of their transposes (second half)."""
+def pair_index(L: int, Q: int | None = None, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Site pairs ``(ii, jj)``, ``i < j``, in the order the packed parameters store them
+    (``theta.view(P, Q, Q)[k]`` is the block ``J_{ii[k] jj[k]}``)."""
     ii, jj = np.triu_indices(L, 1)
-    a = np.arange(Q)
-    rows = (ii[:, None, None] * Q + a[None, :, None]).repeat(Q, axis=2)
-    cols = (jj[:, None, None] * Q + a[None, None, :]).repeat(Q, axis=1)
-    rows, cols = rows.reshape(-1), cols.reshape(-1)
-    upper = rows * (L * Q) + cols
-    lower = cols * (L * Q) + rows
-    return torch.from_numpy(np.concatenate([upper, lower])).to(device)
+    return torch.from_numpy(ii).to(device), torch.from_numpy(jj).to(device)
 
 
-def build_couplings(theta: torch.Tensor, index: torch.Tensor, L: int, Q: int) -> torch.Tensor:
-    """Packed pair parameters ``(P,)`` (``P = L(L-1)/2 Q^2``) -> symmetric ``(L Q + 1, L Q)``
-    matrix with zero diagonal blocks and a zero pad row (differentiable)."""
-    J = theta.new_zeros((L * Q + 1) * L * Q)
-    J = J.index_put((index,), torch.cat([theta, theta]))
-    return J.view(L * Q + 1, L * Q)
+def build_couplings(theta: torch.Tensor, index: tuple[torch.Tensor, torch.Tensor], L: int, Q: int
+                    ) -> torch.Tensor:
+    """Packed pair parameters ``(P Q^2,)`` (``P = L(L-1)/2`` blocks, each ``J_ij(a, b)`` once)
+    -> symmetric ``(L Q + 1, L Q)`` matrix with zero diagonal blocks and a zero pad row
+    (differentiable)."""
+    ii, jj = index
+    blocks = theta.view(-1, Q, Q)
+    buf = theta.new_zeros((L * Q + 1) * L * Q)
+    J4 = buf[: L * Q * L * Q].view(L, Q, L, Q)
+    J4[ii, :, jj, :] = blocks
+    J4[jj, :, ii, :] = blocks.transpose(1, 2)
+    return buf.view(L * Q + 1, L * Q)
 
 
 def objective(pl: PseudoLikelihood, h: torch.Tensor, theta: torch.Tensor, index: torch.Tensor,
