@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="out/bench")
     args = p.parse_args(argv)
     r = run(args.max_iter, args.threads, args.batch_size)
-    r.update(time_ratio_vs_plmc=r["seconds"] / PLMC["seconds"], memory_ratio_vs_plmc=r["peak_mb"] / PLMC["peak_mb"],
+    r.update(time_ratio_vs_plmc=r["seconds"] / PLMC["seconds"],
+             memory_ratio_vs_plmc=r["peak_mb"] / PLMC["peak_mb"],
              plmc_seconds=PLMC["seconds"], plmc_peak_mb=PLMC["peak_mb"],
              plmc_precision_at_L=PLMC["precision_at_L"], threads=args.threads, max_iter=args.max_iter,
              batch_size=args.batch_size)

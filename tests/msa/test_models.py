@@ -5,7 +5,14 @@ import torch
 
 from seqlens.alphabet import Alphabet
 from seqlens.msa import (
-    PSSM, Alignment, Gaussian, MutualInformation, Potts, apc, contact_table, precision_at,
+    PSSM,
+    Alignment,
+    Gaussian,
+    MutualInformation,
+    Potts,
+    apc,
+    contact_table,
+    precision_at,
     precision_table,
 )
 from seqlens.msa.potts import PseudoLikelihood, build_couplings, objective, pair_index

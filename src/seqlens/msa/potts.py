@@ -21,8 +21,10 @@ Presets (``Potts(preset=...)``):
 Speed: the logits of sequence n only need its L observed states, so
 ``logits[n] = h + sum_j J[(j, x_nj), :]`` is an embedding-bag sum (N L^2 q work instead of the
 dense N (Lq)^2 product); the gradient for J is the transposed bag sum (rows of the logit
-gradient grouped by observed state), also an embedding bag. Couplings are stored as a full
-symmetric ``(L q, L q)`` float32 matrix with zero diagonal blocks.
+gradient grouped by observed state), also an embedding bag. The optimiser sees each pair block
+``J_ij``, ``i < j``, once (packed float32 vector, L(L-1)/2 q^2 values); the symmetric
+``(L q + 1, L q)`` matrix with zero diagonal blocks (and a zero pad row for ignored gaps) is
+built from it for every evaluation. Identical sequences are merged (weights summed).
 """
 
 from __future__ import annotations
