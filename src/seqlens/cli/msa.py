@@ -23,6 +23,9 @@ def register(sub) -> None:
     c.add_argument("--chain", default=None, help="chain of --pdb (default: first)")
     c.add_argument("--atoms", default="cb", choices=["cb", "heavy"],
                    help="structure distance: C-beta (virtual for Gly) or minimum heavy atom")
+    c.add_argument("--map", default="align", choices=["align", "numbering"],
+                   help="structure -> focus residues: pairwise alignment of the sequences, or the "
+                        "structure's residue numbers taken as focus residue numbers")
     c.add_argument("--distances", default=None, help="distance table (csv i,j,dist or 'i j ... dist')")
     c.add_argument("--threshold", type=float, default=None,
                    help="contact distance cut-off in A (default 8 for cb/tables, 5 for heavy)")
@@ -88,7 +91,11 @@ def run_contacts(args) -> int:
     threshold = args.threshold
     if args.pdb:
         table, seq, numbers = structure_distances(args.pdb, args.chain, mode=args.atoms)
-        truth = map_to_focus(table, seq, numbers, msa.focus_sequence(), msa.columns["residue"].to_numpy())
+        if args.map == "align":
+            truth = map_to_focus(table, seq, numbers, msa.focus_sequence(),
+                                 msa.columns["residue"].to_numpy())
+        else:
+            truth = table
         threshold = threshold or (5.0 if args.atoms == "heavy" else 8.0)
     elif args.distances:
         truth = read_distance_table(args.distances)
