@@ -131,9 +131,11 @@ def _local_op(node, src, mods):
             if p != 0 or dil != 1 or m.ceil_mode or s > k or getattr(m, "return_indices", False):
                 return None
             return ("pool", m, k, s)
-        if isinstance(m, _POINT_MODULES):
-            if isinstance(m, nn.BatchNorm1d) and m.training:
+        if isinstance(m, nn.BatchNorm1d):
+            if m.training or m.running_mean is None:
                 return None
+            return ("point", _bn_affine(m))
+        if isinstance(m, _POINT_MODULES):
             return ("point", lambda t, m=m: m(t))
         return None
     if node.op == "call_function" and node.target in _POINT_FUNCS:
@@ -144,6 +146,42 @@ def _local_op(node, src, mods):
     if node.op == "call_method" and node.target in _POINT_METHODS and node.args[0] is src:
         return ("point", _bind(node, src))
     return None
+
+
+def _bn_affine(m):
+    """Batch norm in eval mode as ``x * scale + shift`` (much cheaper than the op on small inputs)."""
+    def fn(t):
+        scale = torch.rsqrt(m.running_var + m.eps)
+        if m.weight is not None:
+            scale = scale * m.weight
+        shift = -m.running_mean * scale
+        if m.bias is not None:
+            shift = shift + m.bias
+        return torch.addcmul(shift[:, None], t, scale[:, None])
+
+    return fn
+
+
+def _conv_window(win, m):
+    """``F.conv1d(win, m.weight, m.bias, dilation=m.dilation)`` (no padding) as one GEMM: on CPU,
+    library convolutions of many short windows are dominated by per-sample overhead."""
+    if m.groups != 1:
+        return F.conv1d(win, m.weight, m.bias, 1, 0, m.dilation, m.groups)
+    M, C, width = win.shape
+    Cout, _, k = m.weight.shape
+    d = m.dilation[0]
+    Wo = width - d * (k - 1)
+    idx = torch.arange(Wo, device=win.device)[:, None] + d * torch.arange(k, device=win.device)[None]
+    patches = win[:, :, idx].permute(0, 2, 1, 3).reshape(M * Wo, C * k)
+    out = patches @ m.weight.reshape(Cout, C * k).T
+    if m.bias is not None:
+        out = out + m.bias
+    return out.reshape(M, Wo, Cout).transpose(1, 2)
+
+
+def _pool_window(win, m, k, st):
+    windows = win.unfold(2, k, st)
+    return windows.amax(-1) if isinstance(m, nn.MaxPool1d) else windows.mean(-1)
 
 
 def _bind(node, src):
@@ -164,14 +202,15 @@ def _apply_full(op, h):
 
 def _gather_window(R, s, width, start, V):
     """Columns ``[s, s + width)`` of ``R`` ``(C, Lr)`` per mutant, with the mutant's values ``V``
-    ``(M, C, W)`` (which live at columns ``[start, start + W)``) written over the context."""
+    ``(M, C, W)`` (which live at columns ``[start, start + W)``, ``start >= s``) written over the
+    context. Columns of ``V`` beyond the window are dropped."""
     M, C, W = V.shape
-    cols = s[:, None] + torch.arange(width, device=R.device)[None]  # (M, width)
-    win = R[:, cols].permute(1, 0, 2)  # (M, C, width)
-    rel = cols - start[:, None]
-    mask = (rel >= 0) & (rel < W)
-    vals = V.gather(2, rel.clamp(0, W - 1)[:, None, :].expand(M, C, width))
-    return torch.where(mask[:, None, :], vals, win)
+    # (Lr + W, C) so each window of width + W is one contiguous slice of an unfolded view
+    RT = F.pad(R, (0, W + width)).T.contiguous()
+    win = RT.unfold(0, width + W, 1)[s]  # (M, C, width + W), a copy
+    idx = (start - s)[:, None] + torch.arange(W, device=R.device)[None]
+    win.scatter_(2, idx[:, None, :].expand(M, C, W), V)
+    return win[:, :, :width].contiguous()
 
 
 def _apply_window(op, R, start, V):
@@ -188,11 +227,10 @@ def _apply_window(op, R, start, V):
         Wo = min(W + K - 1, L_out)
         s = (start + pl - (K - 1)).clamp(0, L_out - Wo)
         win = _gather_window(Rp, s, Wo + K - 1, start + pl, V)
-        out = F.conv1d(win, m.weight, m.bias, 1, 0, m.dilation, m.groups)
-        return s, out
+        return s, _conv_window(win, m)
     m, k, st = op[1], op[2], op[3]
     L_out = (L_in - k) // st + 1
     Wo = min((W + k - 2) // st + 1, L_out)
     s = torch.div(start - k + 1 + st - 1, st, rounding_mode="floor").clamp(0, L_out - Wo)
     win = _gather_window(R, s * st, (Wo - 1) * st + k, start, V)
-    return s, m(win)
+    return s, _pool_window(win, m, k, st)
