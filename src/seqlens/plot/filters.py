@@ -20,60 +20,6 @@ def _best_hits(matches: pd.DataFrame | None) -> dict[int, pd.Series]:
     return {int(r["filter"]): r for _, r in best.iterrows()}
 
 
-_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839", "U": "#D62839"}
-
-
-def _logo_function():
-    """``draw(motif, ax, kind)``: :mod:`seqlens.plot.logos` when present, else a plain
-    stacked-letter drawing."""
-    try:
-        from seqlens.plot import logos
-    except ImportError:
-        return _plain_logo
-    fn = getattr(logos, "logo", None) or getattr(logos, "plot_logo", None)
-    if fn is None:
-        return _plain_logo
-
-    def draw(motif, ax, kind):
-        try:
-            fn(motif, ax=ax, kind=kind)
-        except TypeError:
-            fn(motif, ax=ax)
-
-    return draw
-
-
-def _plain_logo(motif: Motif, ax, kind: str = "information") -> None:
-    """Stacked letters, heights = probability x column information (or probability)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.patches import PathPatch
-    from matplotlib.textpath import TextPath
-    from matplotlib.transforms import Affine2D
-
-    p = motif.probabilities()
-    heights = p * motif.information()[None, :] if kind == "information" else p
-    font = FontProperties(family="DejaVu Sans", weight="bold")
-    letters = motif.alphabet.letters
-    for col in range(p.shape[1]):
-        y = 0.0
-        for a in np.argsort(heights[:, col]):
-            h = float(heights[a, col])
-            if h <= 1e-3:
-                continue
-            path = TextPath((0, 0), letters[a], size=1, prop=font)
-            ext = path.get_extents()
-            t = Affine2D().translate(-ext.x0, -ext.y0).scale(0.9 / ext.width, h / ext.height) \
-                .translate(col + 0.05, y)
-            ax.add_patch(PathPatch(t.transform_path(path), color=_COLORS.get(letters[a], "grey"),
-                                   lw=0))
-            y += h
-    ax.set_xlim(0, p.shape[1])
-    top = np.log2(p.shape[0]) if kind == "information" else 1.0
-    ax.set_ylim(0, top)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
 def filter_logo_grid(motifs: list[Motif], matches: pd.DataFrame | None = None, ncols: int = 6,
                      kind: str = "information", metric: str = "q_value",
                      panel_size: tuple[float, float] = (2.6, 1.3)):
@@ -85,7 +31,8 @@ def filter_logo_grid(motifs: list[Motif], matches: pd.DataFrame | None = None, n
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    draw = _logo_function()
+    from seqlens.plot.logos import logo
+
     if not motifs:
         raise ValueError("filter_logo_grid: no motifs")
     n = len(motifs)
@@ -107,7 +54,7 @@ def filter_logo_grid(motifs: list[Motif], matches: pd.DataFrame | None = None, n
             ax.axis("off")
             ax.set_title(f"{title}\nno windows", fontsize=7)
             continue
-        draw(m, ax, kind)
+        logo(m, ax=ax, kind=kind, ylabel="bits" if kind == "information" else "")
         hit = best.get(f)
         if hit is not None:
             name = hit.get("target_name") or ""
