@@ -137,7 +137,8 @@ def test_clipping_keeps_exactly_the_informative_columns():
     assert (edge.metadata["clip_start"], edge.metadata["clip_stop"]) == (0, 9)
     # nothing informative: returned whole
     flat = clip_motif(Motif.from_probabilities(np.full((4, 7), 0.25)))
-    assert flat.width == 7
+    assert flat.width == 7 and not flat.metadata["informative"]
+    assert tight.metadata["informative"]
 
 
 def test_edge_windows_pad_or_skip():
@@ -179,6 +180,10 @@ def test_dead_filter_gives_an_empty_motif_and_no_matches(jaspar2016):
     table = match_filters([m], jaspar2016[:30])
     assert len(table) == 0
     assert filter_statistics(table, 1, ["MA0139.1"])["match_any"] == 0.0
+    # a near-uniform (uninformative) motif is not matched unless asked for
+    flat = clip_motif(Motif.from_probabilities(np.full((4, 10), 0.25) + np.eye(4, 10) * 0.05))
+    assert len(match_filters([flat], jaspar2016)) == 0
+    assert len(match_filters([flat], jaspar2016, skip_uninformative=False)) > 0
 
 
 def test_receptive_field_of_a_deeper_layer():

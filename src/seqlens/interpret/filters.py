@@ -183,7 +183,8 @@ def _progress(it, n, batch_size, verbose):
 def clip_motif(motif: Motif, min_information: float = 0.5, pad: int = 3) -> Motif:
     """Keep the span from the first to the last column with information > ``min_information``
     bits, widened by ``pad`` columns each side (within the motif); records ``clip_start`` and
-    ``clip_stop`` (column slice of the unclipped motif) in ``metadata``. A motif without
+    ``clip_stop`` (column slice of the unclipped motif) and ``informative`` (whether any column
+    passed) in ``metadata``. A motif without
     informative columns is returned whole."""
     info = motif.information()
     keep = np.flatnonzero(info > min_information)
@@ -193,7 +194,7 @@ def clip_motif(motif: Motif, min_information: float = 0.5, pad: int = 3) -> Moti
         start = max(int(keep[0]) - pad, 0)
         stop = min(int(keep[-1]) + 1 + pad, motif.width)
     out = motif[start:stop]
-    out.metadata.update(clip_start=start, clip_stop=stop)
+    out.metadata.update(clip_start=start, clip_stop=stop, informative=bool(keep.size))
     return out
 
 
@@ -388,7 +389,7 @@ def truth_hits(target_ids: Iterable[str], truth_ids: Iterable[str], synonyms=Non
 
 def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable[str] = (),
                   synonyms=None, n_nearest: int | None = 10, pseudocount: float = 0.0,
-                  n_jobs: int = -1) -> pd.DataFrame:
+                  n_jobs: int = -1, skip_uninformative: bool = True) -> pd.DataFrame:
     """Tomtom (:func:`seqlens.motifs.tomtom.tomtom`) of filter motifs against ``targets``; one row
     per (filter, hit).
 
@@ -397,13 +398,17 @@ def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable
     (p x number of targets), ``q_value`` (Benjamini-Hochberg over all targets of that query, as
     Tomtom does), ``offset``, ``overlap``, ``strand`` and ``truth`` (the ground-truth ID the target
     stands for, see :func:`truth_hits`, or ``None``). The ``n_nearest`` best hits of each filter
-    are kept (``None`` keeps all). Empty motifs (no collected windows) get no rows.
+    are kept (``None`` keeps all). Empty motifs (no collected windows) get no rows, nor, with
+    ``skip_uninformative``, motifs that :func:`clip_motif` found without any informative column
+    (``metadata["informative"]`` False): near-uniform matrices otherwise draw significant Tomtom
+    hits to long, low-information database motifs.
     """
     from seqlens.motifs.tomtom import tomtom
 
     truth_ids = list(truth_ids)
     targets = list(targets)
-    keep = [i for i, m in enumerate(motifs) if not m.metadata.get("empty", False)]
+    keep = [i for i, m in enumerate(motifs) if not m.metadata.get("empty", False)
+            and not (skip_uninformative and m.metadata.get("informative") is False)]
     if not keep or not targets:
         return pd.DataFrame(columns=MATCH_COLUMNS)
     import warnings
