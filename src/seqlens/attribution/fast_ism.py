@@ -162,23 +162,6 @@ def _bn_affine(m):
     return fn
 
 
-def _conv_window(win, m):
-    """``F.conv1d(win, m.weight, m.bias, dilation=m.dilation)`` (no padding) as one GEMM: on CPU,
-    library convolutions of many short windows are dominated by per-sample overhead."""
-    if m.groups != 1:
-        return F.conv1d(win, m.weight, m.bias, 1, 0, m.dilation, m.groups)
-    M, C, width = win.shape
-    Cout, _, k = m.weight.shape
-    d = m.dilation[0]
-    Wo = width - d * (k - 1)
-    idx = torch.arange(Wo, device=win.device)[:, None] + d * torch.arange(k, device=win.device)[None]
-    patches = win[:, :, idx].permute(0, 2, 1, 3).reshape(M * Wo, C * k)
-    out = patches @ m.weight.reshape(Cout, C * k).T
-    if m.bias is not None:
-        out = out + m.bias
-    return out.reshape(M, Wo, Cout).transpose(1, 2)
-
-
 def _pool_window(win, m, k, st):
     windows = win.unfold(2, k, st)
     return windows.amax(-1) if isinstance(m, nn.MaxPool1d) else windows.mean(-1)
@@ -227,7 +210,7 @@ def _apply_window(op, R, start, V):
         Wo = min(W + K - 1, L_out)
         s = (start + pl - (K - 1)).clamp(0, L_out - Wo)
         win = _gather_window(Rp, s, Wo + K - 1, start + pl, V)
-        return s, _conv_window(win, m)
+        return s, F.conv1d(win, m.weight, m.bias, 1, 0, m.dilation, m.groups)
     m, k, st = op[1], op[2], op[3]
     L_out = (L_in - k) // st + 1
     Wo = min((W + k - 2) // st + 1, L_out)
