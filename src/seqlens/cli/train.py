@@ -164,7 +164,6 @@ def run_train(args) -> int:
 
 
 def run_predict(args) -> int:
-    import numpy as np
     import pandas as pd
     import torch
 
@@ -211,7 +210,6 @@ def run_predict(args) -> int:
     metrics = {"n_sequences": int(len(X)), "n_tasks": int(pred.shape[1])}
     if labels is not None and len(labels):
         metrics_names = ("auroc", "aupr") if loss == "bce" else ("pearson", "spearman")
-        score = pred if link is not None or loss == "mse" else np.asarray(pred)
-        metrics.update(evaluate_predictions(labels, score, metrics_names, prefix=f"{args.split}_"))
+        metrics.update(evaluate_predictions(labels, pred, metrics_names, prefix=f"{args.split}_"))
     report_metrics(metrics, out.parent, title=f"seqlens predict: {len(X)} sequences -> {out}")
     return 0
