@@ -122,38 +122,54 @@ def pair_index(L: int, Q: int | None = None, device=None) -> tuple[torch.Tensor,
     return torch.from_numpy(ii).to(device), torch.from_numpy(jj).to(device)
 
 
-def build_couplings(theta: torch.Tensor, index: tuple[torch.Tensor, torch.Tensor], L: int, Q: int
-                    ) -> torch.Tensor:
+def build_couplings(theta: torch.Tensor, index: tuple[torch.Tensor, torch.Tensor], L: int, Q: int,
+                    out: torch.Tensor | None = None) -> torch.Tensor:
     """Packed pair parameters ``(P Q^2,)`` (``P = L(L-1)/2`` blocks, each ``J_ij(a, b)`` once)
-    -> symmetric ``(L Q + 1, L Q)`` matrix with zero diagonal blocks and a zero pad row
-    (differentiable)."""
+    -> symmetric ``(L Q + 1, L Q)`` matrix with zero diagonal blocks and a zero pad row.
+
+    Not differentiable (see :func:`objective` for the gradient); ``out`` is reused when given.
+    """
     ii, jj = index
-    blocks = theta.view(-1, Q, Q)
-    buf = theta.new_zeros((L * Q + 1) * L * Q)
-    J4 = buf[: L * Q * L * Q].view(L, Q, L, Q)
-    J4[ii, :, jj, :] = blocks
-    J4[jj, :, ii, :] = blocks.transpose(1, 2)
-    return buf.view(L * Q + 1, L * Q)
+    with torch.no_grad():
+        blocks = theta.detach().view(-1, Q, Q)
+        if out is None:
+            out = theta.new_zeros(L * Q + 1, L * Q)
+        J4 = out[: L * Q].view(L, Q, L, Q)
+        J4[ii, :, jj, :] = blocks
+        J4[jj, :, ii, :] = blocks.transpose(1, 2)
+    return out
 
 
-def objective(pl: PseudoLikelihood, h: torch.Tensor, theta: torch.Tensor, index: torch.Tensor,
-              lambda_h: float, lambda_J: float) -> torch.Tensor:
-    """Regularised negative pseudo-log-likelihood; fills ``h.grad`` and ``theta.grad``.
+def objective(pl: PseudoLikelihood, h: torch.Tensor, theta: torch.Tensor,
+              index: tuple[torch.Tensor, torch.Tensor], lambda_h: float, lambda_J: float,
+              buffer: torch.Tensor | None = None) -> torch.Tensor:
+    """Regularised negative pseudo-log-likelihood; sets ``h.grad`` and ``theta.grad``.
 
-    ``theta`` holds each pair block ``J_ij``, ``i < j``, once (see :func:`pair_index`).
-    Penalty: ``lambda_h ||h||^2 + lambda_J sum_{i<j} ||J_ij||^2``.
+    ``theta`` holds each pair block ``J_ij``, ``i < j``, once (see :func:`pair_index`); its
+    gradient is ``G_ij + G_ji^T`` where ``G`` is the gradient with respect to the full matrix.
+    Penalty: ``lambda_h ||h||^2 + lambda_J sum_{i<j} ||J_ij||^2``. ``buffer`` (``(L Q + 1, L Q)``,
+    reused between calls) avoids re-allocating the full coupling matrix.
     """
     L, Q = h.shape
-    J = build_couplings(theta, index, L, Q)
-    Jd = J.detach().requires_grad_(True)
+    ii, jj = index
+    J = build_couplings(theta, index, L, Q, out=buffer)
+    J.requires_grad_(True)
+    J.grad = None
+    if h.grad is not None:
+        h.grad.zero_()
     total = 0.0
     for batch in pl.batches:
-        loss = pl.batch_loss(h, Jd, batch)
+        loss = pl.batch_loss(h, J, batch)
         loss.backward()
         total += float(loss.detach())
-    J.backward(Jd.grad)
-    del Jd, J
     with torch.no_grad():
+        G4 = J.grad[: L * Q].view(L, Q, L, Q)
+        gt = G4[ii, :, jj, :]
+        gt += G4[jj, :, ii, :].transpose(1, 2)
+        J.grad = None
+        J.requires_grad_(False)
+        theta.grad = gt.reshape(-1)
+        del G4
         reg = lambda_h * float((h * h).sum()) + lambda_J * float((theta * theta).sum())
         h.grad.add_(h, alpha=2 * lambda_h)
         theta.grad.add_(theta, alpha=2 * lambda_J)
@@ -308,7 +324,7 @@ class Potts(MSAModel):
         else:
             self.loss_, self.n_iter_ = self._fit_adam(X, w, Q, h, theta, index, lam_J)
         with torch.no_grad():
-            Jm = build_couplings(theta.detach(), index, L, Q)[:-1].cpu().numpy().reshape(L, Q, L, Q)
+            Jm = build_couplings(theta, index, L, Q)[:-1].cpu().numpy().reshape(L, Q, L, Q)
         self.h_ = h.detach().cpu().numpy()
         self.J_ = Jm
         self._pl_tensors = None
@@ -316,6 +332,8 @@ class Potts(MSAModel):
         return self
 
     def _fit_lbfgs(self, pl, h, theta, index, lam_J):
+        L, Q = h.shape
+        buffer = theta.new_zeros(L * Q + 1, L * Q)
         opt = torch.optim.LBFGS([h, theta], lr=1.0, max_iter=self.max_iter,
                                 max_eval=int(self.max_iter * 1.5) + 5,
                                 history_size=self.history_size, line_search_fn="strong_wolfe",
@@ -325,7 +343,7 @@ class Potts(MSAModel):
 
         def closure():
             opt.zero_grad()
-            loss = objective(pl, h, theta, index, self.lambda_h, lam_J)
+            loss = objective(pl, h, theta, index, self.lambda_h, lam_J, buffer)
             n_eval[0] += 1
             if bar is not None:
                 bar.update(1)
@@ -340,10 +358,11 @@ class Potts(MSAModel):
 
     def _fit_adam(self, X, w, Q, h, theta, index, lam_J):
         N = X.shape[0]
+        L = h.shape[0]
         bs = self.batch_size or min(N, 1024)
         gen = torch.Generator().manual_seed(self.random_state)
         opt = torch.optim.Adam([h, theta], lr=self.lr)
-        L = h.shape[0]
+        buffer = theta.new_zeros(L * Q + 1, L * Q)
         wsum = float(w.sum())
         loss_val = float("nan")
         bar = _progress(self.verbose, self.max_iter, "Potts Adam")
@@ -352,14 +371,11 @@ class Potts(MSAModel):
             for start in range(0, N, bs):
                 sel = perm[start:start + bs]
                 pl = PseudoLikelihood(X[sel], w[sel], Q)
+                frac = float(w[sel].sum()) / wsum  # the penalty is shared out over minibatches
                 opt.zero_grad()
-                frac = float(w[sel].sum()) / wsum
-                J = build_couplings(theta, index, L, Q)
-                loss = pl.batch_loss(h, J, pl.batches[0])
-                loss = loss + frac * (self.lambda_h * (h * h).sum() + lam_J * (theta * theta).sum())
-                loss.backward()
+                loss_val = float(objective(pl, h, theta, index, self.lambda_h * frac, lam_J * frac,
+                                           buffer))
                 opt.step()
-                loss_val = float(loss.detach())
             if bar is not None:
                 bar.update(1)
         if bar is not None:
