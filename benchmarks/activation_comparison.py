@@ -18,6 +18,7 @@ import math
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from seqlens.io.atomic import write_json
@@ -25,7 +26,10 @@ from seqlens.simulate import multitask_motifs
 from seqlens.study.design_principles import (
     ACTIVATION_MODELS,
     ACTIVATIONS,
+    PUBLISHED_ACTIVATION,
     activation_comparison,
+    summarise,
+    write_experiment,
 )
 
 
@@ -44,32 +48,49 @@ def main(argv=None) -> dict:
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
+    p.add_argument("--from-runs", nargs="+", default=None, metavar="RUNS_JSONL",
+                   help="no training: summarise the runs.jsonl files of earlier invocations "
+                        "(e.g. one per seed) into --out")
     p.add_argument("--out", default="out/bench/activation_comparison")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    data = multitask_motifs(n=args.n, length=args.length, random_state=args.data_seed)
-    log = out / "runs.jsonl"
-    log.write_text("")
+    if args.from_runs:
+        runs = pd.DataFrame([json.loads(line) for f in args.from_runs
+                             for line in Path(f).read_text().splitlines() if line.strip()])
+        summary = summarise(runs, ["model", "activation"], best=args.best)
+        summary["published_match_fraction"] = [
+            PUBLISHED_ACTIVATION.get((m, a), float("nan"))
+            for m, a in zip(summary["model"], summary["activation"])]
+        write_experiment(out, runs, summary, "activation_comparison")
+        args.seeds = sorted(set(runs["seed"]))
+    else:
+        data = multitask_motifs(n=args.n, length=args.length, random_state=args.data_seed)
+        log = out / "runs.jsonl"
+        log.write_text("")
 
-    def save(row):
-        with open(log, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        print(f"{row['model']:<9} {row['activation']:<12} seed {row['seed']}  test_auroc "
-              f"{row['test_auroc']:.4f}  match_fraction {row['match_fraction']:.3f}  "
-              f"coverage {row['coverage']:.3f}  epochs {row['epochs_run']:3d}  "
-              f"{row['seconds']:7.1f} s", flush=True)
+        def save(row):
+            with open(log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"{row['model']:<9} {row['activation']:<12} seed {row['seed']}  test_auroc "
+                  f"{row['test_auroc']:.4f}  match_fraction {row['match_fraction']:.3f}  "
+                  f"coverage {row['coverage']:.3f}  epochs {row['epochs_run']:3d}  "
+                  f"{row['seconds']:7.1f} s", flush=True)
 
-    runs, summary = activation_comparison(
-        data, models=args.models, activations=args.activations, seeds=args.seeds,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-        best=args.best, device=args.device, out_dir=out, callback=save)
-    seconds = time.perf_counter() - start
+        runs, summary = activation_comparison(
+            data, models=args.models, activations=args.activations, seeds=args.seeds,
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+            best=args.best, device=args.device, out_dir=out, callback=save)
+    seconds = float(runs["seconds"].sum()) if args.from_runs else time.perf_counter() - start
     best_col = f"best{args.best}_match_fraction"
-    print(f"\nActivation comparison: n={args.n}, epochs<={args.epochs}, seeds={args.seeds}, "
-          f"{args.threads} threads, {seconds:.0f} s in all")
+    if args.from_runs:
+        print(f"\nActivation comparison: {len(runs)} runs from {' '.join(args.from_runs)}, seeds="
+              f"{args.seeds}, {seconds:.0f} s of runs in all")
+    else:
+        print(f"\nActivation comparison: n={args.n}, epochs<={args.epochs}, seeds={args.seeds}, "
+              f"{args.threads} threads, {seconds:.0f} s in all")
     print(f"{'model':<9} {'activation':<12} {'AUROC':>13} {'match_frac':>13} {best_col:>22} "
           f"{'published':>9}")
     flat = {"n": args.n, "epochs": args.epochs, "seeds": args.seeds, "threads": args.threads,

@@ -18,11 +18,17 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from seqlens.io.atomic import write_json
 from seqlens.simulate import multitask_motifs
-from seqlens.study.design_principles import POOL_SIZES, pool_size_sweep
+from seqlens.study.design_principles import (
+    POOL_SIZES,
+    pool_size_sweep,
+    summarise,
+    write_experiment,
+)
 
 
 def main(argv=None) -> dict:
@@ -38,31 +44,45 @@ def main(argv=None) -> dict:
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
+    p.add_argument("--from-runs", nargs="+", default=None, metavar="RUNS_JSONL",
+                   help="no training: summarise the runs.jsonl files of earlier invocations "
+                        "(e.g. one per seed) into --out")
     p.add_argument("--out", default="out/bench/pool_size_sweep")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    data = multitask_motifs(n=args.n, length=args.length, random_state=args.data_seed)
-    log = out / "runs.jsonl"
-    log.write_text("")
+    if args.from_runs:
+        runs = pd.DataFrame([json.loads(line) for f in args.from_runs
+                             for line in Path(f).read_text().splitlines() if line.strip()])
+        summary = summarise(runs, ["pool"])
+        write_experiment(out, runs, summary, "pool_size_sweep")
+        args.seeds = sorted(set(runs["seed"]))
+    else:
+        data = multitask_motifs(n=args.n, length=args.length, random_state=args.data_seed)
+        log = out / "runs.jsonl"
+        log.write_text("")
 
-    def save(row):
-        with open(log, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        print(f"P={row['pool']:<4d} seed {row['seed']}  test_auroc {row['test_auroc']:.4f}  "
-              f"test_aupr {row['test_aupr']:.4f}  match_fraction {row['match_fraction']:.3f}  "
-              f"coverage {row['coverage']:.3f}  epochs {row['epochs_run']:3d}  "
-              f"{row['seconds']:7.1f} s", flush=True)
+        def save(row):
+            with open(log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"P={row['pool']:<4d} seed {row['seed']}  test_auroc {row['test_auroc']:.4f}  "
+                  f"test_aupr {row['test_aupr']:.4f}  match_fraction {row['match_fraction']:.3f}  "
+                  f"coverage {row['coverage']:.3f}  epochs {row['epochs_run']:3d}  "
+                  f"{row['seconds']:7.1f} s", flush=True)
 
-    runs, summary = pool_size_sweep(data, pools=args.pools, seeds=args.seeds, epochs=args.epochs,
-                                    batch_size=args.batch_size, lr=args.lr,
-                                    patience=args.patience, device=args.device, out_dir=out,
-                                    callback=save)
-    seconds = time.perf_counter() - start
-    print(f"\nPool-size sweep: n={args.n}, epochs<={args.epochs}, seeds={args.seeds}, "
-          f"{args.threads} threads, {seconds:.0f} s in all")
+        runs, summary = pool_size_sweep(data, pools=args.pools, seeds=args.seeds, epochs=args.epochs,
+                                        batch_size=args.batch_size, lr=args.lr,
+                                        patience=args.patience, device=args.device, out_dir=out,
+                                        callback=save)
+    seconds = float(runs["seconds"].sum()) if args.from_runs else time.perf_counter() - start
+    if args.from_runs:
+        print(f"\nPool-size sweep: {len(runs)} runs from {' '.join(args.from_runs)}, seeds="
+              f"{args.seeds}, {seconds:.0f} s of runs in all")
+    else:
+        print(f"\nPool-size sweep: n={args.n}, epochs<={args.epochs}, seeds={args.seeds}, "
+              f"{args.threads} threads, {seconds:.0f} s in all")
     print(f"{'P':>4} {'AUROC':>13} {'AUPR':>13} {'match_frac':>13} {'match_any':>9} "
           f"{'coverage':>8}")
     for r in summary.to_dict(orient="records"):

@@ -200,6 +200,14 @@ def summarise(runs: pd.DataFrame, by: list[str], best: int | None = None) -> pd.
     return pd.DataFrame(out)
 
 
+def write_experiment(out_dir, runs: pd.DataFrame, summary: pd.DataFrame, name: str) -> None:
+    """Write ``runs.csv``, ``summary.csv``, ``metrics.json`` and ``{name}.png`` (``name`` is
+    ``"pool_size_sweep"`` or ``"activation_comparison"``) to ``out_dir``, atomically."""
+    from seqlens.plot import filters as plots
+
+    _write(out_dir, runs, summary, name, getattr(plots, f"plot_{name}"))
+
+
 def _write(out_dir, runs, summary, name, plot) -> None:
     from seqlens.io.atomic import atomic_path, write_json
 
