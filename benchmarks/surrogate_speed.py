@@ -96,7 +96,7 @@ def speed(model, seq: str, n: int, seed: int, batch_size: int, device, res: dict
 
 
 def ground_truth(model, data, n_seqs: int, n_attr: int, seed: int, batch_size: int, device,
-                 res: dict) -> None:
+                 res: dict, rate: float = 0.1) -> None:
     from seqlens.attribution import saliency
     from seqlens.interpret.metrics import auroc_aupr, position_scores
 
@@ -108,11 +108,12 @@ def ground_truth(model, data, n_seqs: int, n_attr: int, seed: int, batch_size: i
     sal = sal.detach().cpu().numpy() if hasattr(sal, "detach") else np.asarray(sal)
     res["seconds_saliency"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sur = surrogate_attributions(model, X, n=n_attr, rate=0.1, gauge="uniform", target=0,
+    sur = surrogate_attributions(model, X, n=n_attr, rate=rate, gauge="uniform", target=0,
                                  batch_size=batch_size, device=device, random_state=seed, verbose=True)
     res["seconds_surrogate_attributions"] = time.perf_counter() - t0
     res["n_sequences"] = len(pos)
     res["n_variants_per_sequence"] = n_attr
+    res["attribution_mutation_rate"] = rate
     for name, scores in {
         "saliency": position_scores(sal, X, "observed"),
         "saliency_l2": position_scores(sal, X, "l2"),
@@ -140,6 +141,7 @@ def main(argv=None) -> dict:
     p.add_argument("--data-n", type=int, default=20000, help="regulatory_code size (must match --run)")
     p.add_argument("--n-seqs", type=int, default=50)
     p.add_argument("--n-attr", type=int, default=10000)
+    p.add_argument("--attr-rate", type=float, default=0.1, help="mutation rate of the per-sequence libraries")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--skip-auroc", action="store_true")
     p.add_argument("--out", default="out/bench/surrogate_speed")
@@ -179,7 +181,8 @@ def main(argv=None) -> dict:
         speed(model, seq, args.n, args.seed, args.batch_size, args.device, res)
         res["goal_under_180_seconds"] = bool(res["seconds_library_query_additive_fit"] < 180)
     if data is not None:
-        ground_truth(model, data, args.n_seqs, args.n_attr, args.seed, args.batch_size, args.device, res)
+        ground_truth(model, data, args.n_seqs, args.n_attr, args.seed, args.batch_size, args.device, res,
+                     rate=args.attr_rate)
     res["published_ap1_ge_additive_pearson_r"] = 0.855
     res["published_ap1_ridge_pearson_r"] = 0.699
     write_json(out / "metrics.json", res)
