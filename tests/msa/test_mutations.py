@@ -127,7 +127,7 @@ def _toy_alignment():
 
 def test_potts_mutation_effects_match_model_energy():
     msa = _toy_alignment()
-    model = Potts(preset="plmc", lambda_J=0.5, max_iter=20, identity=None).fit(msa)
+    model = Potts(preset="plmc", lambda_J=0.5, max_iter=20, identity=None, n_threads=1).fit(msa)
     assert list(model.columns_["residue"]) == [21, 22, 23, 24, 25]
     res = mutation_effects(model, ["A21G", "A21G:E24K", "D23E:E24K:F25W", "A30C"])
     wt = model._code(["ACDEF"])

@@ -83,6 +83,6 @@ def test_nearest_hamming_and_statistics():
 def test_sample_from_fitted_potts_model():
     rows = ["ACDE", "ACDE", "GCDE", "ACKE", "AWDE", "GWKE"]
     msa = Alignment.from_rows(rows, focus=True)
-    m = Potts(lambda_J=0.5, max_iter=10, identity=None, gaps="state").fit(msa)
+    m = Potts(lambda_J=0.5, max_iter=10, identity=None, gaps="state", n_threads=1).fit(msa)
     seqs = sample(m, 20, burn_in=5, thin=1, fixed=[0])
     assert len(seqs) == 20 and all(len(s) == 4 and s[0] == "A" for s in seqs)

@@ -68,7 +68,8 @@ class FactoredAttention(MSAModel):
     lr : Adam learning rate.
     identity : sequence-weight identity threshold.
     init_scale : standard deviation of the initial queries/keys (values start at 1/10 of it).
-    device, random_state, verbose, n_threads : as everywhere.
+    device, random_state, verbose : as everywhere. n_threads : torch threads (None: leave as set;
+        on busy shared machines 1 is much faster than 2).
 
     Attributes (after fit)
     ----------------------
@@ -81,7 +82,7 @@ class FactoredAttention(MSAModel):
                  lambda_J="0.01*(q-1)*(L-1)", gaps: str = "ignore", optimizer: str = "adam",
                  max_iter: int = 300, lr: float = 0.05, batch_size: int | None = None,
                  identity: float | None = 0.8, init_scale: float = 0.1, device=None,
-                 random_state=0, verbose: bool = False, n_threads: int | None = 2):
+                 random_state=0, verbose: bool = False, n_threads: int | None = None):
         self.n_heads = n_heads
         self.head_size = head_size
         self.lambda_h = lambda_h
@@ -200,7 +201,7 @@ class FactoredAttention(MSAModel):
                         loss = loss_on(pl, float(w[sel].sum()) / wsum)
                         loss.backward()
                         opt.step()
-                        ep += float(loss)
+                        ep += float(loss.detach())
                     history.append(ep)
                 if bar is not None:
                     bar.update(1)
