@@ -9,7 +9,7 @@ from seqlens.cli import main
 from seqlens.io.hdf5 import Dataset, Split, save_dataset
 
 models = pytest.importorskip("seqlens.models")
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 @pytest.fixture()

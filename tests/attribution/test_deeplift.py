@@ -13,7 +13,7 @@ from toymodels import all_toys, onehot  # noqa: E402
 from seqlens.attribution import deep_lift, deep_lift_shap  # noqa: E402
 from seqlens.shuffle import dinucleotide_shuffle  # noqa: E402
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from seqlens.attribution import deep_lift_shap
 from seqlens.shuffle import dinucleotide_shuffle
 
 zoo = pytest.importorskip("seqlens.models.zoo")
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 CASES = [(name, None) for name in zoo.list_models()] + [
     (name, "exponential") for name in ("cnn_local", "cnn_dist", "cnn_attention", "residualbind", "deepstarr")

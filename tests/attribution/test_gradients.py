@@ -19,7 +19,7 @@ from seqlens.attribution import (  # noqa: E402
     smoothgrad,
 )
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

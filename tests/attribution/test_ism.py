@@ -12,7 +12,7 @@ from toymodels import all_toys, onehot  # noqa: E402
 from seqlens.attribution import ism, ism_position_scores  # noqa: E402
 from seqlens.attribution.fast_ism import LocalPlan  # noqa: E402
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 
 class Deep(nn.Module):
