@@ -53,8 +53,9 @@ def attribution_aurocs(model, X, truth, device, shuffles: int, steps: int, seed:
         s = position_scores(a, reduce="l2") if is_ism else position_scores(a, X)
         out[name] = float(np.nanmean(auroc_aupr(s, truth, "a")[0]))
         if not is_ism:
-            if name == "ig":  # IG = avg gradient * (x - 0): correct the gradient part, times x
-                corrected = correct_gradients(a / np.where(X == 0, 1, X)) * X
+            if name == "ig":  # correct the path-averaged gradient before multiplying by x - 0
+                corrected = integrated_gradients(model, X, steps=steps, correct=True, device=device,
+                                                 batch_size=512)
             else:
                 corrected = correct_gradients(a)
             roc = auroc_aupr(position_scores(corrected, X), truth, "a")[0]
