@@ -1,0 +1,107 @@
+"""Shared state of one study run: settings, seeds, cached datasets and trained models."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Sizes for the two modes. "quick" proves every section end to end in a few minutes on 2 cores;
+# "default" gives numbers worth reading (each section a few minutes).
+SETTINGS = {
+    "quick": dict(
+        n_regcode=3000, n_multitask=3000, n_interactions=3000, epochs=8, patience=3,
+        pools=(2, 25), seeds=(0,), design_models=("cnn_2", "cnn_50"), n_attr=40,
+        attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
+        spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6,
+        zbed2_epochs=4, zbed2_train=1200,
+        potts_iterations=30, attention_iterations=30, dlg4=True, ig_steps=16, smooth_n=8,
+        shap_refs=4,
+    ),
+    "default": dict(
+        n_regcode=20000, n_multitask=20000, n_interactions=12000, epochs=40, patience=6,
+        pools=(1, 4, 10, 25, 50), seeds=(0, 1), design_models=("cnn_2", "cnn_50", "cnn_deep"),
+        n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
+        spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=25,
+        zbed2_epochs=25, zbed2_train=None,
+        potts_iterations=200, attention_iterations=300, dlg4=True, ig_steps=32, smooth_n=25,
+        shap_refs=10,
+    ),
+}
+
+
+@dataclass
+class StudyContext:
+    """What every section gets: output folder, mode settings, seed and a cache.
+
+    ``cache`` holds datasets and trained models shared between sections (e.g. the regulatory-code
+    cnn-local model is trained once and used for attributions, GIA and the surrogate).
+    """
+
+    out_dir: Path
+    quick: bool = False
+    seed: int = 0
+    verbose: bool = True
+    device: object = None
+    metrics: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict:
+        return SETTINGS["quick" if self.quick else "default"]
+
+    def path(self, *parts: str) -> Path:
+        p = self.out_dir.joinpath(*parts)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            print(f"[study {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    def cached(self, key: str, make):
+        """Return ``cache[key]``, computing it with ``make()`` the first time."""
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+    def dataset(self, name: str):
+        """A named simulated dataset at this mode's size, seeded by the study seed."""
+        from seqlens.simulate import simulate_dataset
+
+        n = {"regulatory_code": "n_regcode", "multitask_motifs": "n_multitask",
+             "motif_interactions": "n_interactions"}[name]
+        return self.cached(f"data:{name}", lambda: simulate_dataset(
+            name, n=self.settings[n], random_state=self.seed))
+
+    def trained(self, key: str, dataset, model_name: str, *, epochs: int | None = None,
+                fit_kwargs: dict | None = None, **model_kwargs):
+        """Build, train (early stopping on validation) and cache a zoo model; returns the model.
+
+        The checkpoint goes to ``<out>/models/<key>`` and test metrics into ``self.metrics``.
+        """
+        def make():
+            from seqlens.models import build_model, save_model
+            from seqlens.train import evaluate, fit
+
+            model = build_model(model_name, random_state=self.seed, seq_length=dataset.seq_length,
+                                n_outputs=dataset.n_tasks, **model_kwargs)
+            self.log(f"training {key} ({model_name}, {model_kwargs or 'defaults'})")
+            result = fit(model, dataset.train, dataset.valid, epochs=epochs or self.settings["epochs"],
+                         patience=self.settings["patience"], random_state=self.seed,
+                         device=self.device, **(fit_kwargs or {}))
+            scores = evaluate(result.model, dataset.test, device=self.device)
+            save_model(result.model, self.path("models", key), metadata={"test": scores})
+            self.cache[f"scores:{key}"] = scores
+            return result.model.eval()
+
+        return self.cached(f"model:{key}", make)
+
+    def scores(self, key: str) -> dict:
+        return self.cache[f"scores:{key}"]
+
+    def write_metrics(self) -> Path:
+        from seqlens.io.atomic import write_json
+
+        return write_json(self.out_dir / "metrics.json", self.metrics)
