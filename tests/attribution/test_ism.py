@@ -84,3 +84,30 @@ def test_fast_ism_deep_local_chain():
     assert isinstance(win, np.ndarray)
     assert np.all(win[:, :, :10] == 0) and np.all(win[:, :, 20:] == 0)
     assert ism_position_scores(win).shape == (2, 50)
+
+
+def test_window_ism_exact_on_linear_model():
+    from seqlens.attribution import window_ism
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4 * 12, 1)).eval()
+    X = onehot(2, L=12)
+    eff, starts = window_ism(model, X, width=4, device="cpu")
+    assert list(starts) == [0, 4, 8]
+    W = model[1].weight.detach().reshape(4, 12)
+    contrib = (W[None] * X).sum(1)  # (N, L) contribution of each observed letter
+    expected = -contrib.reshape(2, 3, 4).sum(-1)
+    assert torch.allclose(eff, expected, atol=1e-6)
+    uni, _ = window_ism(model, X.numpy(), width=4, stride=4, replacement="uniform", device="cpu")
+    assert np.allclose(uni, (expected + W.reshape(4, 3, 4).sum((0, 2))[None] / 4).numpy(), atol=1e-5)
+    class Counts(nn.Module):  # depends on letter counts only: shuffles change nothing
+        def forward(self, x):
+            return x.sum(-1) @ torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+
+    sh, _ = window_ism(Counts(), X, width=5, stride=2, replacement="shuffle", n_shuffles=3, device="cpu",
+                       random_state=0)
+    assert sh.shape == (2, 4) and torch.allclose(sh, torch.zeros_like(sh), atol=1e-6)
+    z, _ = window_ism(Counts(), X, width=5, stride=2, device="cpu")
+    assert not torch.allclose(z, torch.zeros_like(z))
+    with pytest.raises(ValueError):
+        window_ism(model, X, width=0, device="cpu")

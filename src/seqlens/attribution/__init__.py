@@ -7,7 +7,8 @@ All take the model first and return ``(N, A, L)`` of the same kind as ``X`` (num
   correction);
 * :func:`deep_lift`, :func:`deep_lift_shap` (alias :func:`deepshap`): exact DeepLIFT rules,
   summation-to-delta checked at run time;
-* :func:`ism`: saturation mutagenesis (fast by default, identical to the naive one).
+* :func:`ism`: saturation mutagenesis (fast by default, identical to the naive one), optionally
+  in a window of positions; :func:`window_ism`: replace whole windows (zeros, 0.25, shuffled).
 
 Shared keywords: ``target`` (output index, list of indices summed, per-sequence array, None for
 the sum, or a callable), ``activation`` (None = logit; "sigmoid", "softmax", "exp" or a callable
@@ -25,7 +26,7 @@ from seqlens.attribution.gradients import (
     saliency,
     smoothgrad,
 )
-from seqlens.attribution.ism import ism, ism_position_scores
+from seqlens.attribution.ism import ism, ism_position_scores, window_ism
 
 METHODS = {
     "saliency": saliency,
@@ -49,5 +50,5 @@ def attribute(model, X, method: str = "saliency", **kwargs):
 __all__ = [
     "METHODS", "angle_statistics", "attribute", "correct_gradients", "deep_lift", "deep_lift_shap",
     "deepshap", "expected_integrated_gradients", "grad_x_input", "gradient_angles",
-    "integrated_gradients", "ism", "ism_position_scores", "saliency", "smoothgrad",
+    "integrated_gradients", "ism", "ism_position_scores", "saliency", "smoothgrad", "window_ism",
 ]

@@ -117,3 +117,55 @@ def ism_position_scores(ism_map) -> np.ndarray:
     """``(N, L)`` L2 norm of the substitution effects at each position."""
     a = ism_map.detach().cpu().numpy() if hasattr(ism_map, "detach") else np.asarray(ism_map)
     return np.sqrt((a ** 2).sum(axis=-2))
+
+
+def window_ism(model: nn.Module, X, width: int = 10, stride: int | None = None, replacement: str = "zeros",
+               n_shuffles: int = 1, target=0, activation=None, batch_size: int = 256, device=None,
+               random_state=None, verbose: bool = False):
+    """Window mutagenesis: replace each window of ``width`` positions (every ``stride``, default
+    ``width``) and record the output change.
+
+    replacement : ``"zeros"`` (all-zero columns), ``"uniform"`` (0.25 columns) or ``"shuffle"``
+        (the window's own letters shuffled, ``n_shuffles`` times, averaged).
+
+    Returns
+    -------
+    (effects ``(N, n_windows)`` of ``f(replaced) - f(x)``, window starts ``(n_windows,)``); the
+    effects are the same kind as ``X``.
+    """
+    device = resolve_device(device)
+    T = as_tensor(X)
+    N, A, L = T.shape
+    stride = width if stride is None else int(stride)
+    if not 0 < width <= L or stride <= 0:
+        raise ValueError(f"need 0 < width <= L={L} and stride > 0, got width={width}, stride={stride}")
+    if replacement not in ("zeros", "uniform", "shuffle"):
+        raise ValueError(f"replacement must be zeros/uniform/shuffle, got {replacement!r}")
+    starts = np.arange(0, L - width + 1, stride)
+    reps = n_shuffles if replacement == "shuffle" else 1
+    rng = np.random.default_rng(random_state)
+    out = torch.zeros((N, len(starts)), dtype=torch.float64)
+    with eval_mode(model, device), torch.no_grad():
+        dtype = model_dtype(model)
+        for i in range(N):
+            x = T[i].to(device, dtype)
+            tgt = per_batch_target(target, slice(i, i + 1))
+            ref = model_output(model, x[None], tgt, activation).double().cpu()
+            xm = x[None].repeat(len(starts) * reps, 1, 1)
+            for j, s in enumerate(starts):
+                for k in range(reps):
+                    row = xm[j * reps + k]
+                    if replacement == "zeros":
+                        row[:, s:s + width] = 0
+                    elif replacement == "uniform":
+                        row[:, s:s + width] = 1.0 / A
+                    else:
+                        perm = torch.as_tensor(rng.permutation(width), device=device)
+                        row[:, s:s + width] = x[:, s:s + width][:, perm]
+            vals = []
+            for b in range(0, len(xm), batch_size):
+                chunk = xm[b:b + batch_size]
+                t = np.repeat(tgt, len(chunk)) if isinstance(tgt, np.ndarray) else tgt
+                vals.append(model_output(model, chunk, t, activation).double().cpu())
+            out[i] = torch.cat(vals).reshape(len(starts), reps).mean(1) - ref
+    return like(out.float(), X), starts
