@@ -26,7 +26,7 @@ class Gaussian(MSAModel):
     ``columns_``.
     """
 
-    def __init__(self, pseudocount: float = 0.8, identity: float | None = 0.8):
+    def __init__(self, pseudocount: float = 0.5, identity: float | None = 0.8):
         self.pseudocount = pseudocount
         self.identity = identity
 
