@@ -33,6 +33,8 @@ def plot_additive_logo(surrogate, ax=None, start: int = 0, title: str | None = N
         fig, ax = plt.subplots(figsize=(max(4.0, min(M.shape[1] * 0.12, 20.0)), 2.2))
     logo(M, ax=ax, alphabet=surrogate.alphabet, start=start,
          ylabel=f"theta ({surrogate.gauge} gauge)", title=title or "additive surrogate")
+    if fig is not None:
+        fig.tight_layout()
     return fig if fig is not None else ax.figure
 
 
@@ -52,6 +54,8 @@ def plot_pairwise_heatmap(surrogate, ax=None, start: int = 0, title: str | None 
     ax.set_ylabel("position l")
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="||theta_ll'||")
     ax.set_title(title or "pairwise epistasis")
+    if fig is not None:
+        fig.tight_layout()
     return fig if fig is not None else ax.figure
 
 
@@ -76,6 +80,8 @@ def plot_g_curve(surrogate, X, y, ax=None, max_points: int = 5000, random_state=
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_title(title or "global epistasis")
+    if fig is not None:
+        fig.tight_layout()
     return fig if fig is not None else ax.figure
 
 
