@@ -154,3 +154,11 @@ def test_quantile_threshold():
     res = ia.glifac(att, act, LABELS, quantile=0.995, random_fraction=0.02, random_state=0)
     assert res.params["threshold"] == pytest.approx(thr)
     assert ia.evaluate_interactions(res.motif_matrix, TRUE)["auroc"] == 1.0
+
+
+def test_quantile_keeps_saturated_ties():
+    att = np.zeros((10, 4, 4))
+    att[:, 0, 1] = 1.0  # 10 of 120 off-diagonal entries saturate at exactly 1
+    att[:3, 2, 3] = 0.5
+    p = ia.select_position_pairs(att, quantile=0.95, random_fraction=0.0)
+    assert len(p) == 10 and (p[:, 1:] == [0, 1]).all()

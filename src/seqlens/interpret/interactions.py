@@ -117,8 +117,8 @@ def select_position_pairs(attention, threshold: float = 0.1, random_fraction: fl
                           random_state=None, quantile: float | None = None) -> np.ndarray:
     """Position pairs for GLIFAC: ``(P, 3)`` int64 rows ``(sequence, query i, key j)``.
 
-    All pairs with ``attention[n, i, j] > threshold`` (or above the ``quantile`` of all attention
-    values when ``quantile`` is given, see :func:`attention_threshold`), plus ``random_fraction`` of
+    All pairs with ``attention[n, i, j] > threshold`` (or at or above the ``quantile`` of all
+    attention values when ``quantile`` is given, see :func:`attention_threshold`), plus ``random_fraction`` of
     the remaining pairs drawn at random; ``diagonal=False`` drops ``i == j``. At most ``max_pairs``
     rows are kept (a random subset of the attended ones and of the random ones, in proportion).
     """
@@ -130,7 +130,8 @@ def select_position_pairs(attention, threshold: float = 0.1, random_fraction: fl
     if quantile is not None:
         threshold = attention_threshold(att, quantile, diagonal)
     rng = np.random.default_rng(random_state)
-    mask = att > threshold
+    # a quantile threshold keeps its ties (trained maps often saturate at exactly 1.0)
+    mask = att >= threshold if quantile is not None else att > threshold
     valid = np.ones(att.shape[1:], bool)
     if not diagonal:
         np.fill_diagonal(valid, False)
@@ -270,8 +271,10 @@ def glifac(attention, activations, labels=None, motifs: Sequence[str] | None = N
     labels = _labels(labels, act.shape[1])
     if quantile is not None:
         threshold = attention_threshold(att, quantile)
-    pairs = select_position_pairs(att, threshold, random_fraction, max_pairs, random_state=random_state)
-    n_att = int((att[pairs[:, 0], pairs[:, 1], pairs[:, 2]] > threshold).sum())
+    pairs = select_position_pairs(att, threshold, random_fraction, max_pairs, random_state=random_state,
+                                  quantile=quantile)
+    sel = att[pairs[:, 0], pairs[:, 1], pairs[:, 2]]
+    n_att = int((sel >= threshold).sum() if quantile is not None else (sel > threshold).sum())
     C = filter_correlations(act, pairs)
     S = zero_same_motif(symmetrize(C), labels)
     return GlifacResult(C, S, motif_matrix(S, labels, motifs), labels, len(pairs), n_att,
