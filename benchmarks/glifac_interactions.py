@@ -57,6 +57,7 @@ def main(argv=None) -> dict:
     p.add_argument("--quantile", type=float, default=None,
                    help="data-driven threshold: this quantile of the attention values (e.g. 0.99)")
     p.add_argument("--random-fraction", type=float, default=0.01)
+    p.add_argument("--more-epochs", type=int, default=0, help="continue training a loaded checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
@@ -79,6 +80,10 @@ def main(argv=None) -> dict:
         run = out / f"run_{act}"
         if (run / "config.json").exists():
             model = load_model(run)
+            if args.more_epochs:
+                fit(model, data.train, data.valid, epochs=args.more_epochs, patience=args.patience,
+                    random_state=args.seed + 1, device=args.device, verbose=True)
+                save_model(model, run, metadata={"dataset": "motif_interactions", "activation": act})
         else:
             model = build_model("cnn_attention", random_state=args.seed, seq_length=args.length,
                                 n_outputs=1, activation=act, filters=args.filters, pool=args.pool,
