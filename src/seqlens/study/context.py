@@ -15,7 +15,7 @@ SETTINGS = {
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6,
         zbed2_epochs=4, zbed2_train=1200,
-        potts_iterations=30, attention_iterations=30, dlg4=True, ig_steps=16, smooth_n=8,
+        potts_iterations=30, attention_iterations=10, pdz_sequences=None, ig_steps=16, smooth_n=8,
         shap_refs=4,
     ),
     "default": dict(
@@ -24,7 +24,7 @@ SETTINGS = {
         n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=25,
         zbed2_epochs=25, zbed2_train=None,
-        potts_iterations=200, attention_iterations=300, dlg4=True, ig_steps=32, smooth_n=25,
+        potts_iterations=100, attention_iterations=45, pdz_sequences=None, ig_steps=32, smooth_n=25,
         shap_refs=10,
     ),
 }
@@ -47,9 +47,12 @@ class StudyContext:
     cache: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
 
+    overrides: dict = field(default_factory=dict)
+
     @property
     def settings(self) -> dict:
-        return SETTINGS["quick" if self.quick else "default"]
+        """The mode's sizes (``SETTINGS``) with ``overrides`` applied."""
+        return {**SETTINGS["quick" if self.quick else "default"], **self.overrides}
 
     def path(self, *parts: str) -> Path:
         p = self.out_dir.joinpath(*parts)

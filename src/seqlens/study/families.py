@@ -9,6 +9,7 @@ mutational scan (CRIPT binding), for the site-independent and Potts models.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from seqlens.study.context import StudyContext
@@ -61,7 +62,7 @@ def _contacts(ctx: StudyContext, report, sec) -> None:
     report.table(sec, df[cols], "dhfr_contacts", "DHFR contact precision (top L, L/2, L/5 pairs; < 5 Å)",
                  reading=f"Best top-L precision: {best.model} {best.L_sep6:.3f} (plmc Potts 0.805). "
                          "PSSM has no couplings and predicts no contacts.")
-    fig = plot_contact_map(tables["potts"], truth, n_top=msa.length, threshold=5.0)
+    fig = plot_contact_map(tables["potts"], truth, n_top=msa.length, threshold=5.0).figure
     report.figure(sec, save_figure(fig, ctx.path("figures", "dhfr_contact_map.png")),
                   "DHFR: top-L Potts contacts over the structure's contact map")
 
@@ -76,6 +77,11 @@ def _mutations(ctx: StudyContext, report, sec) -> None:
 
     s = ctx.settings
     msa = Alignment.read(data_path("PF00595_mgap6.fasta.gz"), focus="DLG4_RAT/313-391")
+    if s["pdz_sequences"] is not None and s["pdz_sequences"] < msa.n_sequences:
+        rng = np.random.default_rng(ctx.seed)
+        others = np.delete(np.arange(msa.n_sequences), msa.focus_index)
+        keep = np.sort(rng.choice(others, s["pdz_sequences"] - 1, replace=False))
+        msa = msa.subset(np.concatenate([[msa.focus_index], keep]))
     table = read_dms(data_path("DLG4_RAT_Ranganathan2012.csv"), column="CRIPT")
     potts = Potts(preset="plmc", max_iter=s["potts_iterations"], random_state=ctx.seed, n_threads=1)
     models = {"pssm": PSSM(), "potts": potts}

@@ -19,11 +19,12 @@ SECTIONS = {
 
 
 def run_study(out_dir: str | Path = "out/study", quick: bool = False, only=None, seed: int = 0,
-              device=None, verbose: bool = True) -> Path:
+              device=None, verbose: bool = True, overrides: dict | None = None) -> Path:
     """Run the study sections (all, or those in ``only``) and write ``<out>/report/index.html``.
 
     Every section adds its tables (CSV beside the page) and figures to the report; headline numbers
-    go to ``<out>/metrics.json``. The same ``seed`` gives the same numbers. Returns the page path.
+    go to ``<out>/metrics.json``. The same ``seed`` gives the same numbers. ``overrides`` replaces
+    entries of the mode's settings (:data:`seqlens.study.context.SETTINGS`). Returns the page path.
     """
     import numpy as np
     import torch
@@ -37,7 +38,8 @@ def run_study(out_dir: str | Path = "out/study", quick: bool = False, only=None,
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    ctx = StudyContext(out_dir, quick=quick, seed=seed, verbose=verbose, device=device)
+    ctx = StudyContext(out_dir, quick=quick, seed=seed, verbose=verbose, device=device,
+                       overrides=dict(overrides or {}))
     mode = "quick" if quick else "default"
     report = Report(out_dir / "report", title=f"seqlens study ({mode} settings, seed {seed})")
     start = time.perf_counter()
