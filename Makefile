@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# the study at quick settings; `seqlens study --out out/study` runs the default settings
 demo: $(STAMP)
-	$(BIN)/seqlens demo --out out/demo
+	$(BIN)/seqlens study --quick --out out/study
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 # Headless Chromium renders the report in one test; installed here when we are root on Debian,
 # otherwise that test is skipped.
@@ -33,7 +34,9 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ) || \
 	  echo "chromium not available: the report screenshot test will be skipped"
 
+# benchmarks compare with peers (captum, tangermeme) when the bench extra is installed
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:

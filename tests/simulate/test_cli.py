@@ -30,10 +30,3 @@ def test_cli_simulate_reports_impossible_request(tmp_path, capsys):
     rc = main(["simulate", "regulatory_code", "--out", str(out), "--n", "50", "--length", "30"])
     assert rc == 2 and not out.exists()
     assert "length is 30" in capsys.readouterr().err
-
-
-def test_demo_still_simulates(tmp_path):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    ds = load_dataset(tmp_path / "regcode.h5")
-    assert len(ds.train) + len(ds.valid) + len(ds.test) == 2000
-    assert json.loads((tmp_path / "metrics.json").read_text())["dataset"] == "regulatory_code"

@@ -14,7 +14,7 @@ import sys
 from seqlens.errors import SeqlensError
 
 # modules of seqlens.cli that define commands, in the order they are listed by --help
-COMMAND_MODULES = ["demo", "simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "study"]
+COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "study"]
 
 
 def build_parser() -> argparse.ArgumentParser:
