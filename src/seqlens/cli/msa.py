@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("msa", help="sequence-family models of alignments (contacts, ...)")
+    p = sub.add_parser("msa", help="alignment models: contacts, fit, score, mutations, sample")
     actions = p.add_subparsers(dest="msa_action", metavar="ACTION")
     actions.required = True
     c = actions.add_parser("contacts", help="predict contacts from an alignment and score them")
@@ -34,6 +34,9 @@ def register(sub) -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=run_contacts)
+    from seqlens.cli.msa_models import register_msa_models
+
+    register_msa_models(actions)
 
 
 def _model(args):
