@@ -11,7 +11,7 @@ from pathlib import Path
 SETTINGS = {
     "quick": dict(
         n_regcode=3000, n_multitask=3000, n_interactions=3000, epochs=8, patience=3,
-        pools=(2, 25), seeds=(0,), design_models=("cnn_2", "cnn_50"), n_attr=40,
+        pools=(4, 25), seeds=(0,), design_models=("cnn_2",), n_attr=40,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6,
         zbed2_epochs=4, zbed2_train=1200,
