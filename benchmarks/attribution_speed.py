@@ -108,7 +108,7 @@ def main(argv=None) -> dict:
     if res["tangermeme"]:
         try:
             from tangermeme.deep_lift_shap import deep_lift_shap as t_dls
-            from tangermeme.ism import saturation_mutagenesis
+            from tangermeme.saturation_mutagenesis import saturation_mutagenesis
 
             t_ism_s, t_ism = _timed(lambda: saturation_mutagenesis(model, Xt, device=args.device, fast=True))
             res["tangermeme_ism_seconds"] = t_ism_s
