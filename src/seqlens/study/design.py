@@ -64,12 +64,13 @@ def _filter_grid(ctx: StudyContext, report, sec) -> None:
     from seqlens.plot.curves import save_figure
     from seqlens.plot.filters import filter_logo_grid
     from seqlens.simulate import jaspar2016
+    from seqlens.study.design_principles import truth_ids_of
     from seqlens.study.interrogation import regcode_model
 
     data = ctx.dataset("regulatory_code")
     model = regcode_model(ctx, "exponential")
     motifs = activation_motifs(model, data.test.X, device=ctx.device)
-    truth = [m["id"] for m in data.metadata["motifs"] if m["name"] in set(data.metadata["core_motifs"])]
+    truth = truth_ids_of(data)
     matches = match_filters(motifs, list(jaspar2016().values()), truth_ids=truth)
     stats = filter_statistics(matches, len(motifs), truth)
     ctx.metrics["design_cnn_local_exponential_match_fraction"] = stats["match_fraction"]

@@ -49,9 +49,12 @@ def _load(dataset):
 
 
 def truth_ids_of(dataset) -> list[str]:
-    """Ground-truth JASPAR IDs listed in a simulated dataset's ``metadata["motifs"]``."""
+    """Ground-truth JASPAR IDs listed in a simulated dataset's ``metadata["motifs"]`` (only the core
+    motifs when ``metadata["core_motifs"]`` names them, as in ``regulatory_code``)."""
     motifs = dataset.metadata.get("motifs", [])
-    return [m["id"] if isinstance(m, dict) else str(m) for m in motifs]
+    core = set(dataset.metadata.get("core_motifs", []))  # regulatory_code: decoys are not truth
+    return [m["id"] if isinstance(m, dict) else str(m) for m in motifs
+            if not core or not isinstance(m, dict) or m["name"] in core]
 
 
 def default_database():
