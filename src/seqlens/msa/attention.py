@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import MSAModel, resolve_device
+from seqlens.msa.models import resolve_device
+from seqlens.msa.potts import PottsLayout
 
 
 def attention_maps(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -52,7 +53,7 @@ def factored_couplings(queries: torch.Tensor, keys: torch.Tensor, values: torch.
     return W
 
 
-class FactoredAttention(MSAModel):
+class FactoredAttention(PottsLayout):
     """Factored-attention Potts model fitted by weighted pseudo-likelihood.
 
     Parameters
@@ -237,49 +238,6 @@ class FactoredAttention(MSAModel):
         return self
 
     # ------------------------------------------------------------------ use (Potts-like)
-    def contacts(self, apc: bool = True, zero_sum_gauge: bool = False) -> np.ndarray:
-        """``(L, L)`` Frobenius norms of the coupling blocks (residue states), then APC."""
-        from seqlens.msa.contacts import frobenius
-
-        self._check_fitted()
-        J = self.J_
-        if self.gaps == "state":
-            J = J[:, : self.Q_ - 1, :, : self.Q_ - 1]
-        return frobenius(J, apc=apc, zero_sum_gauge=zero_sum_gauge)
-
-    def energy(self, X: np.ndarray) -> np.ndarray:
-        """``(N,)`` statistical energies of coded rows (gapped positions add 0 when ignored)."""
-        self._check_fitted()
-        X = np.asarray(X, dtype=np.int64)
-        L, Q = self.h_.shape
-        present = X < Q
-        Xc = np.where(present, X, 0)
-        e = (self.h_[np.arange(L), Xc] * present).sum(1)
-        Jf = self.J_.reshape(L * Q, L * Q)
-        idx = np.arange(L) * Q + Xc
-        for n in range(len(X)):
-            ids = idx[n][present[n]]
-            e[n] += 0.5 * Jf[np.ix_(ids, ids)].sum()
-        return e
-
-    def pseudo_log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        """``(N,)`` pseudo-log-likelihood of coded rows."""
-        from seqlens.msa.potts import PseudoLikelihood
-
-        self._check_fitted()
-        L, Q = self.h_.shape
-        Xt = torch.from_numpy(np.asarray(X, dtype=np.int64))
-        pl = PseudoLikelihood(Xt, torch.ones(len(Xt)), Q, batch_size=512)
-        J = torch.cat([torch.from_numpy(self.J_.reshape(L * Q, L * Q)), torch.zeros(1, L * Q)])
-        with torch.no_grad():
-            return pl.per_sequence(torch.from_numpy(self.h_), J).numpy().astype(np.float64)
-
-    def _score_codes(self, X: np.ndarray) -> np.ndarray:
-        return self.pseudo_log_likelihood(X)
-
-    def _delta_codes(self, wt: np.ndarray, mut: np.ndarray) -> np.ndarray:
-        return self.energy(mut) - self.energy(wt)
-
     def sample(self, n: int, random_state=None, **kwargs) -> list[str]:
         """``n`` sequences by Gibbs sampling (:func:`seqlens.msa.sampling.sample`)."""
         from seqlens.msa.sampling import sample

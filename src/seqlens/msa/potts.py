@@ -176,7 +176,62 @@ def objective(pl: PseudoLikelihood, h: torch.Tensor, theta: torch.Tensor,
     return torch.tensor(total + reg, dtype=torch.float64)
 
 
-class Potts(MSAModel):
+class PottsLayout(MSAModel):
+    """Shared methods of models whose fitted state is Potts fields ``h_`` ``(L, Q)`` and couplings
+    ``J_`` ``(L, Q, L, Q)`` (:class:`Potts`, :class:`~seqlens.msa.attention.FactoredAttention`)."""
+
+    def couplings(self) -> np.ndarray:
+        """``(L, Q, L, Q)`` couplings."""
+        self._check_fitted()
+        return self.J_
+
+    def contacts(self, apc: bool = True, zero_sum_gauge: bool = False) -> np.ndarray:
+        """``(L, L)`` Frobenius norms of the coupling blocks over residue states (gap excluded
+        when modelled as a state), optionally in the zero-sum gauge, then APC."""
+        from seqlens.msa.contacts import frobenius
+
+        self._check_fitted()
+        J = self.J_
+        if self.gaps == "state":
+            J = J[:, : self.Q_ - 1, :, : self.Q_ - 1]
+        return frobenius(J, apc=apc, zero_sum_gauge=zero_sum_gauge)
+
+    def energy(self, X: np.ndarray) -> np.ndarray:
+        """``(N,)`` statistical energy ``sum_i h_i(x_i) + sum_{i<j} J_ij(x_i, x_j)`` of coded rows
+        (gapped positions contribute 0 when gaps are ignored)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.int64)
+        L, Q = self.h_.shape
+        present = X < Q
+        Xc = np.where(present, X, 0)
+        e = (self.h_[np.arange(L), Xc] * present).sum(1)
+        Jflat = self.J_.reshape(L * Q, L * Q)
+        idx = np.arange(L) * Q + Xc
+        for n in range(X.shape[0]):
+            ids = idx[n][present[n]]
+            e[n] += 0.5 * Jflat[np.ix_(ids, ids)].sum()
+        return e
+
+    def pseudo_log_likelihood(self, X: np.ndarray) -> np.ndarray:
+        """``(N,)`` pseudo-log-likelihood of coded rows under the fitted model."""
+        self._check_fitted()
+        L, Q = self.h_.shape
+        Xt = torch.from_numpy(np.asarray(X, dtype=np.int64))
+        pl = PseudoLikelihood(Xt, torch.ones(len(Xt)), Q, batch_size=512)
+        h = torch.from_numpy(self.h_)
+        J = torch.cat([torch.from_numpy(self.J_.reshape(L * Q, L * Q)), torch.zeros(1, L * Q)])
+        with torch.no_grad():
+            return pl.per_sequence(h, J).numpy().astype(np.float64)
+
+    def _score_codes(self, X: np.ndarray) -> np.ndarray:
+        return self.pseudo_log_likelihood(X)
+
+    def _delta_codes(self, wt: np.ndarray, mut: np.ndarray) -> np.ndarray:
+        return self.energy(mut) - self.energy(wt)
+
+
+
+class Potts(PottsLayout):
     """Potts model by weighted pseudo-likelihood.
 
     Parameters
@@ -383,55 +438,6 @@ class Potts(MSAModel):
         return loss_val, self.max_iter
 
     # ------------------------------------------------------------------ use
-    def couplings(self) -> np.ndarray:
-        """``(L, Q, L, Q)`` couplings."""
-        self._check_fitted()
-        return self.J_
-
-    def contacts(self, apc: bool = True, zero_sum_gauge: bool = False) -> np.ndarray:
-        """``(L, L)`` Frobenius norms of the coupling blocks over residue states (gap excluded
-        when modelled as a state), optionally in the zero-sum gauge, then APC."""
-        from seqlens.msa.contacts import frobenius
-
-        self._check_fitted()
-        J = self.J_
-        if self.gaps == "state":
-            J = J[:, : self.Q_ - 1, :, : self.Q_ - 1]
-        return frobenius(J, apc=apc, zero_sum_gauge=zero_sum_gauge)
-
-    def energy(self, X: np.ndarray) -> np.ndarray:
-        """``(N,)`` statistical energy ``sum_i h_i(x_i) + sum_{i<j} J_ij(x_i, x_j)`` of coded rows
-        (gapped positions contribute 0 when gaps are ignored)."""
-        self._check_fitted()
-        X = np.asarray(X, dtype=np.int64)
-        L, Q = self.h_.shape
-        present = X < Q
-        Xc = np.where(present, X, 0)
-        e = (self.h_[np.arange(L), Xc] * present).sum(1)
-        Jflat = self.J_.reshape(L * Q, L * Q)
-        idx = np.arange(L) * Q + Xc
-        for n in range(X.shape[0]):
-            ids = idx[n][present[n]]
-            e[n] += 0.5 * Jflat[np.ix_(ids, ids)].sum()
-        return e
-
-    def pseudo_log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        """``(N,)`` pseudo-log-likelihood of coded rows under the fitted model."""
-        self._check_fitted()
-        L, Q = self.h_.shape
-        Xt = torch.from_numpy(np.asarray(X, dtype=np.int64))
-        pl = PseudoLikelihood(Xt, torch.ones(len(Xt)), Q, batch_size=512)
-        h = torch.from_numpy(self.h_)
-        J = torch.cat([torch.from_numpy(self.J_.reshape(L * Q, L * Q)), torch.zeros(1, L * Q)])
-        with torch.no_grad():
-            return pl.per_sequence(h, J).numpy().astype(np.float64)
-
-    def _score_codes(self, X: np.ndarray) -> np.ndarray:
-        return self.pseudo_log_likelihood(X)
-
-    def _delta_codes(self, wt: np.ndarray, mut: np.ndarray) -> np.ndarray:
-        return self.energy(mut) - self.energy(wt)
-
     def sample(self, n: int, n_sweeps: int = 200, random_state=None) -> list[str]:
         """``n`` sequences by Gibbs sampling (``n_sweeps`` sweeps from uniform random starts)."""
         self._check_fitted()
