@@ -221,21 +221,14 @@ def _scores(maps: dict, X, truth) -> dict:
 
 
 def run_evaluate(args) -> int:
-    import h5py
     import numpy as np
 
     from seqlens.cli.common import report_metrics
     from seqlens.errors import FormatError, SeqlensError
-    from seqlens.io.hdf5 import load_dataset
+    from seqlens.io.hdf5 import load_dataset, open_hdf5
 
     path = Path(args.attr)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with fh:
+    with open_hdf5(path) as fh:
         meta = json.loads(fh.attrs.get("metadata", "{}"))
         methods = meta.get("methods") or [k for k in fh if k not in ("X", "indices", "names")]
         if "X" not in fh or "indices" not in fh:

@@ -58,6 +58,17 @@ class Dataset:
         return self.train.X.shape[2]
 
 
+def open_hdf5(path: str | Path) -> h5py.File:
+    """Open an HDF5 file for reading; clear errors for a missing or non-HDF5 file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+
+
 def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset:
     """Read a dataset in the layout above; ``splits`` not asked for are left empty.
 
@@ -65,13 +76,7 @@ def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset
     shapes disagree (X vs Y counts, X vs truth shapes), or when X has NaNs.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with fh:
+    with open_hdf5(path) as fh:
         parts = {}
         for name in SPLITS:
             if name not in splits:
