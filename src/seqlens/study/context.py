@@ -10,7 +10,7 @@ from pathlib import Path
 # "default" gives numbers worth reading (each section a few minutes).
 SETTINGS = {
     "quick": dict(
-        n_regcode=3000, n_multitask=3000, n_interactions=3000, epochs=8, patience=3,
+        n_regcode=3000, n_multitask=2000, n_interactions=3000, epochs=8, design_epochs=4, patience=3,
         pools=(4, 25), seeds=(0,), design_models=("cnn_2",), n_attr=40,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6,
@@ -19,7 +19,7 @@ SETTINGS = {
         shap_refs=4,
     ),
     "default": dict(
-        n_regcode=20000, n_multitask=20000, n_interactions=12000, epochs=40, patience=6,
+        n_regcode=20000, n_multitask=20000, n_interactions=12000, epochs=40, design_epochs=40, patience=6,
         pools=(1, 4, 10, 25, 50), seeds=(0, 1), design_models=("cnn_2", "cnn_50", "cnn_deep"),
         n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=25,

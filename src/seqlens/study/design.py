@@ -22,7 +22,7 @@ def run(ctx: StudyContext, report) -> None:
         "Match fraction = share of first-layer filters whose activation motif matches an embedded "
         "JASPAR motif (Tomtom q <= 0.1). Large first-layer pools and exponential activations push "
         "filters to learn whole motifs.")
-    common = dict(seeds=s["seeds"], epochs=s["epochs"], patience=s["patience"], device=ctx.device)
+    common = dict(seeds=s["seeds"], epochs=s["design_epochs"], patience=s["patience"], device=ctx.device)
 
     ctx.log(f"pool-size sweep: pools {s['pools']} x seeds {s['seeds']}")
     runs, summary = pool_size_sweep(ctx.dataset("multitask_motifs"), pools=s["pools"], **common)
