@@ -18,7 +18,6 @@ import math
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from seqlens.io.atomic import write_json
@@ -28,6 +27,7 @@ from seqlens.study.design_principles import (
     ACTIVATIONS,
     PUBLISHED_ACTIVATION,
     activation_comparison,
+    read_runs,
     summarise,
     write_experiment,
 )
@@ -58,8 +58,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if args.from_runs:
-        runs = pd.DataFrame([json.loads(line) for f in args.from_runs
-                             for line in Path(f).read_text().splitlines() if line.strip()])
+        runs = read_runs(args.from_runs)
         summary = summarise(runs, ["model", "activation"], best=args.best)
         summary["published_match_fraction"] = [
             PUBLISHED_ACTIVATION.get((m, a), float("nan"))

@@ -18,7 +18,6 @@ import json
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from seqlens.io.atomic import write_json
@@ -26,6 +25,7 @@ from seqlens.simulate import multitask_motifs
 from seqlens.study.design_principles import (
     POOL_SIZES,
     pool_size_sweep,
+    read_runs,
     summarise,
     write_experiment,
 )
@@ -54,8 +54,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if args.from_runs:
-        runs = pd.DataFrame([json.loads(line) for f in args.from_runs
-                             for line in Path(f).read_text().splitlines() if line.strip()])
+        runs = read_runs(args.from_runs)
         summary = summarise(runs, ["pool"])
         write_experiment(out, runs, summary, "pool_size_sweep")
         args.seeds = sorted(set(runs["seed"]))

@@ -186,6 +186,14 @@ SCORES = ("test_auroc", "test_aupr", "match_fraction", "match_any", "false_posit
           "coverage")
 
 
+def read_runs(paths) -> pd.DataFrame:
+    """One row per run from ``runs.jsonl`` files (one JSON object per line) of earlier runs."""
+    import json
+
+    return pd.DataFrame([json.loads(line) for f in paths
+                         for line in Path(f).read_text().splitlines() if line.strip()])
+
+
 def summarise(runs: pd.DataFrame, by: list[str], best: int | None = None) -> pd.DataFrame:
     """Mean and standard deviation (``_mean``/``_std``, ddof 0) of the scores per group ``by``,
     ``n_runs``, ``seconds`` (total) and, with ``best``, ``best{best}_match_fraction``."""
