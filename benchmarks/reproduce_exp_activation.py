@@ -19,8 +19,10 @@ Output: a table on stdout and <out>/reproduce_exp_activation.json.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -63,6 +65,39 @@ def attribution_aurocs(model, X, truth, device, shuffles: int, steps: int, seed:
     return out
 
 
+def train_and_score(args, log: Path) -> list[dict]:
+    """Train every (model, activation, seed) of ``args`` and score its attributions; each run is
+    appended to ``log`` (JSON lines) as soon as it finishes."""
+    from seqlens.models import build_model
+    from seqlens.simulate import regulatory_code
+    from seqlens.train import evaluate, fit
+
+    data = regulatory_code(n=args.n, length=200, random_state=args.data_seed)
+    pos = np.flatnonzero(data.test.Y[:, 0] > 0.5)[: args.positives]
+    X, truth = data.test.X[pos], data.test.truth[pos]
+    log.write_text("")
+    runs = []
+    for arch in args.models:
+        for act in args.activations:
+            for seed in args.seeds:
+                ts = time.perf_counter()
+                model = build_model(arch, activation=act, seq_length=200, n_outputs=1, random_state=seed)
+                result = fit(model, data.train, data.valid, loss="bce", epochs=args.epochs,
+                             patience=args.patience, random_state=seed, device=args.device)
+                model.eval()
+                test = evaluate(model, data.test, loss="bce", device=args.device, prefix="test_")
+                scores = attribution_aurocs(model, X, truth, args.device, args.shuffles, args.steps, seed)
+                run = {"model": arch, "activation": act, "seed": seed, "test_auroc": test.get("test_auroc"),
+                       "epochs_run": len(result.history),
+                       **{f"{k}_auroc": v for k, v in scores.items()}, "seconds": time.perf_counter() - ts}
+                runs.append(run)
+                with open(log, "a") as fh:
+                    fh.write(json.dumps(run) + "\n")
+                shown = (f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in run.items())
+                print(" ".join(shown), flush=True)
+    return runs
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--n", type=int, default=20000, help="dataset size")
@@ -77,35 +112,25 @@ def main(argv=None) -> dict:
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--from-runs", nargs="+", default=None, metavar="RUNS_JSONL",
+                   help="no training: summarise the runs.jsonl files of earlier invocations "
+                        "(e.g. one per model) into --out")
     p.add_argument("--out", default="out/bench/reproduce_exp_activation")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     from seqlens.io.atomic import write_json
-    from seqlens.models import build_model
-    from seqlens.simulate import regulatory_code
-    from seqlens.train import evaluate, fit
+    from seqlens.study.design_principles import read_runs
 
     t0 = time.perf_counter()
-    data = regulatory_code(n=args.n, length=200, random_state=args.data_seed)
-    pos = np.flatnonzero(data.test.Y[:, 0] > 0.5)[: args.positives]
-    X, truth = data.test.X[pos], data.test.truth[pos]
-    runs = []
-    for arch in args.models:
-        for act in args.activations:
-            for seed in args.seeds:
-                ts = time.perf_counter()
-                model = build_model(arch, activation=act, seq_length=200, n_outputs=1, random_state=seed)
-                fit(model, data.train, data.valid, loss="bce", epochs=args.epochs, patience=args.patience,
-                    random_state=seed, device=args.device)
-                model.eval()
-                test = evaluate(model, data.test, loss="bce", device=args.device, prefix="test_")
-                scores = attribution_aurocs(model, X, truth, args.device, args.shuffles, args.steps, seed)
-                run = {"model": arch, "activation": act, "seed": seed, "test_auroc": test.get("test_auroc"),
-                       **{f"{k}_auroc": v for k, v in scores.items()}, "seconds": time.perf_counter() - ts}
-                runs.append(run)
-                shown = (f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in run.items())
-                print(" ".join(shown), flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.from_runs:
+        runs = read_runs(args.from_runs).to_dict(orient="records")
+        args.models = list(dict.fromkeys(r["model"] for r in runs))
+        args.seeds = sorted({r["seed"] for r in runs})
+    else:
+        runs = train_and_score(args, out / "runs.jsonl")
     table, flat = [], {}
     for arch in args.models:
         for act in args.activations:
@@ -126,7 +151,8 @@ def main(argv=None) -> dict:
                 if m != "ism":
                     flat[f"{key}_corrected_auroc"] = row[f"{m}_corrected"]
             table.append(row)
-    print(f"\nprotocol (a) AUROC, {len(args.seeds)} seeds, {len(pos)} positive test sequences, n={args.n}")
+    print(f"\nprotocol (a) AUROC, {len(args.seeds)} seeds, {args.positives} positive test sequences, "
+          f"n={args.n}")
     print(f"{'model':<10} {'act':<12} {'test':>6} " + " ".join(f"{m:>20}" for m in METHODS))
     for row in table:
         cells = []
@@ -139,9 +165,7 @@ def main(argv=None) -> dict:
     print("cells: ours / ours with gradient correction (published)")
     result = {"settings": vars(args), "runs": runs, "table": table, **flat,
               "seconds": time.perf_counter() - t0}
-    from pathlib import Path
-
-    write_json(Path(args.out) / "reproduce_exp_activation.json", result)
+    write_json(out / "reproduce_exp_activation.json", result)
     return result
 
 

@@ -19,8 +19,8 @@ SETTINGS = {
         shap_refs=4,
     ),
     "default": dict(
-        n_regcode=20000, n_multitask=20000, n_interactions=12000, epochs=40, design_epochs=40, patience=6,
-        pools=(1, 4, 10, 25, 50), seeds=(0, 1), design_models=("cnn_2", "cnn_50", "cnn_deep"),
+        n_regcode=20000, n_multitask=10000, n_interactions=12000, epochs=40, design_epochs=25, patience=6,
+        pools=(2, 10, 25, 100), seeds=(0,), design_models=("cnn_2",),
         n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=25,
         zbed2_epochs=25, zbed2_train=None,

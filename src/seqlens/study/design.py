@@ -1,7 +1,7 @@
 """Study section 1: design principles of first-layer filters.
 
-Pool-size sweep on the multitask dataset (Koo & Eddy 2019) and ReLU vs exponential first-layer
-activations on the regulatory-code dataset (Koo & Ploenzke 2021), each scored by the fraction of
+Pool-size sweep (Koo & Eddy 2019) and ReLU vs exponential first-layer activations (Koo & Ploenzke
+2021), both on the multitask dataset as in the papers, each scored by the fraction of
 first-layer filters whose activation motif matches a ground-truth JASPAR motif (Tomtom q <= 0.1);
 plus a logo grid of one model's filters with their JASPAR names.
 """
@@ -41,7 +41,7 @@ def run(ctx: StudyContext, report) -> None:
     report.figure(sec, path, "Match fraction and AUROC vs first-layer pool size")
 
     ctx.log(f"activation comparison: {s['design_models']} x relu/exponential")
-    runs, summary = activation_comparison(ctx.dataset("regulatory_code"), models=s["design_models"],
+    runs, summary = activation_comparison(ctx.dataset("multitask_motifs"), models=s["design_models"],
                                           best=min(3, len(s["seeds"])), **common)
     for _, row in summary.iterrows():
         ctx.metrics[f"design_{row['model']}_{row['activation']}_match_fraction"] = row["match_fraction_mean"]
