@@ -5,9 +5,22 @@ operations that starts at the input: ``nn.Conv1d`` with stride 1 (any padding, d
 groups), pointwise functions and modules (activations, batch norm in eval mode, dropout, scalar
 arithmetic) and ``nn.MaxPool1d`` / ``nn.AvgPool1d`` without padding. A substitution at position
 ``p`` changes only a window of each intermediate; each mutant keeps (start, values) of that
-window, the window grows by the receptive field of each layer, and its values are computed from a
-context gathered from the unmutated sequence's intermediates. At the first non-local operation the
-window is spliced into the unmutated intermediate and the rest of the network runs on the batch.
+window, the window grows by the receptive field of each layer, and its values are computed from
+the unmutated sequence's intermediates. At the first non-local operation the window is spliced
+into the unmutated intermediate and the rest of the network runs on the batch.
+
+Three shortcuts keep the per-mutant work small:
+
+* a convolution whose input window is one column (the first convolution) needs no convolution:
+  its output window is the reference output plus a rank-1 update, the difference of the input
+  columns times the kernel (one ``(M, A) @ (A, C * K)`` product for all mutants);
+* a max-pool over a short window reads the reference part of each pooling window from prefix and
+  suffix running maxima of the reference (computed once per sequence) and takes the max over the
+  changed columns only, so a wide pool (e.g. 50) costs the window width, not the pool width;
+* other convolutions and pools run on the window gathered with its context from the reference.
+
+The plan checks itself on a few mutants (both edges and the middle) against the model before it
+is used and is dropped (naive ISM) if they disagree.
 """
 
 from __future__ import annotations
@@ -36,11 +49,18 @@ class LocalPlan:
     def __init__(self, gm, placeholder, chain, ops, boundary):
         self.gm, self.placeholder, self.chain, self.ops, self.boundary = gm, placeholder, chain, ops, boundary
         self.interp = torch.fx.Interpreter(gm)
-        self._ref_key = None
+        self._ref_key, self._refs, self._aux = None, None, None
+        self._static = [_static(op) for op in ops]
 
     @classmethod
-    def build(cls, model: nn.Module, x: torch.Tensor):
-        """The plan for ``model`` (in eval mode), or None when there is nothing local to reuse."""
+    def build(cls, model: nn.Module, x: torch.Tensor, check: bool = True, min_saving: float = 0.15):
+        """The plan for ``model`` (in eval mode), or None when there is nothing local to reuse.
+
+        ``x`` ``(1, A, L)`` or ``(A, L)``: an example sequence; with ``check`` the plan is compared
+        with ``model`` on mutants of it (edges and middle) and dropped when they disagree.
+        ``min_saving``: the plan is dropped when the local prefix holds less than this fraction of
+        the model's matmul/convolution FLOPs (e.g. a transformer after one convolution), where
+        splicing would cost more than it saves."""
         try:
             gm = torch.fx.symbolic_trace(model)
         except Exception:
@@ -60,41 +80,86 @@ class LocalPlan:
             cur = nxt
         if not any(o[0] == "conv" for o in ops):
             return None
-        # drop trailing pointwise ops after the last window-growing op? keep them: they are cheap
-        plan = cls(gm, ph[0], chain, ops, cur)
+        x0 = x[0] if x.ndim == 3 else x
         try:
-            plan._reference(x[0])
+            plan = cls(gm, ph[0], chain, ops, cur)
+            if min_saving > 0 and plan._rest_fraction(model, x0) > 1 - min_saving:
+                return None
+            if check and not plan._agrees(model, x0):
+                return None
         except Exception:
             return None
         return plan
 
+    def _rest_fraction(self, model, x):
+        """FLOPs of the network after the local prefix over FLOPs of the whole network, counting
+        convolutions and matrix products (0 when they cannot be counted)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        try:
+            with torch.no_grad():
+                refs, _ = self._reference(x)
+                local = 0
+                for op, h in zip(self.ops, refs[1:]):
+                    if op[0] == "conv":
+                        w = op[1].weight
+                        local += 2 * w.numel() * h.shape[-1]
+                env = {self.placeholder: None, **{n: None for n in self.chain}}
+                env[self.boundary] = refs[-1]
+                with FlopCounterMode(display=False) as counter:
+                    self.interp.run(refs[-1], initial_env=env)
+        except Exception:
+            return 0.0
+        rest = counter.get_total_flops()
+        return rest / (rest + local) if rest + local else 0.0
+
+    def _agrees(self, model, x):
+        A, L = x.shape
+        pos = torch.tensor(sorted({0, 1, L // 3, L // 2, L - 2, L - 1} & set(range(L))), device=x.device)
+        pos = pos.repeat_interleave(A)
+        let = torch.arange(A, device=x.device).repeat(len(pos) // A)
+        xm = x[None].repeat(len(pos), 1, 1)
+        ar = torch.arange(len(pos), device=x.device)
+        xm[ar, :, pos] = 0
+        xm[ar, let, pos] = 1
+        with torch.no_grad():
+            want, got = model(xm), self.run(x, pos, let)
+        want = want[0] if isinstance(want, (tuple, list)) else want
+        got = got[0] if isinstance(got, (tuple, list)) else got
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            return False
+        tol = 1e-4 * (1 + float(want.abs().max())) if want.dtype != torch.float64 else 1e-9
+        return bool((got - want).abs().max() <= tol)
+
     def _reference(self, x: torch.Tensor):
-        """Intermediates of the unmutated sequence ``x`` ``(A, L)`` (cached for the last x)."""
-        key = (x.data_ptr(), x.shape, x._version)
-        if self._ref_key == key and self._refs is not None:
-            return self._refs
+        """Intermediates of the unmutated sequence ``x`` ``(A, L)`` and the per-op tables built
+        from them (cached for the last x)."""
+        # keyed on the tensor object itself (kept alive here, so its memory cannot be reused by
+        # another sequence) and its version counter (in-place changes)
+        if self._ref_key is not None and self._ref_key[0] is x and self._ref_key[1] == x._version:
+            return self._refs, self._aux
+        key = (x, x._version)
         h = x[None]
         refs = [h]
         for op in self.ops:
-            h = _apply_full(op, h)
+            h = op[1](h)
             refs.append(h)
-        self._refs, self._ref_key = refs, key
-        return refs
+        self._refs, self._aux, self._ref_key = refs, [None] * len(self.ops), key
+        return refs, self._aux
 
     def run(self, x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor):
         """Model output for mutants of ``x`` ``(A, L)`` with letter ``let[i]`` at ``pos[i]``."""
-        refs = self._reference(x)
+        refs, aux = self._reference(x)
         M = len(pos)
         A = x.shape[0]
         start = pos.clone()
         V = torch.zeros((M, A, 1), dtype=x.dtype, device=x.device)
         V[torch.arange(M, device=x.device), let, 0] = 1
-        for op, ref in zip(self.ops, refs[:-1]):
-            start, V = _apply_window(op, ref[0], start, V)
-        full = refs[-1].expand(M, -1, -1).clone()
-        W = V.shape[-1]
-        idx = (start[:, None] + torch.arange(W, device=x.device)[None]).unsqueeze(1).expand_as(V)
-        full.scatter_(2, idx, V)
+        for i, op in enumerate(self.ops):
+            start, V = _apply_window(op, self._static[i], refs[i][0], refs[i + 1][0], aux, i, start, V)
+        RT = refs[-1][0].T
+        full = _put_rows(RT.expand(M, -1, -1).contiguous(), start, V.transpose(1, 2))
+        full = full.transpose(1, 2).contiguous()
         env = {self.placeholder: None, **{n: None for n in self.chain}}
         env[self.boundary] = full
         return self.interp.run(full, initial_env=env)
@@ -162,11 +227,6 @@ def _bn_affine(m):
     return fn
 
 
-def _pool_window(win, m, k, st):
-    windows = win.unfold(2, k, st)
-    return windows.amax(-1) if isinstance(m, nn.MaxPool1d) else windows.mean(-1)
-
-
 def _bind(node, src):
     def fn(t):
         args = [t if a is src else a for a in node.args]
@@ -177,43 +237,149 @@ def _bind(node, src):
     return fn
 
 
-def _apply_full(op, h):
-    if op[0] == "point":
-        return op[1](h)
-    return op[1](h)
+def _static(op):
+    """Tables of an op that do not depend on the sequence: for a convolution, its kernel as
+    ``(C_in, K * C_out)`` with the taps reversed and dilated (rank-1 update, one group only) and
+    as ``(C_in * k, C_out)`` (window convolution as one matrix product)."""
+    if op[0] != "conv":
+        return None
+    m, K = op[1], op[3]
+    w = m.weight.detach()
+    C_out, C_in, k = w.shape
+    d = m.dilation[0]
+    rank1 = None
+    if m.groups == 1:
+        Wf = w.new_zeros((C_in, K, C_out))
+        Wf[:, K - 1 - torch.arange(k, device=w.device) * d] = w.permute(1, 2, 0)
+        rank1 = Wf.reshape(C_in, K * C_out)
+    mat = w.permute(1, 2, 0).reshape(C_in * k, C_out).contiguous() if m.groups == 1 else None
+    return rank1, mat
 
 
-def _gather_window(R, s, width, start, V):
-    """Columns ``[s, s + width)`` of ``R`` ``(C, Lr)`` per mutant, with the mutant's values ``V``
-    ``(M, C, W)`` (which live at columns ``[start, start + W)``, ``start >= s``) written over the
-    context. Columns of ``V`` beyond the window are dropped."""
-    M, C, W = V.shape
-    # (Lr + W, C) so each window of width + W is one contiguous slice of an unfolded view
-    RT = F.pad(R, (0, W + width)).T.contiguous()
-    win = RT.unfold(0, width + W, 1)[s]  # (M, C, width + W), a copy
-    idx = (start - s)[:, None] + torch.arange(W, device=R.device)[None]
-    win.scatter_(2, idx[:, None, :].expand(M, C, W), V)
-    return win[:, :, :width].contiguous()
+def _window_rows(RT, s, width):
+    """Rows ``[s, s + width)`` of ``RT`` ``(Lr, C)`` (contiguous) per mutant: ``(M, width, C)``.
+    (``index_select`` on an overlapping strided view copies whole rows: much faster than
+    advanced indexing.)"""
+    Lr, C = RT.shape
+    return RT.as_strided((Lr - width + 1, width, C), (C, C, 1)).index_select(0, s)
 
 
-def _apply_window(op, R, start, V):
-    """Propagate mutant windows through one op; ``R`` is the op's unmutated input ``(C, L)``."""
+def _put_rows(win, off, Vt):
+    """``win[m, off[m] + j] = Vt[m, j]`` for ``win`` ``(M, Wr, C)`` contiguous and ``Vt``
+    ``(M, W, C)``, as one row copy (much faster than ``scatter_`` with an expanded index)."""
+    M, Wr, C = win.shape
+    W = Vt.shape[1]
+    rows = (torch.arange(M, device=win.device)[:, None] * Wr + off[:, None]
+            + torch.arange(W, device=win.device)[None])
+    win.view(M * Wr, C).index_copy_(0, rows.reshape(-1), Vt.reshape(M * W, C))
+    return win
+
+
+def _context(RT, s, width, start, Vt):
+    """``(M, width, C)``: rows ``[s, s + width)`` of the reference ``RT`` (padded with at least
+    ``W`` rows after ``s + width``) with the mutant rows ``Vt`` ``(M, W, C)`` (which live at rows
+    ``[start, start + W)``, ``start >= s``) written over them; rows of ``Vt`` beyond the window
+    are dropped."""
+    win = _window_rows(RT, s, width + Vt.shape[1])
+    return _put_rows(win, start - s, Vt)[:, :width]
+
+
+def _cached(aux, i, key, fn):
+    if aux[i] is None:
+        aux[i] = {}
+    if key not in aux[i]:
+        aux[i][key] = fn()
+    return aux[i][key]
+
+
+def _conv_rank1(op, Wf, R, Rout, aux, i, start, V):
+    """Convolution of a one-column window: reference output plus (new - old column) x kernel."""
+    M = V.shape[0]
+    pl, K = op[2][0], op[3]
+    C_out, L_out = Rout.shape
+    Wo = min(K, L_out)
+    RoutT = _cached(aux, i, "RoutT", lambda: Rout.T.contiguous())  # reference output (L_out, C_out)
+    D = V[:, :, 0] - R[:, start].T  # (M, C_in)
+    delta = (D @ Wf).view(M, K, C_out)  # output column u + q gets delta[:, q]
+    u = start + pl - (K - 1)
+    s = u.clamp(0, L_out - Wo)
+    out = _window_rows(RoutT, s, Wo)
+    if Wo == K:
+        out += delta
+        e = (s != u).nonzero()[:, 0]
+    else:
+        e = torch.arange(M, device=V.device)
+    if len(e):  # windows clipped by the sequence ends: shift the update into place
+        dp = F.pad(delta[e], (0, 0, K, K))
+        idx = (s[e] - u[e] + K)[:, None] + torch.arange(Wo, device=V.device)[None]
+        out[e] = _window_rows(RoutT, s[e], Wo) + dp.gather(1, idx[:, :, None].expand(len(e), Wo, C_out))
+    return s, out.transpose(1, 2)
+
+
+def _maxpool_tables(R, k, st):
+    """Prefix and suffix running maxima of every pooling window of ``R`` ``(C, L)``, as
+    ``(L_out * (k + 1), C)``: row ``o * (k + 1) + t`` holds the max of the first ``t`` columns
+    (prefix) or of the columns from ``t`` on (suffix) of window ``o``; -inf when empty."""
+    win = R.unfold(1, k, st)  # (C, L_out, k)
+    C, L_out, _ = win.shape
+    ninf = win.new_full((C, L_out, 1), float("-inf"))
+    P = torch.cat([ninf, win.cummax(-1).values], -1)
+    S = torch.cat([win.flip(-1).cummax(-1).values.flip(-1), ninf], -1)
+    return (P.permute(1, 2, 0).reshape(L_out * (k + 1), C).contiguous(),
+            S.permute(1, 2, 0).reshape(L_out * (k + 1), C).contiguous())
+
+
+def _apply_window(op, static, R, Rout, aux, i, start, V):
+    """Propagate mutant windows through op ``i``; ``R`` and ``Rout`` are its unmutated input and
+    output ``(C, L)``, ``aux`` the per-sequence tables. Windows ``V`` are ``(M, C, W)``, usually
+    views of channel-last ``(M, W, C)`` tensors (the gathers and products below work on rows)."""
     kind = op[0]
-    W = V.shape[-1]
+    M, _, W = V.shape
     if kind == "point":
         return start, op[1](V)
     L_in = R.shape[-1]
+    Vt = V.transpose(1, 2)
     if kind == "conv":
         m, (pl, pr), K = op[1], op[2], op[3]
-        Rp = F.pad(R, (pl, pr))
+        if W == 1 and static[0] is not None:
+            return _conv_rank1(op, static[0], R, Rout, aux, i, start, V)
         L_out = L_in + pl + pr - K + 1
         Wo = min(W + K - 1, L_out)
         s = (start + pl - (K - 1)).clamp(0, L_out - Wo)
-        win = _gather_window(Rp, s, Wo + K - 1, start + pl, V)
+        RT = _cached(aux, i, ("RT", W), lambda: F.pad(R, (pl, pr + W + Wo + K)).T.contiguous())
+        win = _context(RT, s, Wo + K - 1, start + pl, Vt)  # (M, Wo + K - 1, C_in)
+        if static[1] is not None and Wo <= 8:  # small windows: one matrix product (im2col)
+            d = m.dilation[0]
+            cols = win.unfold(1, K, 1)[..., ::d]  # (M, Wo, C_in, k)
+            out = cols.reshape(M * Wo, -1) @ static[1]
+            if m.bias is not None:
+                out += m.bias
+            return s, out.view(M, Wo, -1).transpose(1, 2)
+        win = win.transpose(1, 2).contiguous()  # oneDNN is much slower on channel-last input
         return s, F.conv1d(win, m.weight, m.bias, 1, 0, m.dilation, m.groups)
     m, k, st = op[1], op[2], op[3]
     L_out = (L_in - k) // st + 1
     Wo = min((W + k - 2) // st + 1, L_out)
-    s = torch.div(start - k + 1 + st - 1, st, rounding_mode="floor").clamp(0, L_out - Wo)
-    win = _gather_window(R, s * st, (Wo - 1) * st + k, start, V)
-    return s, _pool_window(win, m, k, st)
+    s = torch.div(start - k + st, st, rounding_mode="floor").clamp(0, L_out - Wo)
+    if isinstance(m, nn.MaxPool1d) and Wo * W <= (Wo - 1) * st + k + W:
+        # reference part from the running maxima, changed part from V alone
+        Pf, Sf = _cached(aux, i, "max", lambda: _maxpool_tables(R, k, st))
+        ar = torch.arange(Wo, device=V.device)
+        o = s[:, None] + ar[None]  # (M, Wo)
+        ws = o * st
+        a = (start[:, None] - ws).clamp(0, k)
+        b = (start[:, None] + W - ws).clamp(0, k)
+        base = o * (k + 1)
+        C = Pf.shape[1]
+        ref = torch.maximum(Pf.index_select(0, (base + a).reshape(-1)),
+                            Sf.index_select(0, (base + b).reshape(-1))).view(M, Wo, C)
+        rel = (start[:, None] - ws)[:, :, None] + torch.arange(W, device=V.device)[None, None]
+        outside = ((rel < 0) | (rel >= k))[..., None]  # (M, Wo, W, 1)
+        ninf = torch.tensor(float("-inf"), dtype=V.dtype, device=V.device)
+        vm = torch.where(outside, ninf, Vt[:, None]).amax(2)  # (M, Wo, C)
+        return s, torch.maximum(vm, ref).transpose(1, 2)
+    width = (Wo - 1) * st + k
+    RT = _cached(aux, i, ("RT", W), lambda: F.pad(R, (0, W + width)).T.contiguous())
+    win = _context(RT, s * st, width, start, Vt)  # (M, width, C)
+    pools = win.unfold(1, k, st)  # (M, Wo, C, k)
+    return s, (pools.amax(-1) if isinstance(m, nn.MaxPool1d) else pools.mean(-1)).transpose(1, 2)

@@ -4,9 +4,12 @@
 letter). ``fast=True`` (default) reuses computation: the model is traced with ``torch.fx`` and the
 chain of position-local layers at its start (convolutions with stride 1, pointwise activations,
 batch norm in eval mode, dropout, max/average pooling) is evaluated only on the receptive field of
-each substitution; the rest of the network runs on the spliced intermediate. Models that cannot be
-traced, or that begin with a non-local layer, fall back to the naive batched ISM with the same
-results.
+each substitution (the first convolution as a rank-1 update of the reference, wide max-pools from
+running maxima of the reference; see :mod:`seqlens.attribution.fast_ism`); the rest of the network
+runs on the spliced intermediate. Models that cannot be traced, that begin with a non-local layer,
+whose local prefix holds too little of the computation to pay off (e.g. a transformer after one
+convolution) or whose plan disagrees with the model on a few check mutants fall back to the naive
+batched ISM, with the same results.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
             from seqlens.attribution.fast_ism import LocalPlan
 
             runner = LocalPlan.build(model, T[:1].to(device, dtype))
+        # reference outputs of all sequences, batched
+        refs = torch.cat([model_output(model, T[b].to(device, dtype), per_batch_target(target, b),
+                                       activation).double().cpu()
+                          for b in (slice(s, s + batch_size) for s in range(0, N, batch_size))])
         it = range(N)
         if verbose:
             from tqdm.auto import tqdm
@@ -84,20 +91,17 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
         for i in it:
             x = T[i].to(device, dtype)
             tgt = per_batch_target(target, slice(i, i + 1))
-            ref = model_output(model, x[None], tgt, activation).double().cpu()
             pos, let = _mutants(x, start, end)
             vals = []
-            if runner is not None:
-                for s in range(0, len(pos), batch_size):
-                    y = runner.run(x, pos[s:s + batch_size], let[s:s + batch_size])
-                    vals.append(_reduce(y, tgt, len(pos[s:s + batch_size]), activation))
-            else:
-                for s in range(0, len(pos), batch_size):
-                    xm = _apply(x, pos[s:s + batch_size], let[s:s + batch_size])
-                    t = np.repeat(tgt, len(xm)) if isinstance(tgt, np.ndarray) else tgt
-                    vals.append(model_output(model, xm, t, activation).double().cpu())
+            for s in range(0, len(pos), batch_size):
+                p, a = pos[s:s + batch_size], let[s:s + batch_size]
+                if runner is not None:
+                    vals.append(_reduce(runner.run(x, p, a), tgt, len(p), activation))
+                else:
+                    t = np.repeat(tgt, len(p)) if isinstance(tgt, np.ndarray) else tgt
+                    vals.append(model_output(model, _apply(x, p, a), t, activation).double().cpu())
             if vals:
-                out[i, let.cpu(), pos.cpu()] = torch.cat(vals) - ref
+                out[i, let.cpu(), pos.cpu()] = torch.cat(vals) - refs[i]
     return like(out.to(T.dtype if T.dtype == torch.float64 else torch.float32), X)
 
 
