@@ -237,3 +237,111 @@ def test_cli_fit_mutations_score_sample(tmp_path):
     assert len(seqs) == 30 and all(s[1] == "C" for s in seqs)
     metrics = json.loads((tmp_path / "samp" / "metrics.json").read_text())
     assert 0 <= metrics["mean_nearest_hamming"] <= 5
+
+
+# ------------------------------------------------------------------ header numbering that is off
+# residues 1..22; the focus row holds 4..10 and 12..18 (11 is missing) but its header says 3-16
+_WT = "MKTAYIAKQRQISFVKSHFSRQ"
+
+
+def _off_by_indel_alignment():
+    focus = _WT[3:10] + _WT[11:18]
+    rows = [focus, "AYIAKQRISFVKSH", "AWIAKQRVSFVKSH", "GYIAKERISYVKSH", "AYLAKQRISFVRSH",
+            "AYIAKQKISFVKTH", "SYIAKQRISFIKSH"]
+    names = ["WT/3-16"] + [f"h{i}/1-14" for i in range(1, len(rows))]
+    return Alignment.from_rows(rows, names=names, focus=True)
+
+
+def test_mutation_effects_realigns_to_the_wildtype_sequence():
+    from seqlens.msa.mutations import resolve_numbering
+
+    model = PSSM(identity=None).fit(_off_by_indel_alignment())
+    assert list(model.columns_["residue"]) == list(range(3, 17))  # what the header claims
+    residues, used, agree = resolve_numbering("".join(model.columns_["focus_letter"]),
+                                              model.columns_["residue"], _WT, start=1)
+    assert used == "align" and agree == 1.0
+    assert list(residues) == [4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18]
+    lp = model.log_probs_
+    code = model.alphabet_.letters.index
+    # Y5 is column 1, S13 column 8; Q11 is not in the alignment
+    got = model.mutation_effects(["Y5A", "S13F:Y5A", "Q11A", "Y5Y"], wildtype=_WT)
+    expect = [lp[1, code("A")] - lp[1, code("Y")],
+              lp[8, code("F")] - lp[8, code("S")] + lp[1, code("A")] - lp[1, code("Y")]]
+    np.testing.assert_allclose(got[:2], expect, rtol=1e-12)
+    assert np.isnan(got[2]) and got[3] == 0.0
+    # the same with the wild type given as a dict or numbered from elsewhere, or an explicit map
+    np.testing.assert_allclose(model.mutation_effects(["Y105A"], wildtype=_WT, start=101), got[:1])
+    np.testing.assert_allclose(model.mutation_effects(["Y5A"], numbering=residues), got[:1])
+    # evaluate_dms goes through the same numbering and gives the same predictions
+    table = pd.DataFrame({"mutant": ["Y5A", "S13F:Y5A", "I12V", "H18K"], "score": [1.0, 2.0, 3.0, 4.0]})
+    metrics, out = evaluate_dms(model, table, wildtype=_WT)
+    assert metrics["numbering"] == "align" and metrics["n_scored"] == 4
+    np.testing.assert_allclose(out["prediction"], model.mutation_effects(table["mutant"], wildtype=_WT))
+
+
+def test_mutation_effects_wrong_wildtype_error_names_everything():
+    model = PSSM(identity=None).fit(_off_by_indel_alignment())
+    # header numbering: residue 5 is column 2, which holds I (Y is residue 5 of the wild type)
+    with pytest.raises(SequenceError, match=r"mutant 'Y5A': residue 5 is 'I' .* says 'Y'.*wildtype="):
+        model.mutation_effects(["Y5A"])
+    with pytest.raises(SequenceError, match=r"'K8A'.*residue 8 is 'A'.*says 'K'.*start"):
+        model.mutation_effects(["K8A"], wildtype=_WT, start=2)  # wild type numbered wrongly
+    with pytest.raises(ValueError, match="one residue number per model column"):
+        model.mutation_effects(["Y5A"], numbering=[1, 2, 3])
+
+
+def test_dlg4_mutation_effects_with_wildtype_match_evaluate_dms(data_dir):
+    from seqlens.io.dms import read_dms
+
+    dms_path = data_dir.parent / "dms" / "DLG4_RAT_Ranganathan2012.csv"
+    if not dms_path.exists():
+        pytest.skip("DLG4 DMS table not available")
+    msa = Alignment.read(data_dir / "PF00595_mgap6.fasta.gz", focus="DLG4_RAT/313-391")
+    model = PSSM(identity=None).fit(msa)
+    table = read_dms(dms_path, column="CRIPT")
+    metrics, out = evaluate_dms(model, table)
+    assert metrics["numbering"] == "align" and metrics["numbering_agreement"] == 1.0
+    assert metrics["n_skipped_wrong_wildtype"] == 0 and metrics["n_scored"] > 1000
+    # DLG4_RAT residues 311-393 (the wild type of the DMS table)
+    wildtype = ("PRRIVIHRGSTGLGFNIVGGEDGEGIFISFILAGGPADLSGELRKGDQILSVNGVDLRNASHEQAAIALKNAG"
+                "QTVTIIAQYK")
+    with pytest.raises(SequenceError, match="wildtype=SEQ"):
+        model.mutation_effects(list(out["mutant"]))  # the header (313-391) numbering is off
+    got = model.mutation_effects(list(out["mutant"]), wildtype=wildtype, start=311)
+    np.testing.assert_allclose(got, out["prediction"].to_numpy(), rtol=1e-12, equal_nan=True)
+    assert np.isfinite(got).sum() == metrics["n_scored"]
+    # I314 is the first focus residue (not 313), R313 and E343 are not model columns
+    letters = model.alphabet_.letters
+    assert got[list(out["mutant"]).index("I314V")] == pytest.approx(
+        model.log_probs_[0, letters.index("V")] - model.log_probs_[0, letters.index("I")])
+
+
+def test_cli_mutations_with_wildtype_sequence(tmp_path):
+    import json
+
+    from seqlens.cli.msa_models import load_msa_model
+
+    msa = _off_by_indel_alignment()
+    aln = tmp_path / "off.fasta"
+    aln.write_text("".join(f">{n}\n{r}\n" for n, r in zip(msa.names, msa.rows())))
+    dms = tmp_path / "dms.csv"
+    dms.write_text("mutant,fit\nY5A,0.1\nS13F:Y5A,0.3\nI12V,0.2\nH18K,0.5\nQ11A,0.4\n")
+    wt = tmp_path / "wt.fasta"
+    wt.write_text(f">WT full length\n{_WT[:10]}\n{_WT[10:]}\n")
+    parser = _cli_parser()
+    args = parser.parse_args(["fit", "--msa", str(aln), "--model", "pssm", "--out",
+                              str(tmp_path / "m"), "--quiet"])
+    assert args.func(args) == 0
+    for value in (_WT.lower(), str(wt)):
+        out = tmp_path / f"mut{len(value)}"
+        args = parser.parse_args(["mutations", "--model", str(tmp_path / "m"), "--dms", str(dms),
+                                  "--wildtype", value, "--out", str(out)])
+        assert args.func(args) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["numbering"] == "align" and metrics["n_scored"] == 4
+        assert metrics["n_skipped_outside"] == 1  # Q11 is not in the alignment
+        pred = pd.read_csv(out / "predictions.csv")
+        model = load_msa_model(tmp_path / "m")
+        np.testing.assert_allclose(pred["prediction"],
+                                   model.mutation_effects(list(pred["mutant"]), wildtype=_WT),
+                                   rtol=1e-6, equal_nan=True)

@@ -161,6 +161,11 @@ def register_msa_models(msa_subparsers) -> None:
     p.add_argument("--numbering", default="auto", choices=("auto", "header", "align"),
                    help="residue numbering of the focus: header, aligned to the table's wild "
                         "type, or auto (default)")
+    p.add_argument("--wildtype", default=None,
+                   help="full wild-type sequence (letters, or a FASTA file whose first record is "
+                        "it) to re-align the focus numbering to, instead of the table's wild type")
+    p.add_argument("--wildtype-start", type=int, default=1,
+                   help="residue number of the first wild-type letter (default 1)")
     p.add_argument("--n-samples", type=int, default=None, help="VAE: latent draws per ELBO")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run_mutations)
@@ -274,6 +279,20 @@ def run_score(args) -> int:
     return 0
 
 
+def _read_wildtype(value: str) -> str:
+    """``--wildtype``: a sequence, or a FASTA file (first record)."""
+    path = Path(value)
+    if path.is_file():
+        from seqlens.io.fasta import iter_fasta
+
+        for _, seq in iter_fasta(path):
+            return seq.upper()
+        raise SystemExit(f"--wildtype {value}: no sequence in the file")
+    if not value.isalpha():
+        raise SystemExit(f"--wildtype: {value!r} is neither a file nor a sequence of letters")
+    return value.upper()
+
+
 def run_mutations(args) -> int:
     import time
 
@@ -289,7 +308,9 @@ def run_mutations(args) -> int:
         model.n_samples = args.n_samples
     table = read_dms(args.dms, column=args.column)
     t0 = time.perf_counter()
-    metrics, df = evaluate_dms(model, table, numbering=args.numbering)
+    wildtype = _read_wildtype(args.wildtype) if args.wildtype else None
+    metrics, df = evaluate_dms(model, table, numbering=args.numbering, wildtype=wildtype,
+                               start=args.wildtype_start)
     metrics["seconds"] = time.perf_counter() - t0
     metrics["model"] = type(model).__name__
     metrics["column"] = table.attrs["column"]

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import torch
 
 from seqlens.errors import SequenceError
-
-_MUT = re.compile(r"^([A-Za-z\-])(-?\d+)([A-Za-z\-])$")
 
 
 def resolve_device(device) -> torch.device:
@@ -60,42 +56,66 @@ class MSAModel:
     def _delta_codes(self, wt: np.ndarray, mut: np.ndarray) -> np.ndarray:
         return self._score_codes(mut) - self._score_codes(wt)
 
-    def mutation_effects(self, mutants, wildtype: str | None = None) -> np.ndarray:
-        """Score differences (mutant - wild type) for mutants like ``"A23V"`` or ``"A23V:G45D"``
-        with focus residue numbers (the ``residue`` column of ``columns_``). ``wildtype``
-        defaults to the focus sequence. Mutations outside the model columns give NaN."""
+    def mutation_effects(self, mutants, wildtype=None, start: int = 1, numbering=None
+                         ) -> np.ndarray:
+        """Score differences (mutant - wild type, higher = fitter) for mutants like ``"A23V"`` or
+        ``"A23V:G45D"`` (see :mod:`seqlens.msa.mutations` for the formats and the scores).
+
+        Parameters
+        ----------
+        mutants : a mutant string or a list of them.
+        wildtype : the full wild-type sequence (string, first residue numbered ``start``, or a
+            ``{residue: letter}`` dict). The focus residues are then re-aligned to it
+            (:func:`~seqlens.msa.mutations.resolve_numbering`, as ``evaluate_dms`` does), which
+            fixes alignment headers whose numbering is off (PF00595 ``DLG4_RAT/313-391``).
+            Default: the numbering of the alignment header (``columns_['residue']``).
+        numbering : explicit ``(L,)`` residue number of each model column (-1: none); overrides
+            both.
+
+        Returns
+        -------
+        ``(M,)`` float64; NaN for mutants outside the model columns, 0 for the wild type and
+        synonymous mutants. A wild-type letter that disagrees with the focus residue raises a
+        :class:`SequenceError` naming the mutant, residue, expected and found letters.
+        """
+        from seqlens.msa.mutations import (
+            map_mutants,
+            parse_mutant,
+            resolve_numbering,
+            score_mapped,
+        )
+
         self._check_fitted()
         if isinstance(mutants, str):
             mutants = [mutants]
-        wt = wildtype or "".join(self.columns_["focus_letter"])
-        pos = {int(r): k for k, r in enumerate(self.columns_["residue"])}
-        wt_codes = self._code([wt])[0]
-        out = np.full(len(mutants), np.nan)
-        rows, keep = [], []
-        for m, mutant in enumerate(mutants):
-            codes = wt_codes.copy()
-            ok = True
-            for part in str(mutant).replace(",", ":").split(":"):
-                match = _MUT.match(part.strip())
-                if not match:
-                    raise SequenceError(f"mutant {mutant!r}: cannot parse {part!r} (expected e.g. A23V)")
-                a, r, b = match.group(1).upper(), int(match.group(2)), match.group(3).upper()
-                if r not in pos:
-                    ok = False
-                    break
-                k = pos[r]
-                if wt[k].upper() != a:
-                    raise SequenceError(
-                        f"mutant {mutant!r}: wild type at residue {r} is {wt[k]!r}, not {a!r}"
-                    )
-                codes[k] = self.alphabet_.letters.index(b) if b in self.alphabet_.letters else 255
-                if codes[k] == 255:
-                    raise SequenceError(f"mutant {mutant!r}: invalid residue {b!r}")
-            if ok:
-                rows.append(codes)
-                keep.append(m)
-        if rows:
-            mut = np.stack(rows)
-            wtm = np.repeat(wt_codes[None], len(rows), axis=0)
-            out[keep] = self._delta_codes(wtm, mut)
+        mutants = [str(m) for m in mutants]
+        focus = "".join(self.columns_["focus_letter"]).upper()
+        if numbering is not None:
+            residues = np.asarray(numbering, dtype=np.int64)
+            if residues.shape != (len(focus),):
+                raise ValueError(f"numbering must give one residue number per model column "
+                                 f"({len(focus)}), got shape {residues.shape}")
+        else:
+            residues, _, _ = resolve_numbering(
+                focus, self.columns_["residue"].to_numpy(), wildtype, start,
+                "align" if wildtype is not None else "header")
+        mapped = map_mutants(mutants, residues, focus, self.alphabet_.letters)
+        bad = mapped.index[mapped["status"] == "wrong wild type"]
+        if len(bad):
+            mutant = mapped["mutant"][bad[0]]
+            col = {int(r): k for k, r in enumerate(residues) if r >= 0}
+            sub = next(x for x in parse_mutant(mutant) if x.pos in col and focus[col[x.pos]] != x.wt)
+            hint = ("check the wild-type sequence and its start" if wildtype is not None else
+                    "the alignment header numbering may be off; pass the full wild-type sequence, "
+                    "e.g. mutation_effects(mutants, wildtype=SEQ, start=1), to re-align it")
+            raise SequenceError(
+                f"mutant {mutant!r}: residue {sub.pos} is {focus[col[sub.pos]]!r} in the focus "
+                f"sequence (model column {col[sub.pos] + 1}), but "
+                f"the mutant says {sub.wt!r} ({len(bad)} of {len(mutants)} mutants disagree); {hint}"
+            )
+        bad = mapped.index[mapped["status"] == "invalid letter"]
+        if len(bad):
+            raise SequenceError(f"mutant {mapped['mutant'][bad[0]]!r}: {mapped['reason'][bad[0]]}")
+        out = score_mapped(self, mapped)
+        out[mapped["status"].isin(["wild type", "synonymous"]).to_numpy()] = 0.0
         return out

@@ -17,8 +17,11 @@ Scores are "higher = fitter" and are differences against the wild type (focus se
 Residue numbers are mapped to model columns through ``columns_['residue']``. Alignment headers do
 not always number the focus row correctly (PF00595 ``DLG4_RAT/313-391`` has its first residue and
 one inserted residue removed), so :func:`focus_residue_map` re-derives the numbering by aligning
-the focus letters to a reference (e.g. the wild type read off a DMS table); :func:`evaluate_dms`
-does this automatically when the header numbering disagrees with the table.
+the focus letters to a reference (the full wild-type sequence, or the wild type read off a DMS
+table). :func:`resolve_numbering` is the one place that decides: :func:`evaluate_dms` re-aligns
+automatically when the header numbering disagrees with the table, and
+``model.mutation_effects(mutants, wildtype=SEQ)`` re-aligns to the given wild type (without it, a
+mutant whose wild-type letter disagrees with the focus raises an error that says so).
 """
 
 from __future__ import annotations
@@ -203,6 +206,52 @@ def numbering_agreement(focus: str, residues, reference: dict[int, str]) -> floa
     return hits / tot if tot else 0.0
 
 
+def reference_dict(reference, start: int = 1) -> dict[int, str]:
+    """``{residue: letter}`` of a wild-type sequence (string numbered from ``start``) or dict."""
+    if isinstance(reference, dict):
+        return {int(k): str(v).upper() for k, v in reference.items()}
+    return {int(start) + k: c for k, c in enumerate(str(reference).upper())}
+
+
+def resolve_numbering(focus: str, header, reference=None, start: int = 1, numbering: str = "auto",
+                      min_agreement: float = 0.95) -> tuple[np.ndarray, str, float]:
+    """Residue numbers of the model columns: the header's, or re-derived from a wild type.
+
+    One code path for :func:`evaluate_dms`, :func:`mutation_effects` and
+    :meth:`MSAModel.mutation_effects <seqlens.msa.models.MSAModel.mutation_effects>`.
+
+    Parameters
+    ----------
+    focus : letters of the model columns (``columns_['focus_letter']``).
+    header : ``(L,)`` residue numbers from the alignment header (``columns_['residue']``).
+    reference : the wild type: full sequence (string, first residue numbered ``start``) or a
+        ``{residue: letter}`` dict (e.g. read off mutant names, :func:`wildtype_from_mutants`);
+        None keeps the header numbering.
+    numbering : ``"header"``, ``"align"`` (:func:`focus_residue_map` of the focus letters to the
+        reference) or ``"auto"`` (the header unless fewer than ``min_agreement`` of its letters
+        match the reference).
+
+    Returns
+    -------
+    ``(residues, used, agreement)``: ``(L,)`` int residue numbers (-1: no residue), ``"header"``
+    or ``"align"``, and the fraction of the columns with a known reference letter that match.
+    """
+    if numbering not in ("auto", "header", "align"):
+        raise ValueError("numbering must be 'auto', 'header' or 'align'")
+    header = np.asarray(header, dtype=np.int64)
+    if reference is None:
+        if numbering == "align":
+            raise ValueError("numbering='align' needs the wild-type sequence (reference)")
+        return header, "header", float("nan")
+    ref = reference_dict(reference, start)
+    agree = numbering_agreement(focus, header, ref)
+    if numbering == "header" or (numbering == "auto" and agree >= min_agreement):
+        return header, "header", agree
+    residues = focus_residue_map(focus, reference if isinstance(reference, dict) else str(reference),
+                                 start=start)
+    return residues, "align", numbering_agreement(focus, residues, ref)
+
+
 # ---------------------------------------------------------------------------- mapping
 STATUSES = ("ok", "wild type", "synonymous", "outside", "wrong wild type", "invalid letter")
 
@@ -360,7 +409,8 @@ def score_mapped(model, mapped: pd.DataFrame, **kwargs) -> np.ndarray:
     return out
 
 
-def mutation_effects(model, mutants, residues=None, reference=None) -> pd.DataFrame:
+def mutation_effects(model, mutants, residues=None, reference=None, start: int = 1
+                     ) -> pd.DataFrame:
     """Score mutants with a fitted model.
 
     Parameters
@@ -368,8 +418,8 @@ def mutation_effects(model, mutants, residues=None, reference=None) -> pd.DataFr
     model : fitted PSSM / Potts / FactoredAttention / VAE / any model with ``columns_``.
     mutants : strings such as ``"P311A"`` or ``"P311A:G312C"``.
     residues : ``(L,)`` residue numbers of the model columns; default ``columns_['residue']``, or
-        derived with :func:`focus_residue_map` from ``reference`` when given.
-    reference : full wild-type sequence (string numbered from 1, or ``{residue: letter}``).
+        derived with :func:`resolve_numbering` (``"align"``) from ``reference`` when given.
+    reference : full wild-type sequence (string numbered from ``start``, or ``{residue: letter}``).
 
     Returns
     -------
@@ -380,8 +430,8 @@ def mutation_effects(model, mutants, residues=None, reference=None) -> pd.DataFr
         model._check_fitted()
     focus = "".join(model.columns_["focus_letter"])
     if residues is None:
-        residues = (focus_residue_map(focus, reference) if reference is not None
-                    else model.columns_["residue"].to_numpy())
+        residues, _, _ = resolve_numbering(focus, model.columns_["residue"].to_numpy(), reference,
+                                           start, "align" if reference is not None else "header")
     mapped = map_mutants(list(mutants), residues, focus, model.alphabet_.letters)
     mapped["score"] = score_mapped(model, mapped)
     mapped.attrs["summary"] = skip_summary(mapped)
@@ -417,8 +467,8 @@ def spearman(x, y) -> float:
     return float((rx * ry).sum() / den) if den > 0 else float("nan")
 
 
-def evaluate_dms(model, table: pd.DataFrame, numbering: str = "auto", min_agreement: float = 0.95
-                 ) -> tuple[dict, pd.DataFrame]:
+def evaluate_dms(model, table: pd.DataFrame, numbering: str = "auto", min_agreement: float = 0.95,
+                 wildtype=None, start: int = 1) -> tuple[dict, pd.DataFrame]:
     """Score a DMS table (:func:`seqlens.io.dms.read_dms`) and correlate with its ``score``.
 
     Rows with a NaN phenotype, wild-type and synonymous rows are removed first (counted); mutants
@@ -428,8 +478,10 @@ def evaluate_dms(model, table: pd.DataFrame, numbering: str = "auto", min_agreem
     Parameters
     ----------
     numbering : ``"header"`` (use ``columns_['residue']``), ``"align"`` (align the focus letters
-        to the wild type read off the table) or ``"auto"`` (header numbering unless fewer than
-        ``min_agreement`` of its letters match the table's wild type).
+        to the wild type) or ``"auto"`` (header numbering unless fewer than ``min_agreement`` of
+        its letters match the wild type); see :func:`resolve_numbering`.
+    wildtype, start : the full wild-type sequence and the number of its first residue; default:
+        the wild-type letters read off the table's mutant names.
 
     Returns
     -------
@@ -446,14 +498,8 @@ def evaluate_dms(model, table: pd.DataFrame, numbering: str = "auto", min_agreem
     syn = np.array([is_synonymous(s) for s in subs])
     focus = "".join(model.columns_["focus_letter"])
     header = model.columns_["residue"].to_numpy()
-    ref = wildtype_from_mutants(df["mutant"][~wt_rows])
-    agree = numbering_agreement(focus, header, ref)
-    used = "header"
-    residues = header
-    if numbering == "align" or (numbering == "auto" and agree < min_agreement):
-        residues = focus_residue_map(focus, ref)
-        used = "align"
-        agree = numbering_agreement(focus, residues, ref)
+    ref = wildtype if wildtype is not None else wildtype_from_mutants(df["mutant"][~wt_rows])
+    residues, used, agree = resolve_numbering(focus, header, ref, start, numbering, min_agreement)
     keep = ~nan & ~wt_rows & ~syn
     sub = df[keep].reset_index(drop=True)
     mapped = map_mutants(sub["mutant"], residues, focus, model.alphabet_.letters)
