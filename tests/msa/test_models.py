@@ -177,3 +177,129 @@ def test_apc_and_precision_exact():
     assert precision_at(pairs, truth, 3, min_separation=6, threshold=8) == pytest.approx(2 / 3)
     tab = precision_table(pairs, truth, 3, separations=(6, 12), fractions=(1,))
     assert tab["precision_at_L_sep12"] == pytest.approx(0.5)
+
+
+def test_numba_objective_matches_torch_and_brute_force():
+    from seqlens.msa.plm_cpu import PLObjective, chain_changes, chain_order
+
+    pl, h, theta, index, X, w = _random_problem(seed=3, N=60, L=6, Q=4)
+    lam_h, lam_J = 0.3, 0.7
+    h.requires_grad_(True)
+    theta.requires_grad_(True)
+    f_torch = float(objective(pl, h, theta, index, lam_h, lam_J))
+    obj = PLObjective(X.numpy(), w.numpy(), 4, lam_h, lam_J, dtype=np.float64)
+    x = np.concatenate([h.detach().numpy().ravel(), theta.detach().numpy()])
+    g = np.empty_like(x)
+    f = obj(x, g)
+    brute = float(_brute_force(X, w, h.detach(), build_couplings(theta.detach(), index, 6, 4), 4,
+                               lam_h, lam_J))
+    assert f == pytest.approx(brute, rel=1e-12) and f == pytest.approx(f_torch, rel=1e-12)
+    np.testing.assert_allclose(g, np.concatenate([h.grad.numpy().ravel(), theta.grad.numpy()]),
+                               rtol=1e-9, atol=1e-10)
+    # the chain visits every row once; its changes rebuild each row from the previous one
+    Xn = np.minimum(X.numpy(), 4)
+    order = chain_order(Xn.astype(np.uint8))
+    assert sorted(order) == list(range(60))
+    ptr, cols, old, new = chain_changes(Xn[order])
+    rebuilt = Xn[order].copy()
+    for n in range(1, 60):
+        row = rebuilt[n - 1].copy()
+        assert (row[cols[ptr[n - 1]:ptr[n]]] == old[ptr[n - 1]:ptr[n]]).all()
+        row[cols[ptr[n - 1]:ptr[n]]] = new[ptr[n - 1]:ptr[n]]
+        assert (row == Xn[order][n]).all()
+
+
+def test_lbfgs_solves_a_convex_quadratic():
+    from seqlens.msa.lbfgs import minimize
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(30, 30))
+    A = A @ A.T / 30 + np.eye(30)
+    b = rng.normal(size=30)
+
+    def fun(x, g):
+        g[:] = A @ x - b
+        return float(0.5 * x @ A @ x - b @ x)
+
+    x = np.zeros(30)
+    res = minimize(fun, x, max_iter=200, history_size=5, tolerance_grad=1e-8,
+                   tolerance_change=1e-30)
+    x_star = np.linalg.solve(A, b)
+    np.testing.assert_allclose(x, x_star, atol=1e-8)
+    assert res.message == "gradient below tolerance"
+    assert res.fun == pytest.approx(-0.5 * b @ x_star, rel=1e-12)
+    assert res.n_evals <= 2 * res.n_iter + 1
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-8), (np.float32, 1e-3)])
+def test_lbfgs_solves_rosenbrock(dtype, tol):
+    from seqlens.msa.lbfgs import minimize
+
+    def fun(x, g):
+        a, b = np.float64(x[0]), np.float64(x[1])
+        g[0] = -400.0 * a * (b - a * a) - 2.0 * (1.0 - a)
+        g[1] = 200.0 * (b - a * a)
+        return 100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2
+
+    x = np.array([-1.2, 1.0], dtype=dtype)
+    seen = []
+    res = minimize(fun, x, max_iter=200, history_size=5, tolerance_grad=1e-10,
+                   tolerance_change=0.0, callback=lambda it, f: seen.append(f))
+    np.testing.assert_allclose(x, [1.0, 1.0], atol=tol)
+    assert res.fun < tol
+    assert np.all(np.diff(seen) <= 0)  # every accepted step decreases the objective
+    assert res.n_iter < 100
+
+
+def test_lbfgs_cubic_step_and_strong_wolfe():
+    from seqlens.msa.lbfgs import _cubic_step, _Ray, _wolfe_step
+
+    # the interpolating cubic of a cubic is the cubic itself: its local minimiser, either order
+    def phi(a):
+        return (a - 1.0) * (a - 4.0) * (a + 2.0), 3 * a * a - 6 * a - 6.0
+
+    a_min = 1.0 + np.sqrt(3.0)
+    p, q = (0.5, *phi(0.5)), (3.5, *phi(3.5))
+    assert _cubic_step(p, q, 0.0, 10.0) == pytest.approx(a_min)
+    assert _cubic_step(q, p, 0.0, 10.0) == pytest.approx(a_min)
+    assert _cubic_step(p, q, 0.0, 2.0) == 2.0  # clipped
+    # a line search on a 1-D function with a known minimiser meets the strong Wolfe conditions
+    def fun(x, g):
+        g[0] = 4.0 * (x[0] - 3.0) ** 3
+        return (x[0] - 3.0) ** 4
+
+    for a0 in (0.01, 1.0, 50.0):
+        x, g = np.zeros(1), np.empty(1)
+        f0 = fun(x, g)
+        d = -g.copy()
+        ray = _Ray(fun, x, g, d, g.copy())
+        slope0 = float(g @ d)
+        a, f = _wolfe_step(ray, f0, slope0, a0, max_evals=25)
+        assert f == fun(x, np.empty(1)) and x[0] == pytest.approx(a * d[0])
+        assert f <= f0 + 1e-4 * a * slope0
+        assert abs(g @ d) <= 0.9 * abs(slope0)
+
+
+def test_potts_numba_and_torch_backends_agree(dhfr):
+    """Same algorithm in float32; the line search's discrete choices make the paths drift apart
+    a little, so compare where they end: objective (float64) and coupling scores."""
+    from seqlens.msa.plm_cpu import PLObjective
+
+    sub = dhfr.subset(np.arange(400))
+    sub.X = sub.X[:, :25].copy()
+    sub.columns = sub.columns.iloc[:25].reset_index(drop=True)
+    fast = Potts(max_iter=100, n_threads=1).fit(sub)  # CPU + L-BFGS: numba backend
+    assert fast.n_iter_ == 100 and fast.n_evals_ <= 155
+    ref = Potts(max_iter=100, n_threads=1)
+    ref._backend = lambda device: "torch"
+    ref.fit(sub)
+    obj = PLObjective(sub.X, sub.weights(0.8), 20, 0.01, 16.0, dtype=np.float64)
+    ii, jj = np.triu_indices(25, 1)
+
+    def f(m):
+        x = np.concatenate([m.h_.ravel(), m.J_[ii, :, jj, :].ravel()]).astype(np.float64)
+        return obj(x, np.empty_like(x))
+
+    assert f(fast) == pytest.approx(f(ref), rel=2e-3)
+    a, b = fast.contacts()[ii, jj], ref.contacts()[ii, jj]
+    assert np.corrcoef(a, b)[0, 1] > 0.99

@@ -25,6 +25,13 @@ gradient grouped by observed state), also an embedding bag. The optimiser sees e
 ``J_ij``, ``i < j``, once (packed float32 vector, L(L-1)/2 q^2 values); the symmetric
 ``(L q + 1, L q)`` matrix with zero diagonal blocks (and a zero pad row for ignored gaps) is
 built from it for every evaluation. Identical sequences are merged (weights summed).
+
+On the CPU, L-BFGS fits skip torch altogether: :mod:`seqlens.msa.plm_cpu` computes the value and
+the analytic gradient site by site in numba (``dS = w (softmax - onehot)`` summed back into each
+``(Q, Q)`` block, no ``(L Q, L Q)`` matrix) and :mod:`seqlens.msa.lbfgs` runs L-BFGS with a
+strong-Wolfe line search on ``2 m + 3`` parameter-sized float32 vectors
+(DHFR, 5M parameters: ~260 MB; the objective's scratch is the idle history slot). The torch
+path above serves CUDA and Adam.
 """
 
 from __future__ import annotations
@@ -300,17 +307,31 @@ class Potts(PottsLayout):
 
     @staticmethod
     def memory_estimate(N: int, L: int, Q: int, batch_size: int | None = None,
-                        optimizer: str = "lbfgs", history_size: int = 5) -> float:
-        """Bytes needed to fit: float32 couplings (+ gradient, optimiser state) and the logits of
-        one batch (x4 for softmax and gradients)."""
+                        optimizer: str = "lbfgs", history_size: int = 5,
+                        backend: str = "torch", n_threads: int = 2) -> float:
+        """Bytes needed to fit (on top of the Python runtime).
+
+        ``backend="numba"`` (CPU L-BFGS): ``2 m + 3`` float32 parameter vectors (x, gradient,
+        direction or scratch, ``m`` pairs s/y) and an ``(N, Q)`` logit block per thread, plus the
+        ``(L, Q, L, Q)`` couplings returned. ``"torch"``: float32 couplings (+ gradient, optimiser
+        state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient, and the logits of one
+        batch (x6 for softmax and gradients).
+        """
+        params = (L * (L - 1) / 2 * Q * Q + L * Q) * 4.0  # packed parameters, float32
+        if backend == "numba":
+            return (params * (2 * history_size + 3) + n_threads * 6 * N * Q * 4.0
+                    + N * L * 12.0)
         full = (L * Q + 1) * L * Q * 4.0  # symmetric matrix used by the bag sums (+ its gradient)
-        params = L * (L - 1) / 2 * Q * Q * 4.0  # packed pair parameters
         copies = 2 + (2 * history_size + 4 if optimizer == "lbfgs" else 3)
         n = min(N, batch_size or N)
         return params * copies + 3 * full + n * L * Q * 4.0 * 6 + n * L * 8 * 4
 
+    def _backend(self, device) -> str:
+        return "numba" if device.type == "cpu" and self.optimizer == "lbfgs" else "torch"
+
     def _check_memory(self, N, L, Q, device):
-        need = self.memory_estimate(N, L, Q, self.batch_size, self.optimizer, self.history_size)
+        need = self.memory_estimate(N, L, Q, self.batch_size, self.optimizer, self.history_size,
+                                    self._backend(device), self.n_threads or torch.get_num_threads())
         if self.max_memory_gb is not None:
             limit = self.max_memory_gb * 1e9
         elif device.type == "cuda":
@@ -327,7 +348,8 @@ class Potts(PottsLayout):
                 f"{L * L * Q * Q / 1e6:.0f}M couplings, float32, {self.optimizer} state, "
                 f"batch of {min(N, self.batch_size or N)} sequences) but the limit is "
                 f"{limit / 1e9:.1f} GB; use fewer columns (focus mode, gap filters), a smaller "
-                f"batch_size or optimizer='adam'"
+                f"history_size (L-BFGS keeps 2 x history_size copies of the parameters), a "
+                f"smaller batch_size or optimizer='adam'"
             )
         return need
 
@@ -351,8 +373,6 @@ class Potts(PottsLayout):
         # merge identical rows (their weights add up)
         uniq, inverse = np.unique(Xnp, axis=0, return_inverse=True)
         w_u = np.bincount(inverse.reshape(-1), weights=w_np, minlength=len(uniq))
-        X = torch.from_numpy(uniq).to(device)
-        w = torch.tensor(w_u, dtype=torch.float32, device=device)
         lam_J = self._lambda_J(Q, L)
         self.lambda_J_ = lam_J
         self.Q_ = Q
@@ -368,6 +388,12 @@ class Potts(PottsLayout):
             counts[i] = np.bincount(uniq[present[:, i], i], weights=w_u[present[:, i]], minlength=Q)
         h0 = np.log(counts + 1.0)
         h0 -= h0.mean(axis=1, keepdims=True)
+        if self._backend(device) == "numba":
+            self._fit_numba(uniq, w_u, Q, h0, lam_J)
+            self.fit_seconds_ = time.perf_counter() - t0
+            return self
+        X = torch.from_numpy(uniq).to(device)
+        w = torch.tensor(w_u, dtype=torch.float32, device=device)
         h = torch.tensor(h0, dtype=torch.float32, device=device, requires_grad=True)
         index = pair_index(L, Q, device=device)
         theta = torch.zeros(L * (L - 1) // 2 * Q * Q, dtype=torch.float32, device=device,
@@ -385,6 +411,43 @@ class Potts(PottsLayout):
         self._pl_tensors = None
         self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def _fit_numba(self, X: np.ndarray, w: np.ndarray, Q: int, h0: np.ndarray, lam_J: float):
+        """CPU L-BFGS on the numba pseudo-likelihood (see the module docstring)."""
+        import numba
+
+        from seqlens.msa import lbfgs
+        from seqlens.msa.plm_cpu import PLObjective, unpack_couplings
+
+        L = X.shape[1]
+        threads = self.n_threads or torch.get_num_threads()
+        old = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        try:
+            obj = PLObjective(X, w, Q, self.lambda_h, lam_J)
+            x = np.zeros(obj.size, dtype=np.float32)
+            x[: L * Q] = h0.reshape(-1)
+            bar = _progress(self.verbose, self.max_iter, "Potts L-BFGS")
+
+            def callback(it, loss):
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.1f}")
+
+            res = lbfgs.minimize(obj, x, max_iter=self.max_iter,
+                                 max_eval=int(self.max_iter * 1.5) + 5,
+                                 history_size=self.history_size, tolerance_grad=1e-5,
+                                 tolerance_change=1e-9, callback=callback, lend=obj.lend)
+            if bar is not None:
+                bar.close()
+            obj.release()
+        finally:
+            numba.set_num_threads(old)
+        self.loss_, self.n_iter_, self.n_evals_ = res.fun, res.n_iter, res.n_evals
+        self.h_ = x[: L * Q].reshape(L, Q).copy()
+        theta = x[L * Q:]
+        del x  # the L-BFGS history is gone; only theta (a view) is kept until J_ is built
+        self.J_ = unpack_couplings(theta, L, Q)
 
     def _fit_lbfgs(self, pl, h, theta, index, lam_J):
         L, Q = h.shape
