@@ -117,21 +117,29 @@ def _gia(ctx, report, sec) -> None:
             motif = db[mid]
             res = global_importance(model, X_null, patterns=[motif], positions=[L // 2 - motif.width // 2],
                                     target=0, device=ctx.device, random_state=ctx.seed)
-            rows.append({"motif": mid, "name": motif.alt_name, "kind": kind,
+            rows.append({"motif": mid, "name": motif.alt_name, "kind": kind, "consensus": motif.consensus(),
                          "importance": res.importance, "se": res.se})
     df = pd.DataFrame(rows).sort_values("importance", ascending=False, ignore_index=True)
+    # a decoy whose consensus equals a core motif's (CEBPD vs CEBPB) cannot differ from it here
+    core_consensus = set(df[df.kind == "core"].consensus)
+    df["same_consensus_as_core"] = (df.kind == "decoy") & df.consensus.isin(core_consensus)
     min_core = df[df.kind == "core"].importance.min()
-    max_decoy = df[df.kind == "decoy"].importance.max() if len(decoys) else float("nan")
-    n_over = int((df[df.kind == "decoy"].importance >= min_core).sum())
+    distinct = df[(df.kind == "decoy") & ~df.same_consensus_as_core]
+    max_decoy = distinct.importance.max() if len(distinct) else float("nan")
+    n_over = int((distinct.importance >= min_core).sum())
+    n_same = int(df.same_consensus_as_core.sum())
     ctx.metrics.update(gia_min_core_importance=float(min_core), gia_max_decoy_importance=float(max_decoy),
-                       gia_decoys=len(decoys), gia_decoys_above_min_core=n_over)
+                       gia_decoys=len(decoys), gia_decoys_above_min_core=n_over,
+                       gia_decoys_same_consensus_as_core=n_same)
     shown = pd.concat([df[df.kind == "core"], df[df.kind == "decoy"].head(10)])
-    verdict = "all core motifs above every decoy" if min_core > max_decoy else f"{n_over} decoys overlap"
+    verdict = ("all core motifs above every such decoy" if min_core > max_decoy
+               else f"{n_over} such decoys overlap")
     report.table(sec, shown, "gia_core_vs_decoy",
                  f"Global importance: core motifs vs the 10 strongest of {len(decoys)} decoys "
                  "(consensus, centre)",
-                 reading=f"Smallest core-motif effect {min_core:.3f} vs largest decoy effect {max_decoy:.3f}"
-                         f" ({verdict}).")
+                 reading=f"Smallest core-motif effect {min_core:.3f} vs largest effect {max_decoy:.3f} of "
+                         f"the decoys whose consensus differs from every core motif's ({verdict}); "
+                         f"{n_same} decoy(s) share a core motif's consensus and score as it does.")
     a, b = db[core[0]], db[core[1]]
     max_d = min(60, L - a.width - b.width - 2)
     sp = spacing(model, X_null[: max(50, ctx.settings["n_null"] // 4)], a, b,
