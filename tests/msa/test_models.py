@@ -29,6 +29,17 @@ def test_potts3_top_pairs_are_neighbours(data_dir):
     assert sorted((top["j"] - top["i"]).tolist()) == [1] * (msa.length - 1)
 
 
+def test_fit_restores_torch_thread_count(data_dir):
+    msa = Alignment.read(data_dir / "potts3.a2m", alphabet=POTTS3)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Potts(preset="plmc", identity=None, max_iter=3, n_threads=1).fit(msa)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def _random_problem(seed=0, N=40, L=5, Q=4, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
     X = torch.randint(0, Q + 1, (N, L), generator=g)  # code Q = missing (ignored gap)

@@ -360,10 +360,18 @@ class Potts(PottsLayout):
 
     # ------------------------------------------------------------------ fit
     def fit(self, msa: Alignment) -> Potts:
-        """Fit on an :class:`Alignment` (weights at ``identity``). Returns self."""
-        t0 = time.perf_counter()
+        """Fit on an :class:`Alignment` (weights at ``identity``). Returns self. ``n_threads``
+        applies to this fit only (torch's thread count is restored afterwards)."""
+        threads = torch.get_num_threads()
         if self.n_threads:
             torch.set_num_threads(self.n_threads)
+        try:
+            return self._fit(msa)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, msa: Alignment) -> Potts:
+        t0 = time.perf_counter()
         device = resolve_device(self.device)
         torch.manual_seed(self.random_state)
         N, L = msa.X.shape
