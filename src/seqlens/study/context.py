@@ -15,7 +15,8 @@ SETTINGS = {
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6,
         zbed2_epochs=4, zbed2_train=1200,
-        potts_iterations=30, attention_iterations=10, pdz_sequences=None, ig_steps=16, smooth_n=8,
+        potts_iterations=20, attention_iterations=10, attention_heads=32, pdz_sequences=8000,
+        ig_steps=16, smooth_n=8,
         shap_refs=4,
     ),
     "default": dict(
@@ -24,7 +25,8 @@ SETTINGS = {
         n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=25,
         zbed2_epochs=25, zbed2_train=None,
-        potts_iterations=100, attention_iterations=45, pdz_sequences=None, ig_steps=32, smooth_n=25,
+        potts_iterations=100, attention_iterations=45, attention_heads=128, pdz_sequences=None,
+        ig_steps=32, smooth_n=25,
         shap_refs=10,
     ),
 }

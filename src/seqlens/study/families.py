@@ -43,8 +43,9 @@ def _contacts(ctx: StudyContext, report, sec) -> None:
         "mi": MutualInformation(),
         "gaussian": Gaussian(),
         "potts": Potts(preset="plmc", max_iter=s["potts_iterations"], random_state=ctx.seed, n_threads=1),
-        "factored_attention": FactoredAttention(max_iter=s["attention_iterations"], random_state=ctx.seed,
-                                                n_threads=1),
+        "factored_attention": FactoredAttention(n_heads=s["attention_heads"],
+                                                max_iter=s["attention_iterations"],
+                                                random_state=ctx.seed, n_threads=1),
     }
     rows, tables = [], {}
     for name, model in models.items():
