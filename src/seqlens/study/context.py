@@ -14,7 +14,7 @@ SETTINGS = {
         pools=(4, 25), seeds=(0,), design_models=("cnn_2",), n_attr=40,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6,
-        zbed2_epochs=4, zbed2_train=1200,
+        zbed2_epochs=4, zbed2_train=600,
         potts_iterations=20, attention_iterations=10, attention_heads=32, pdz_sequences=8000,
         ig_steps=16, smooth_n=8,
         shap_refs=4,
