@@ -15,6 +15,7 @@ from seqlens.msa import (
     precision_at,
     precision_table,
 )
+from seqlens.msa.attention import FactoredAttention
 from seqlens.msa.potts import PseudoLikelihood, build_couplings, objective, pair_index
 
 POTTS3 = Alphabet("POTTS3", "_*^-")
@@ -34,8 +35,10 @@ def test_fit_restores_torch_thread_count(data_dir):
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Potts(preset="plmc", identity=None, max_iter=3, n_threads=1).fit(msa)
-        assert torch.get_num_threads() == 2
+        for model in (Potts(preset="plmc", identity=None, max_iter=3, n_threads=1),
+                      FactoredAttention(n_heads=2, identity=None, max_iter=1, n_threads=1)):
+            model.fit(msa)
+            assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 

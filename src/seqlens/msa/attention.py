@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import resolve_device
+from seqlens.msa.models import resolve_device, thread_limit
 from seqlens.msa.potts import PottsLayout
 
 
@@ -115,6 +115,11 @@ class FactoredAttention(PottsLayout):
         return L * Q + n_heads * (2 * L * head_size + Q * Q)
 
     def fit(self, msa: Alignment) -> FactoredAttention:
+        """Fit on an :class:`Alignment`; ``n_threads`` applies to this fit only. Returns self."""
+        with thread_limit(self.n_threads):
+            return self._fit(msa)
+
+    def _fit(self, msa: Alignment) -> FactoredAttention:
         from seqlens.msa.potts import PseudoLikelihood
 
         if self.gaps not in ("ignore", "state"):
@@ -122,8 +127,6 @@ class FactoredAttention(PottsLayout):
         if self.optimizer not in ("adam", "lbfgs"):
             raise ValueError("optimizer must be 'adam' or 'lbfgs'")
         t0 = time.perf_counter()
-        if self.n_threads:
-            torch.set_num_threads(self.n_threads)
         device = resolve_device(self.device)
         gen = torch.Generator().manual_seed(int(self.random_state))
         N, L = msa.X.shape

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
 from seqlens.errors import SequenceError
+
+
+@contextmanager
+def thread_limit(n_threads: int | None):
+    """Run the block on ``n_threads`` torch and numba threads (None: as they are); both thread
+    counts are restored afterwards, so a model's ``n_threads`` never leaks into later work."""
+    if not n_threads:
+        yield
+        return
+    import numba
+
+    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(n_threads)
+    numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(torch_threads)
+        numba.set_num_threads(numba_threads)
 
 
 def resolve_device(device) -> torch.device:

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import MSAModel, resolve_device
+from seqlens.msa.models import MSAModel, resolve_device, thread_limit
 
 PRESETS = {
     "plmc": dict(lambda_h=0.01, lambda_J=16.0, gaps="ignore", optimizer="lbfgs", max_iter=100),
@@ -362,13 +362,8 @@ class Potts(PottsLayout):
     def fit(self, msa: Alignment) -> Potts:
         """Fit on an :class:`Alignment` (weights at ``identity``). Returns self. ``n_threads``
         applies to this fit only (torch's thread count is restored afterwards)."""
-        threads = torch.get_num_threads()
-        if self.n_threads:
-            torch.set_num_threads(self.n_threads)
-        try:
+        with thread_limit(self.n_threads):
             return self._fit(msa)
-        finally:
-            torch.set_num_threads(threads)
 
     def _fit(self, msa: Alignment) -> Potts:
         t0 = time.perf_counter()
@@ -422,40 +417,30 @@ class Potts(PottsLayout):
 
     def _fit_numba(self, X: np.ndarray, w: np.ndarray, Q: int, h0: np.ndarray, lam_J: float):
         """CPU L-BFGS on the numba pseudo-likelihood (see the module docstring)."""
-        import numba
-
         from seqlens.msa import lbfgs
         from seqlens.msa.plm_cpu import PLObjective, unpack_couplings
 
         L = X.shape[1]
-        threads = self.n_threads or torch.get_num_threads()
-        old = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-        try:
-            obj = PLObjective(X, w, Q, self.lambda_h, lam_J)
-            x = np.zeros(obj.size, dtype=np.float32)
-            x[: L * Q] = h0.reshape(-1)
-            bar = _progress(self.verbose, self.max_iter, "Potts L-BFGS")
+        obj = PLObjective(X, w, Q, self.lambda_h, lam_J)
+        x = np.zeros(obj.size, dtype=np.float32)
+        x[: L * Q] = h0.reshape(-1)
+        bar = _progress(self.verbose, self.max_iter, "Potts L-BFGS")
 
-            def callback(it, loss):
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.1f}")
-
-            res = lbfgs.minimize(obj, x, max_iter=self.max_iter,
-                                 max_eval=int(self.max_iter * 1.5) + 5,
-                                 history_size=self.history_size, tolerance_grad=1e-5,
-                                 tolerance_change=1e-9, callback=callback, lend=obj.lend)
+        def callback(it, loss):
             if bar is not None:
-                bar.close()
-            obj.release()
-        finally:
-            numba.set_num_threads(old)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.1f}")
+
+        res = lbfgs.minimize(obj, x, max_iter=self.max_iter,
+                             max_eval=int(self.max_iter * 1.5) + 5,
+                             history_size=self.history_size, tolerance_grad=1e-5,
+                             tolerance_change=1e-9, callback=callback, lend=obj.lend)
+        if bar is not None:
+            bar.close()
+        obj.release()
         self.loss_, self.n_iter_, self.n_evals_ = res.fun, res.n_iter, res.n_evals
         self.h_ = x[: L * Q].reshape(L, Q).copy()
-        theta = x[L * Q:]
-        del x  # the L-BFGS history is gone; only theta (a view) is kept until J_ is built
-        self.J_ = unpack_couplings(theta, L, Q)
+        self.J_ = unpack_couplings(x[L * Q:], L, Q)
 
     def _fit_lbfgs(self, pl, h, theta, index, lam_J):
         L, Q = h.shape

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import MSAModel, resolve_device
+from seqlens.msa.models import MSAModel, resolve_device, thread_limit
 
 
 class _VAENet(nn.Module):
@@ -148,12 +148,15 @@ class VAE(MSAModel):
                        self.rank, self.dropout)
 
     def fit(self, msa: Alignment) -> VAE:
+        """Fit on an :class:`Alignment`; ``n_threads`` applies to this fit only. Returns self."""
+        with thread_limit(self.n_threads):
+            return self._fit(msa)
+
+    def _fit(self, msa: Alignment) -> VAE:
         """Train on an :class:`Alignment` (gap = a state). Returns self."""
         import pandas as pd
 
         t0 = time.perf_counter()
-        if self.n_threads:
-            torch.set_num_threads(self.n_threads)
         device = resolve_device(self.device)
         torch.manual_seed(int(self.random_state))
         gen = torch.Generator().manual_seed(int(self.random_state))
