@@ -122,6 +122,16 @@ def test_expected_ig_completeness(toys):
     assert torch.equal(e2, e3)
 
 
+def test_expected_ig_path_gradient_of_linear_model_is_its_weights():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 40, 1))
+    X = onehot(2)
+    g = expected_integrated_gradients(model, X, n_baselines=4, steps=5, baseline="mono_shuffle",
+                                      times_delta=False, device="cpu", random_state=0)
+    W = model[1].weight.detach().reshape(4, 40)
+    assert torch.allclose(g, W.expand(2, 4, 40), atol=1e-6)
+
+
 def test_gradient_angles_exact():
     g = np.zeros((1, 4, 3))
     g[0, :, 0] = [1, -1, 0, 0]  # on the simplex plane: 0 degrees

@@ -148,8 +148,8 @@ def _with_n_columns(X):
 
 @pytest.mark.parametrize("name,activation,L,dtype", [
     ("cnn_local", "relu", 101, torch.float32), ("cnn_local", "exponential", 101, torch.float32),
-    ("cnn_local", "relu", 200, torch.float64), ("cnn_dist", "relu", 101, torch.float32),
-    ("cnn_dist", "exponential", 101, torch.float32), ("cnn_dist", "exponential", 101, torch.float64),
+    ("cnn_local", "relu", 200, torch.float64), ("cnn_dist", "relu", 130, torch.float32),
+    ("cnn_dist", "exponential", 130, torch.float32), ("cnn_dist", "exponential", 130, torch.float64),
     ("cnn_deep", "relu", 99, torch.float32), ("cnn_p1", "relu", 101, torch.float32),
     ("cnn_p100", "exponential", 103, torch.float32), ("cnn_50", "relu", 101, torch.float32),
     ("deepstarr", "relu", 101, torch.float64), ("cnn_attention", "relu", 61, torch.float32),
@@ -169,9 +169,12 @@ def test_fast_ism_equals_naive_on_zoo(name, activation, L, dtype):
     slow = ism(model, X, fast=False, device="cpu")
     assert float(slow.abs().max()) > 1e-3  # real effects
     assert _diff(fast, slow) <= (1e-5 if dtype == torch.float32 else 1e-10)
-    # every substitution, edges included, and nothing at the observed letters
+    # every substitution the model sees, edges included, and nothing at the observed letters
+    # ('valid' convolutions and floor pooling leave a few end positions without any effect)
     assert torch.all(fast[X == 1] == 0)
-    assert int(((fast != 0) & (X == 0)).sum()) >= 0.99 * int((X == 0).sum())
+    effect = slow.abs() > 1e-5
+    assert torch.all(fast[effect] != 0)
+    assert int((effect & (X == 0)).sum()) >= 0.85 * int((X == 0).sum())
 
 
 @pytest.mark.parametrize("name", ["cnn_transformer", "residualbind"])

@@ -59,6 +59,29 @@ def test_presets_have_published_sizes():
     assert dil == [1, 2, 4, 8]
 
 
+def test_koo_ploenzke_presets_follow_the_keras_models():
+    # cnn-dist: 200 -> conv 'same' -> conv 'same', pool 4 (50) -> 'valid' k7 (44), pool 4 (11)
+    # -> 'valid' k3 (9), pool 3 -> 3 positions x 64 channels
+    d = build_model("cnn_dist", seq_length=200, random_state=0)
+    assert d.dense[0].in_features == 3 * 64
+    # dropout sits between activation and pool in every block
+    kinds = [type(m).__name__ for m in d.blocks[0]]
+    assert kinds == ["Conv1d", "BatchNorm1d", "ReLU", "Dropout", "MaxPool1d"]
+    # he_normal: weight sd sqrt(2 / fan_in) (truncated at 2 sd of the underlying normal)
+    w = build_model("cnn_dist", random_state=0, filters=2000).conv1.weight.detach()
+    assert abs(float(w.std()) - (2 / (4 * 19)) ** 0.5) < 0.005
+    assert float(w.abs().max()) <= 2 * (2 / (4 * 19)) ** 0.5 / 0.8796 + 1e-6
+    # the dropout position does not change the function at inference
+    a = build_model("cnn_local", random_state=1)
+    b = build_model({**a.config, "dropout_before_pool": False})
+    b.load_state_dict(a.state_dict())
+    X = torch.rand(3, 4, 200)
+    a.eval(), b.eval()
+    assert torch.allclose(a(X), b(X))
+    with pytest.raises(ValueError, match="init must be"):
+        build_model("cnn_local", init="glorot")
+
+
 def test_build_by_name_overrides_and_errors():
     m = build_model("cnn-local", activation="exponential", n_outputs=12)
     assert isinstance(m.activation1, Exponential) and m.output.out_features == 12

@@ -126,8 +126,9 @@ def _baselines(X: torch.Tensor, baseline, n: int, random_state) -> torch.Tensor:
     return B
 
 
-def _ig_batch(model, x, b, target, activation, steps, device, correct, chunk):
-    """IG of ``x`` ``(n, A, L)`` against baselines ``b`` ``(n, A, L)`` with the midpoint rule."""
+def _ig_batch(model, x, b, target, activation, steps, device, correct, chunk, times_delta=True):
+    """IG of ``x`` ``(n, A, L)`` against baselines ``b`` ``(n, A, L)`` with the midpoint rule (the
+    path-averaged gradient alone when not ``times_delta``)."""
     n, a, l = x.shape
     alphas = (torch.arange(steps, device=x.device, dtype=x.dtype) + 0.5) / steps
     total = torch.zeros_like(x)
@@ -142,7 +143,7 @@ def _ig_batch(model, x, b, target, activation, steps, device, correct, chunk):
         total[s:s + per] = g.reshape(len(xs), steps, a, l).mean(1)
     if correct:
         total = correct_gradients(total)
-    return total * (x - b)
+    return total * (x - b) if times_delta else total
 
 
 def integrated_gradients(model: nn.Module, X, target=0, activation=None, baseline=None,
@@ -169,11 +170,13 @@ def integrated_gradients(model: nn.Module, X, target=0, activation=None, baselin
 
 def expected_integrated_gradients(model: nn.Module, X, target=0, activation=None, n_baselines: int = 10,
                                   steps: int = 25, baseline="shuffle", correct: bool = False,
-                                  batch_size: int = 128, device=None, random_state=None,
-                                  verbose: bool = False):
+                                  times_delta: bool = True, batch_size: int = 128, device=None,
+                                  random_state=None, verbose: bool = False):
     """Integrated gradients averaged over ``n_baselines`` baselines per sequence (by default
     dinucleotide shuffles; ``baseline`` as in :func:`integrated_gradients` or ``(N, n, A, L)``).
-    The sum per sequence approximates ``f(x) - mean f(baselines)``."""
+    The sum per sequence approximates ``f(x) - mean f(baselines)``. With ``times_delta=False``
+    the result is the gradient averaged over all paths, not multiplied by ``x - baseline``: the
+    form Koo & Ploenzke 2021 scored (times the input) as "integrated gradients"."""
     T = as_tensor(X)
     B = _baselines(T, baseline, n_baselines, random_state)
     nb = B.shape[1]
@@ -185,7 +188,7 @@ def expected_integrated_gradients(model: nn.Module, X, target=0, activation=None
         tgt = per_batch_target(target, sl)
         if isinstance(tgt, np.ndarray):
             tgt = np.repeat(tgt, nb)
-        out = _ig_batch(model, xr, b, tgt, activation, steps, device, correct, batch_size)
+        out = _ig_batch(model, xr, b, tgt, activation, steps, device, correct, batch_size, times_delta)
         return out.reshape(n, nb, a, l).mean(1)
 
     per = max(1, batch_size // (steps * nb))

@@ -32,11 +32,15 @@ class CNN(ZooModel):
     filters, kernel_size, activation, pool, dropout : the first layer (``activation`` is any name
         of :data:`seqlens.models.layers.ACTIVATIONS`; ``pool`` 1 means no pooling).
     blocks : list of dicts with keys ``filters``, ``kernel_size``, ``pool`` (1), ``dropout`` (0),
-        ``activation`` (``"relu"``), ``dilation`` (1).
+        ``activation`` (``"relu"``), ``dilation`` (1), ``padding`` (the model's ``padding``).
     dense : sizes of hidden dense layers; ``dense_dropout`` after each.
     batch_norm : BatchNorm before every activation (conv and dense).
     global_pool : ``None`` (flatten), ``"max"`` or ``"avg"`` over positions before the head.
     padding : ``"same"`` or ``"valid"``.
+    dropout_before_pool : dropout after the activation and before the max-pool (the Keras models
+        of Koo & Ploenzke 2021) instead of after the pool; the same function at inference.
+    init : ``"default"`` (PyTorch's) or ``"he_normal"`` (Keras' truncated normal with standard
+        deviation ``sqrt(2 / fan_in)``, zero biases) for convolutions and hidden dense layers.
     """
 
     name = "cnn"
@@ -46,16 +50,20 @@ class CNN(ZooModel):
                  dropout: float = 0.1, blocks: list[dict] | None = None,
                  dense: list[int] | None = None, dense_dropout: float = 0.5,
                  batch_norm: bool = True, global_pool: str | None = None,
-                 padding: str = "same"):
+                 padding: str = "same", dropout_before_pool: bool = False, init: str = "default"):
         blocks = [dict(b) for b in (blocks or [])]
         dense = [int(d) for d in (dense or [])]
         super().__init__(dict(
             seq_length=seq_length, in_channels=in_channels, n_outputs=n_outputs, filters=filters,
             kernel_size=kernel_size, activation=activation, pool=pool, dropout=dropout,
             blocks=blocks, dense=dense, dense_dropout=dense_dropout, batch_norm=batch_norm,
-            global_pool=global_pool, padding=padding))
+            global_pool=global_pool, padding=padding, dropout_before_pool=dropout_before_pool,
+            init=init))
         if global_pool not in (None, "max", "avg"):
             raise ValueError(f"global_pool must be None, 'max' or 'avg', got {global_pool!r}")
+        if init not in ("default", "he_normal"):
+            raise ValueError(f"init must be 'default' or 'he_normal', got {init!r}")
+        self.dropout_before_pool = dropout_before_pool
         self.conv1, self.bn1, self.activation1 = _conv_stage(
             in_channels, filters, kernel_size, padding, 1, batch_norm, activation)
         self.pool1 = nn.MaxPool1d(pool) if pool > 1 else nn.Identity()
@@ -63,16 +71,18 @@ class CNN(ZooModel):
         self.blocks = nn.ModuleList()
         ch = filters
         for i, b in enumerate(blocks):
-            unknown = set(b) - {"filters", "kernel_size", "pool", "dropout", "activation", "dilation"}
+            unknown = set(b) - {"filters", "kernel_size", "pool", "dropout", "activation", "dilation",
+                                "padding"}
             if unknown:
                 raise ValueError(f"block {i}: unknown keys {sorted(unknown)}")
-            conv, bn, act = _conv_stage(ch, int(b["filters"]), int(b["kernel_size"]), padding,
-                                        int(b.get("dilation", 1)), batch_norm,
-                                        b.get("activation", "relu"))
+            conv, bn, act = _conv_stage(ch, int(b["filters"]), int(b["kernel_size"]),
+                                        b.get("padding", padding), int(b.get("dilation", 1)),
+                                        batch_norm, b.get("activation", "relu"))
             p = int(b.get("pool", 1))
+            pool = [nn.MaxPool1d(p)] if p > 1 else []
+            drop = [nn.Dropout(float(b.get("dropout", 0.0)))]
             layers = [conv] + ([bn] if bn is not None else []) + [act]
-            layers += [nn.MaxPool1d(p)] if p > 1 else []
-            layers += [nn.Dropout(float(b.get("dropout", 0.0)))]
+            layers += drop + pool if dropout_before_pool else pool + drop
             self.blocks.append(nn.Sequential(*layers))
             ch = int(b["filters"])
         self.global_pool = global_pool
@@ -93,9 +103,16 @@ class CNN(ZooModel):
             flat = size
         self.dense = nn.Sequential(*head)
         self.output = nn.Linear(flat, n_outputs)
+        if init == "he_normal":
+            for m in [self.conv1, *self.blocks.modules(), *self.dense.modules()]:
+                if isinstance(m, (nn.Conv1d, nn.Linear)):
+                    _he_normal_(m)
 
     def _features(self, X: torch.Tensor) -> torch.Tensor:
-        h = self.dropout1(self.first_layer_activations(X, pooled=True))
+        if self.dropout_before_pool:
+            h = self.pool1(self.dropout1(self.first_layer_activations(X)))
+        else:
+            h = self.dropout1(self.first_layer_activations(X, pooled=True))
         for block in self.blocks:
             h = block(h)
         if self.global_pool == "max":
@@ -107,6 +124,16 @@ class CNN(ZooModel):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``(N, A, L)`` -> ``(N, n_outputs)``."""
         return self.output(self.dense(self._features(X)))
+
+
+def _he_normal_(layer: nn.Conv1d | nn.Linear) -> None:
+    """Keras' ``he_normal``: normal truncated at 2 sd, sd ``sqrt(2 / fan_in) / 0.8796`` (the
+    truncation's correction); zero bias."""
+    fan_in = layer.weight[0].numel()
+    sd = (2.0 / fan_in) ** 0.5 / 0.87962566103423978
+    nn.init.trunc_normal_(layer.weight, std=sd, a=-2 * sd, b=2 * sd)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
 
 
 def _block(filters, kernel_size, pool=1, dropout=0.0, **kw):
@@ -130,11 +157,15 @@ PRESETS.update({
                   blocks=[_block(124, 5, 50, 0.1)], dense=[512], dense_dropout=0.5),
     "cnn_50": dict(filters=32, kernel_size=19, pool=50, dropout=0.1,
                    blocks=[_block(124, 5, 2, 0.1)], dense=[512], dense_dropout=0.5),
+    # Koo & Ploenzke 2021 regulatory-code models as in their Keras code: dropout before pooling,
+    # he_normal weights, 'valid' convolutions in cnn-dist's third and fourth layers
     "cnn_local": dict(filters=24, kernel_size=19, pool=50, dropout=0.1,
-                      blocks=[_block(48, 3, 2, 0.2)], dense=[96], dense_dropout=0.5),
+                      blocks=[_block(48, 3, 2, 0.2)], dense=[96], dense_dropout=0.5,
+                      dropout_before_pool=True, init="he_normal"),
     "cnn_dist": dict(filters=24, kernel_size=19, pool=1, dropout=0.1,
-                     blocks=[_block(32, 7, 4, 0.2), _block(48, 7, 4, 0.3), _block(64, 3, 3, 0.4)],
-                     dense=[96], dense_dropout=0.5),
+                     blocks=[_block(32, 7, 4, 0.2), _block(48, 7, 4, 0.3, padding="valid"),
+                             _block(64, 3, 3, 0.4, padding="valid")],
+                     dense=[96], dense_dropout=0.5, dropout_before_pool=True, init="he_normal"),
     # deep variant with small first pool (our reading of the paper's CNN-deep)
     "cnn_deep": dict(filters=32, kernel_size=19, pool=1, dropout=0.1,
                      blocks=[_block(48, 7, 4, 0.2), _block(96, 7, 4, 0.3), _block(128, 3, 3, 0.4)],
