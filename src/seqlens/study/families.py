@@ -42,10 +42,10 @@ def _contacts(ctx: StudyContext, report, sec) -> None:
     models = {
         "mi": MutualInformation(),
         "gaussian": Gaussian(),
-        "potts": Potts(preset="plmc", max_iter=s["potts_iterations"], random_state=ctx.seed, n_threads=1),
+        "potts": Potts(preset="plmc", max_iter=s["potts_iterations"], random_state=ctx.seed),
         "factored_attention": FactoredAttention(n_heads=s["attention_heads"],
                                                 max_iter=s["attention_iterations"],
-                                                random_state=ctx.seed, n_threads=1),
+                                                random_state=ctx.seed),
     }
     rows, tables = [], {}
     for name, model in models.items():
@@ -84,7 +84,7 @@ def _mutations(ctx: StudyContext, report, sec) -> None:
         keep = np.sort(rng.choice(others, s["pdz_sequences"] - 1, replace=False))
         msa = msa.subset(np.concatenate([[msa.focus_index], keep]))
     table = read_dms(data_path("DLG4_RAT_Ranganathan2012.csv"), column="CRIPT")
-    potts = Potts(preset="plmc", max_iter=s["potts_iterations"], random_state=ctx.seed, n_threads=1)
+    potts = Potts(preset="plmc", max_iter=s["potts_iterations"], random_state=ctx.seed)
     models = {"pssm": PSSM(), "potts": potts}
     rows, scored = [], {}
     for name, model in models.items():

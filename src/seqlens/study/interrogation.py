@@ -162,7 +162,8 @@ def _glifac(ctx, report, sec) -> None:
     from seqlens.simulate import get_motifs
 
     data = ctx.dataset("motif_interactions")
-    model = ctx.trained("interactions_cnn_attention_exp", data, "cnn_attention", activation="exponential")
+    model = ctx.trained("interactions_cnn_attention_exp", data, "cnn_attention",
+                        epochs=ctx.settings["attention_epochs"], activation="exponential")
     names = {m["id"]: m["name"] for m in data.metadata["motifs"]}
     truth_motifs = get_motifs(list(names))
     X = data.test.X[: min(1000, len(data.test.X))]

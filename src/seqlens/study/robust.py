@@ -13,14 +13,14 @@ import pandas as pd
 from seqlens.study.context import StudyContext
 
 
-def training_variants(epochs: int) -> dict[str, dict]:
+def training_variants(epochs: int, pgd_steps: int = 5) -> dict[str, dict]:
     """The ``fit`` keyword arguments of each training regime."""
     from seqlens.train import AdversarialTraining, EvoAug
 
     warm = max(1, epochs // 4)
     return {
         "standard": {},
-        "adversarial": dict(adversarial=AdversarialTraining("pgd", epsilon=0.1, steps=5,
+        "adversarial": dict(adversarial=AdversarialTraining("pgd", epsilon=0.1, steps=pgd_steps,
                                                             warmup_epochs=warm, mixed_epochs=epochs)),
         "gaussian_noise": dict(noise_std=0.1),
         "evoaug": dict(augment=EvoAug(max_augs_per_seq=2), finetune_epochs=max(1, epochs // 5)),
@@ -42,7 +42,7 @@ def run(ctx: StudyContext, report) -> None:
     X, truth = positive_test_sequences(data, ctx.settings["n_attr"])
     epochs = ctx.settings["robust_epochs"]
     rows = []
-    for name, fit_kwargs in training_variants(epochs).items():
+    for name, fit_kwargs in training_variants(epochs, ctx.settings["pgd_steps"]).items():
         model = ctx.trained(f"robust_{name}", data, "cnn_local", epochs=epochs, fit_kwargs=fit_kwargs,
                             activation="relu")
         row = {"training": name, **ctx.scores(f"robust_{name}")}
