@@ -1,19 +1,26 @@
 """Limited-memory BFGS on flat numpy vectors, with a strong-Wolfe line search, using little memory.
 
 :func:`minimize` is the textbook method (Nocedal & Wright, *Numerical Optimization*, 2nd ed.):
-the search direction ``-H g`` comes from the two-loop recursion (Alg. 7.4) over the last ``m``
-pairs ``s = x_new - x``, ``y = g_new - g`` with the initial scaling ``H0 = (s.y / y.y) I``
-(eq. 7.20), and the step length from a line search for the strong Wolfe conditions (Alg. 3.5,
-with the "zoom" phase of Alg. 3.6 and safeguarded cubic interpolation, eq. 3.59). A pair with
-too little curvature is not stored; when no step along an L-BFGS direction decreases the
-objective, the history is dropped and the search restarts from steepest descent.
+the search direction is ``-H g`` for the L-BFGS matrix ``H`` of the last ``m`` pairs
+``s = x_new - x``, ``y = g_new - g`` with the initial scaling ``H0 = (s.y / y.y) I`` (eq. 7.20),
+and the step length comes from a line search for the strong Wolfe conditions (Alg. 3.5, with the
+"zoom" phase of Alg. 3.6 and safeguarded cubic interpolation, eq. 3.59). A pair with too little
+curvature is not stored; when no step along an L-BFGS direction decreases the objective, the
+history is dropped and the search restarts from steepest descent.
 
-Memory: only ``2 m + 3`` vectors of the problem size are held (``x``, ``g``, the direction and the
-``m`` pairs). Trial points are reached by moving ``x`` in place along the direction, the previous
-gradient waits in the history slot that its difference ``y`` will occupy, and the vector
-operations run in numba without temporaries, fused so that each pass over the vectors does as
-much as it can (the two-loop recursion makes ``2 m + 2`` passes instead of ``4 m + 2``). For a
-5M-parameter Potts model in float32 and ``m = 5`` that is about 260 MB.
+``H g`` is taken in the compact form of Byrd, Nocedal & Schnabel (1994; N&W eq. 7.24),
+``H g = gamma g + S u - gamma Y t`` with ``t = R^-1 S^T g`` and
+``u = R^-T ((D + gamma Y^T Y) t - gamma Y^T g)`` (``R``: upper triangle of ``S^T Y``, ``D`` its
+diagonal): the small matrices and the products ``S^T g``, ``Y^T g`` are updated from dot products
+taken while the new pair is formed, so an iteration makes two passes over the history (one forms
+the pair and its dot products, one the direction) instead of the ``2 m`` of the two-loop
+recursion; the problem is large and these passes are bound by memory bandwidth.
+
+Memory: ``2 m + 3`` vectors of the problem size (``x``, ``g`` and a pool of ``2 m + 1``: the
+pairs, the direction, the previous gradient and one idle vector that the objective may borrow).
+Trial points are reached by moving ``x`` in place along the direction; the previous gradient
+waits in the slot that its difference ``y`` will occupy. For a 5M-parameter Potts model in
+float32 and ``m = 5`` that is about 260 MB.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+
+_CHUNK = 4096  # vector elements per parallel work item
 
 
 @numba.njit(parallel=True, cache=True)
@@ -42,12 +51,6 @@ def _axpy(alpha, x, y):
 
 
 @numba.njit(parallel=True, cache=True)
-def _neg_copy(src, dst):
-    for k in numba.prange(dst.shape[0]):
-        dst[k] = -src[k]
-
-
-@numba.njit(parallel=True, cache=True)
 def _abs_max(x):
     m = 0.0
     for k in numba.prange(x.shape[0]):
@@ -56,86 +59,90 @@ def _abs_max(x):
 
 
 @numba.njit(parallel=True, cache=True)
-def _axpy_dot(alpha, x, y, z):
-    """``y += alpha * x``; returns ``z . y`` (one pass)."""
-    s = 0.0
-    for k in numba.prange(y.shape[0]):
-        v = y[k] + alpha * x[k]
-        y[k] = v
-        s += np.float64(z[k]) * v
-    return s
+def _combine(pool, idx, coef, c_g, g, out, park):
+    """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` and ``pool[park] = g`` (both may be rows
+    of ``idx``: each chunk is read before it is written). Returns ``(g . pool[out],
+    max |pool[out]|, sum |g|)``."""
+    n = g.shape[0]
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    part = np.zeros((n_chunks, 3))
+    for ci in numba.prange(n_chunks):
+        lo = ci * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        acc = np.empty(hi - lo)
+        for k in range(lo, hi):
+            acc[k - lo] = c_g * g[k]
+        for q in range(idx.shape[0]):
+            r = idx[q]
+            cq = coef[q]
+            for k in range(lo, hi):
+                acc[k - lo] += cq * pool[r, k]
+        gd = 0.0
+        dm = 0.0
+        gl = 0.0
+        for k in range(lo, hi):
+            v = acc[k - lo]
+            gk = np.float64(g[k])
+            pool[out, k] = v
+            pool[park, k] = gk
+            gd += gk * v
+            dm = max(dm, abs(v))
+            gl += abs(gk)
+        part[ci, 0] = gd
+        part[ci, 1] = dm
+        part[ci, 2] = gl
+    return part[:, 0].sum(), part[:, 1].max(), part[:, 2].sum()
 
 
 @numba.njit(parallel=True, cache=True)
-def _scale_dot(alpha, x, z):
-    """``x *= alpha``; returns ``z . x``."""
-    s = 0.0
-    for k in numba.prange(x.shape[0]):
-        v = x[k] * alpha
-        x[k] = v
-        s += np.float64(z[k]) * v
-    return s
-
-
-@numba.njit(parallel=True, cache=True)
-def _neg_copy_dot(g, d, z):
-    """``d = -g``; returns ``z . d``."""
-    s = 0.0
-    for k in numba.prange(d.shape[0]):
-        v = -g[k]
-        d[k] = v
-        s += np.float64(z[k]) * v
-    return s
-
-
-@numba.njit(parallel=True, cache=True)
-def _park(g, y, d):
-    """``y = g``; returns ``(g . d, sum |g|)``."""
-    gd = 0.0
-    a = 0.0
-    for k in numba.prange(y.shape[0]):
-        v = g[k]
-        y[k] = v
-        gd += np.float64(v) * d[k]
-        a += abs(np.float64(v))
-    return gd, a
-
-
-@numba.njit(parallel=True, cache=True)
-def _new_pair(t, d, g, y):
-    """``d *= t`` (-> s), ``y = g - y``; returns ``(y.s, y.y, max|g|, max|s|)``."""
-    ys = 0.0
+def _pair(pool, idx, step, d, y, g):
+    """``pool[d] *= step`` (-> s), ``pool[y] = g - pool[y]`` (-> y). Returns the dot products
+    ``(len(idx) + 2, 2)`` of the rows ``pool[idx]``, then s and y, with y (column 0) and with g
+    (column 1), and ``(max |g|, max |s|)``."""
+    n = g.shape[0]
+    nv = idx.shape[0]
+    sy = 0.0
+    sg = 0.0
     yy = 0.0
-    gmax = 0.0
-    smax = 0.0
-    for k in numba.prange(d.shape[0]):
-        sv = d[k] * t
-        d[k] = sv
-        yv = g[k] - y[k]
-        y[k] = yv
-        ys += np.float64(yv) * sv
-        yy += np.float64(yv) * yv
-        gmax = max(gmax, abs(np.float64(g[k])))
-        smax = max(smax, abs(np.float64(sv)))
-    return ys, yy, gmax, smax
-
-
-def _direction(g, d, S, Y, rho, h_diag):
-    """``d = -H g`` by the two-loop recursion, each dot product fused with the preceding update
-    (``2 m + 2`` passes over the vectors instead of ``4 m + 2``)."""
-    n = len(S)
-    if n == 0:
-        _neg_copy(g, d)
-        return
-    al = [0.0] * n
-    al[n - 1] = _neg_copy_dot(g, d, S[n - 1]) * rho[n - 1]
-    for k in range(n - 1, 0, -1):
-        al[k - 1] = _axpy_dot(-al[k], Y[k], d, S[k - 1]) * rho[k - 1]
-    _axpy(-al[0], Y[0], d)
-    be = _scale_dot(h_diag, d, Y[0]) * rho[0]
-    for k in range(n - 1):
-        be = _axpy_dot(al[k] - be, S[k], d, Y[k + 1]) * rho[k + 1]
-    _axpy(al[n - 1] - be, S[n - 1], d)
+    yg = 0.0
+    g_max = 0.0
+    s_max = 0.0
+    for k in numba.prange(n):
+        sv = pool[d, k] * step
+        yv = g[k] - pool[y, k]
+        pool[d, k] = sv
+        pool[y, k] = yv
+        s64 = np.float64(sv)
+        y64 = np.float64(yv)
+        g64 = np.float64(g[k])
+        sy += s64 * y64
+        sg += s64 * g64
+        yy += y64 * y64
+        yg += y64 * g64
+        g_max = max(g_max, abs(g64))
+        s_max = max(s_max, abs(s64))
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    part = np.zeros((n_chunks, nv, 2))
+    for ci in numba.prange(n_chunks):
+        lo = ci * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        for q in range(nv):
+            r = idx[q]
+            vy = 0.0
+            vg = 0.0
+            for k in range(lo, hi):
+                v = np.float64(pool[r, k])
+                vy += v * pool[y, k]
+                vg += v * g[k]
+            part[ci, q, 0] = vy
+            part[ci, q, 1] = vg
+    out = np.zeros((nv + 2, 2))
+    out[:nv] = part.sum(axis=0)
+    out[nv, 0] = sy
+    out[nv, 1] = sg
+    out[nv + 1, 0] = yy
+    out[nv + 1, 1] = yg
+    return out, g_max, s_max
 
 
 @dataclass
@@ -207,18 +214,25 @@ def _cubic_step(p, q, lo, hi):
 
 
 def _wolfe_step(ray: _Ray, f0: float, slope0: float, a_init: float, max_evals: int,
-                c1: float = 1e-4, c2: float = 0.9, min_move: float = 1e-9) -> tuple[float, float]:
+                c1: float = 1e-4, c2: float = 0.9, min_move: float = 1e-9,
+                d_max: float | None = None) -> tuple[float, float]:
     """Step length along ``ray`` for the strong Wolfe conditions (Nocedal & Wright Alg. 3.5 and
     the zoom of Alg. 3.6), spending at most ``max_evals`` evaluations.
 
     Returns ``(a, f)`` with ``ray``'s ``x`` and ``g`` at step ``a``. When the budget runs out or
     the bracket shrinks below ``min_move`` (largest change of a coordinate), the best step found
     that satisfies the sufficient-decrease condition is returned, ``0`` if there is none.
+    ``d_max``: ``max |d|`` when the caller knows it. Sufficient decrease allows for the rounding
+    of ``f`` (a few ulps of ``f0``), and the zoom stops once the values at the bracket's ends are
+    that close: at the objective's noise floor a search ends at once instead of bisecting its
+    bracket to the end of its budget.
     """
-    d_max = _abs_max(ray.d)
+    if d_max is None:
+        d_max = _abs_max(ray.d)
+    noise = 4.0 * np.finfo(np.float64).eps * abs(f0)
 
     def decreases(a, f):
-        return math.isfinite(f) and f <= f0 + c1 * a * slope0
+        return math.isfinite(f) and f <= f0 + c1 * a * slope0 + noise
 
     def flat(s):
         return abs(s) <= -c2 * slope0
@@ -246,7 +260,7 @@ def _wolfe_step(ray: _Ray, f0: float, slope0: float, a_init: float, max_evals: i
     # Alg. 3.6: shrink [lo, hi]; each trial keeps a tenth of the interval from either end
     while ray.evals < max_evals:
         width = abs(hi[0] - lo[0])
-        if width * d_max < min_move:
+        if width * d_max < min_move or abs(hi[1] - lo[1]) <= noise:
             break
         left = min(lo[0], hi[0]) + 0.1 * width
         right = max(lo[0], hi[0]) - 0.1 * width
@@ -261,6 +275,14 @@ def _wolfe_step(ray: _Ray, f0: float, slope0: float, a_init: float, max_evals: i
             hi = lo
         lo = (a, f, s)
     return lo[0], ray.settle(lo[0], lo[1])
+
+
+def _drop_oldest(SY, YY, a, b):
+    """Shift the small matrices and vectors of :func:`minimize` past their first pair."""
+    for M in (SY, YY):
+        M[:-1, :-1] = M[1:, 1:].copy()
+    a[:-1] = a[1:].copy()
+    b[:-1] = b[1:].copy()
 
 
 def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_iter: int = 100,
@@ -279,71 +301,83 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_
     ``<= tolerance_change``, the direction is no longer a descent direction, or no step along
     steepest descent decreases the objective. ``callback(iteration, f)`` is called after each
     iteration. ``lend(buf)``, if given, is called before each line search with a
-    parameter-sized vector that is idle until the next call (the oldest history slot once the
-    history is full; None before), which ``fun`` may use as scratch.
+    parameter-sized vector that is idle until the next call, which ``fun`` may use as scratch.
     """
     eval_cap = math.inf if max_eval is None else max_eval
     curvature_eps = float(np.finfo(x.dtype).eps)
+    m = history_size
     g = np.empty_like(x)
-    S: list[np.ndarray] = []  # oldest first
-    Y: list[np.ndarray] = []
-    rho: list[float] = []
-    free_s: np.ndarray | None = None  # buffers for the next direction / gradient difference
-    free_y: np.ndarray | None = None
     f = fun(x, g)
     n_evals = 1
     if _abs_max(g) <= tolerance_grad:
         return LBFGSResult(float(f), 0, n_evals, "gradient below tolerance")
+    pool = np.empty((2 * m + 1, x.size), dtype=x.dtype)
+    pairs: list[tuple[int, int]] = []  # pool rows (s, y), oldest first
+    SY = np.zeros((m, m))  # SY[i, j] = s_i . y_j for i <= j
+    YY = np.zeros((m, m))  # y_i . y_j
+    a = np.zeros(m)  # S^T g
+    b = np.zeros(m)  # Y^T g
     gamma = 1.0  # H0 = gamma I
     n_iter = 0
     message = "max_iter reached"
     while n_iter < max_iter:
         n_iter += 1
-        d = free_s if free_s is not None else np.empty_like(x)
-        _direction(g, d, S, Y, rho, gamma)
-        steepest = not S
-        if len(S) == history_size:  # the oldest pair makes room for this iteration's
-            free_s, free_y = S.pop(0), Y.pop(0)
-            rho.pop(0)
-        else:
-            free_s = None
-            free_y = free_y if free_y is not None else np.empty_like(x)
-        y = free_y
-        slope, g_l1 = _park(g, y, d)  # y holds the current gradient until the step is taken
+        k = len(pairs)
+        steepest = k == 0
+        coef = np.empty(2 * k)
+        if k:
+            R = np.triu(SY[:k, :k])
+            t = np.linalg.solve(R, a[:k])
+            u = np.linalg.solve(R.T, np.diag(R) * t + gamma * (YY[:k, :k] @ t - b[:k]))
+            coef[:k] = -u
+            coef[k:] = gamma * t
+        idx = np.array([p[0] for p in pairs] + [p[1] for p in pairs], dtype=np.int64)
+        used = {r for p in pairs for r in p}
+        free = [r for r in range(2 * m + 1) if r not in used]
+        # a full history lends its oldest pair's rows to the direction and the parked gradient
+        d_row, y_row = pairs[0] if k == m else (free[0], free[1])
+        slope, d_max, g_l1 = _combine(pool, idx, coef, -gamma, g, d_row, y_row)
+        if k == m:
+            pairs.pop(0)
+            _drop_oldest(SY, YY, a, b)
         if slope > -tolerance_change:
             if steepest:
                 message = "directional derivative below tolerance"
                 break
-            S.clear(), Y.clear(), rho.clear()  # not a descent direction: restart
-            free_s, free_y, gamma = d, y, 1.0
+            pairs.clear()  # not a descent direction: restart
+            gamma = 1.0
             continue
         if lend is not None:
-            lend(free_s)
-        ray = _Ray(fun, x, g, d, y)
+            lend(pool[free[-1]])
+        ray = _Ray(fun, x, g, pool[d_row], pool[y_row])
         budget = int(min(max_line_evals, eval_cap - n_evals))
         a_init = min(1.0, 1.0 / g_l1) if steepest else 1.0
         f_prev = f
-        a, f = _wolfe_step(ray, f_prev, slope, a_init, budget, min_move=tolerance_change)
+        step, f = _wolfe_step(ray, f_prev, slope, a_init, budget, min_move=tolerance_change,
+                              d_max=d_max)
         n_evals += ray.evals
-        if a == 0.0:  # no decrease found; x and g are back where they were
+        if step == 0.0:  # no decrease found; x and g are back where they were
             if steepest or n_evals >= eval_cap:
-                free_s, free_y = d, y
                 message = ("line search found no decrease" if n_evals < eval_cap
                            else "max_eval reached")
                 break
-            S.clear(), Y.clear(), rho.clear()
-            free_s, free_y, gamma = d, y, 1.0
+            pairs.clear()
+            gamma = 1.0
             continue
-        # the new pair: s = a d (in d's buffer), y = g_new - g_old
-        ys, yy, g_max, s_max = _new_pair(a, d, g, y)
+        # the new pair (s = step d, y = g_new - g_old) and the products for the next direction
+        k = len(pairs)
+        idx = np.array([p[0] for p in pairs] + [p[1] for p in pairs], dtype=np.int64)
+        dots, g_max, s_max = _pair(pool, idx, step, d_row, y_row, g)
+        ys, yy = dots[2 * k, 0], dots[2 * k + 1, 0]
+        a[:k], b[:k] = dots[:k, 1], dots[k:2 * k, 1]
         if ys > curvature_eps * yy:
-            S.append(d)
-            Y.append(y)
-            rho.append(1.0 / ys)
+            SY[:k, k] = dots[:k, 0]
+            SY[k, k] = ys
+            YY[:k, k] = YY[k, :k] = dots[k:2 * k, 0]
+            YY[k, k] = yy
+            a[k], b[k] = dots[2 * k, 1], dots[2 * k + 1, 1]
+            pairs.append((d_row, y_row))
             gamma = ys / yy
-            free_y = None
-        else:
-            free_s, free_y = d, y
         if callback is not None:
             callback(n_iter, f)
         if n_iter == max_iter:

@@ -5,15 +5,18 @@ Parameters live in one flat vector ``x`` of length ``L Q + P Q^2`` (``P = L(L-1)
 at ``i``, in :func:`numpy.triu_indices` order (the same packing as
 :func:`seqlens.msa.potts.pair_index`).
 
-The pass is site-major (as plmc): for each site ``i`` (one numba thread per site), the logits of
-all ``N`` sequences ``e[n] = h_i + sum_{j != i} J_ij(., x_nj)`` are accumulated block by block
-into an ``(N, Q)`` array (a few hundred kB, kept in cache), turned into
-``dS[n] = w_n (softmax(e[n]) - onehot(x_ni))`` and summed back into the ``(Q, Q)`` gradient of
-each block. No ``(L Q, L Q)`` matrix, no autograd: the only large arrays are ``x``, ``g`` and one
-scratch vector of ``P Q^2`` values (the gradient contributions of the larger site of each
-pair, so that no two threads ever write the same block), which an optimiser can lend
-(:meth:`PLObjective.lend`). Rows are visited along a nearest-neighbour chain and both the logits
-and the gradient are updated only where consecutive rows differ (~25% of the sites on DHFR).
+The pass is site-major (as plmc): for each site ``i`` the logits of every sequence
+``e[n] = h_i + sum_{j != i} J_ij(., x_nj)`` are turned into ``dS[n] = w_n (softmax(e[n]) -
+onehot(x_ni))`` and summed back into the ``(Q, Q)`` gradient of each block. No ``(L Q, L Q)``
+matrix, no autograd: the only large arrays are ``x``, ``g`` and one scratch vector of ``P Q^2``
+values (the gradient contributions of the larger site of each pair, so that no two threads ever
+write the same block), which an optimiser can lend (:meth:`PLObjective.lend`). Rows are visited
+along a nearest-neighbour chain and both the logits and the gradient change only where
+consecutive rows differ (~25% of the entries on DHFR); each change costs one pass over a row of
+``S Q`` values for a group of ``S`` sites handled together, and the rows are taken block by block
+and column by column, so that the working set of a task (two ``(L, Q + 1, S Q)`` tables and two
+``(block, S Q)`` ones) is read in order. On DHFR (N = 3469 distinct rows, L = 159) an evaluation
+is about twice as fast as one site at a time over rows in chain order.
 """
 
 from __future__ import annotations
@@ -86,123 +89,173 @@ def chain_changes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
             X[rows + 1, cols].astype(np.int32))
 
 
-@numba.njit(parallel=True, cache=True)
-def _site_pass(X0, XN, Xi, ptr, cj, cold, cnew, w, x, Q, pidx, g, B, loss, resync=32):
+def block_changes(X: np.ndarray, block: int) -> tuple[np.ndarray, ...]:
+    """The changes of :func:`chain_changes` grouped by blocks of ``block`` rows, without those
+    into a block's first row, sorted by column within a block: ``bptr`` ``(n_blocks + 1,)``
+    (block ``b`` owns ``bptr[b]:bptr[b+1]``) and, per change, row within the block, column, old
+    and new code (int32)."""
+    ptr, cols, old, new = chain_changes(X)
+    rows = np.repeat(np.arange(1, len(X)), np.diff(ptr))
+    keep = rows % block != 0
+    rows, cols, old, new = rows[keep], cols[keep], old[keep], new[keep]
+    order = np.lexsort((cols, rows // block))
+    n_blocks = -(-len(X) // block)
+    bptr = np.zeros(n_blocks + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows // block, minlength=n_blocks), out=bptr[1:])
+    return (bptr, (rows[order] % block).astype(np.int32), cols[order], old[order], new[order])
+
+
+_POW2 = 2.0 ** -np.arange(128.0)  # 2^-k, k = 0..127
+_LOG2E = 1.4426950408889634
+_LN2 = 0.6931471805599453
+
+
+@numba.njit(cache=True, fastmath=True)
+def _exp_nonpositive(v, o, m, out, n):
+    """``out[:n] = exp(v[o:o+n] - m)`` for ``v <= m``, float64, to 1e-8 relative (arguments below
+    -80 count as -80: negligible next to the largest term, 1), in a loop without calls that
+    vectorises: ``exp(t) = 2^k exp(r)``, ``k = round(t log2 e)``, ``|r| <= ln2 / 2``, ``exp(r)``
+    by its Taylor polynomial of degree 7."""
+    for c in range(n):
+        t = max(v[o + c] - m, -80.0)
+        k = np.floor(t * _LOG2E + 0.5)
+        r = t - k * _LN2
+        p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (
+            1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040)))))))
+        out[c] = p * _POW2[int(-k)]
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_exp):
     """Unregularised negative pseudo-log-likelihood, per site, and its gradient.
 
-    Rows are in chain order and given as differences: ``X0``/``XN`` ``(L,)`` first and last row,
-    ``Xi`` ``(L, N)`` the code of every row at every site (``>= Q``: missing), the changes
-    ``ptr``/``cj``/``cold``/``cnew`` (:func:`chain_changes`). Logits of row ``n`` at site ``i``
-    are those of row ``n - 1`` updated at the changed columns (summed afresh every ``resync``
-    rows); the coupling gradient
-    ``sum_{n: x_nj = a} dS[n]`` is a difference of prefix sums of ``dS`` at the ends of each run
-    of ``a`` in column ``j``. Writes ``loss`` ``(L,)`` float64, the field gradient and the
-    smaller-site block gradients into ``g``, the larger-site block gradients into ``B``.
+    ``X`` ``(N, L)`` rows in chain order (codes ``>= Q``: missing), ``w`` ``(N,)`` their weights,
+    ``bptr``/``kr``/``kj``/``ka``/``kb`` their changes by blocks of ``R`` rows
+    (:func:`block_changes`); ``fast_exp``: exponentials by :func:`_exp_nonpositive` (float32
+    fits) instead of ``np.exp``. One task per group of ``S`` consecutive sites, whose ``(Q, Q)``
+    blocks lie side by side, ``T[j, a, s Q + c] = J_{i_s j}(c, a)``, so that every change costs
+    one pass over ``S Q`` values; row ``Q`` of ``T`` is zero and row ``Q`` of ``G`` a dump, so
+    that missing codes need no branch.
+
+    Per block of rows: the logit differences ``D[r]`` that the changes into row ``r`` make,
+    column by column; the logits (a running sum from an exact one at the block's first row),
+    ``dS = w (softmax - onehot)`` and its running sum ``P[r]`` over the block's rows before
+    ``r``; the coupling gradient ``G[j, a] = sum_{n: x_nj = a} dS[n]`` telescoped over the runs
+    of each code (a change into row ``r`` adds ``P[r]`` to the old code's row and subtracts it
+    from the new one's; a block's end adds ``P`` to the current code's row). Writes ``loss``
+    ``(L,)`` float64, the field gradient and the smaller-site block gradients into ``g``, the
+    larger-site block gradients into ``B``.
     """
-    L, N = Xi.shape
+    N, L = X.shape
     nh = L * Q
     QQ = Q * Q
-    for i in numba.prange(L):
-        # Ti[j, a, c] = J_ij(c, a): c at site i, a at site j (zero for j == i)
-        Ti = np.zeros((L, Q, Q), dtype=x.dtype)
-        for j in range(L):
-            if j < i:
-                off = nh + pidx[j, i] * QQ
-                for a in range(Q):
-                    for c in range(Q):
-                        Ti[j, a, c] = x[off + a * Q + c]
-            elif j > i:
-                off = nh + pidx[i, j] * QQ
-                for a in range(Q):
-                    for c in range(Q):
-                        Ti[j, a, c] = x[off + c * Q + a]
-        acc = np.empty((N, Q), dtype=x.dtype)
-        cur = np.empty(Q, dtype=x.dtype)
-        for n in range(N):
-            if n % resync == 0:  # exact sum now and then: no drift from the updates
-                for c in range(Q):
-                    cur[c] = x[i * Q + c]
-                for j in range(L):
-                    a = Xi[j, n]
-                    if a < Q:
+    n_blocks = bptr.shape[0] - 1
+    n_groups = -(-L // S)
+    for grp in numba.prange(n_groups):
+        i0 = grp * S
+        ns = min(S, L - i0)
+        W = ns * Q
+        T = np.zeros((L, Q + 1, W), dtype=x.dtype)
+        for s in range(ns):
+            i = i0 + s
+            for j in range(L):
+                if j < i:
+                    off = nh + pidx[j, i] * QQ
+                    for a in range(Q):
                         for c in range(Q):
-                            cur[c] += Ti[j, a, c]
-            else:
-                for k in range(ptr[n - 1], ptr[n]):
-                    j = cj[k]
-                    a = cold[k]
-                    b = cnew[k]
-                    if a < Q:
+                            T[j, a, s * Q + c] = x[off + a * Q + c]
+                elif j > i:
+                    off = nh + pidx[i, j] * QQ
+                    for a in range(Q):
                         for c in range(Q):
-                            cur[c] -= Ti[j, a, c]
-                    if b < Q:
+                            T[j, a, s * Q + c] = x[off + c * Q + a]
+        G = np.zeros((L, Q + 1, W), dtype=x.dtype)
+        D = np.empty((R, W), dtype=x.dtype)
+        P = np.empty((R + 1, W), dtype=x.dtype)
+        cur = np.empty(W)
+        run = np.empty(W)
+        tot = np.zeros(W)
+        e = np.empty(Q)
+        li = np.zeros(ns)
+        for blk in range(n_blocks):
+            b0 = blk * R
+            nr = min(R, N - b0)
+            D[:nr] = 0.0
+            for k in range(bptr[blk], bptr[blk + 1]):
+                j = kj[k]
+                r = kr[k]
+                a = ka[k]
+                b = kb[k]
+                for c in range(W):
+                    D[r, c] += T[j, b, c] - T[j, a, c]
+            for c in range(W):
+                cur[c] = x[i0 * Q + c]
+                run[c] = 0.0
+                P[0, c] = 0.0
+            for j in range(L):
+                a = X[b0, j]
+                for c in range(W):
+                    cur[c] += T[j, a, c]
+            for r in range(nr):
+                if r > 0:
+                    for c in range(W):
+                        cur[c] += D[r, c]
+                wn = np.float64(w[b0 + r])
+                for s in range(ns):
+                    xi = X[b0 + r, i0 + s]
+                    if xi >= Q:
+                        continue
+                    o = s * Q
+                    m = cur[o]
+                    for c in range(1, Q):
+                        m = max(m, cur[o + c])
+                    if fast_exp:
+                        _exp_nonpositive(cur, o, m, e, Q)
+                    else:
                         for c in range(Q):
-                            cur[c] += Ti[j, b, c]
-            for c in range(Q):
-                acc[n, c] = cur[c]
-        # log-softmax, loss and dS = w (p - onehot), in place
-        li = 0.0
-        for n in range(N):
-            xi = Xi[i, n]
-            if xi >= Q:
-                continue
-            m = acc[n, 0]
-            for c in range(1, Q):
-                if acc[n, c] > m:
-                    m = acc[n, c]
-            wn = np.float64(w[n])
-            li += wn * (m - acc[n, xi])
-            s = 0.0
-            for c in range(Q):
-                e = np.exp(np.float64(acc[n, c]) - m)
-                acc[n, c] = e
-                s += e
-            li += wn * np.log(s)
-            f = wn / s
-            for c in range(Q):
-                acc[n, c] *= f
-            acc[n, xi] -= wn
-        loss[i] = li
-        # gradient: a run rows s..e-1 of state a in column j adds P[e] - P[s], P = prefix sums
-        # of dS (float64, so the differences are exact enough in float32)
-        P = np.zeros((N + 1, Q))
-        for n in range(N):
-            if Xi[i, n] < Q:
-                for c in range(Q):
-                    P[n + 1, c] = P[n, c] + acc[n, c]
-            else:
-                for c in range(Q):
-                    P[n + 1, c] = P[n, c]
-        G = np.zeros((L, Q, Q), dtype=x.dtype)
-        start = np.zeros(L, dtype=np.int64)
-        for n in range(1, N):
-            for k in range(ptr[n - 1], ptr[n]):
-                j = cj[k]
-                a = cold[k]
-                if a < Q:
-                    s0 = start[j]
+                            e[c] = np.exp(cur[o + c] - m)
+                    z = 0.0
                     for c in range(Q):
-                        G[j, a, c] += P[n, c] - P[s0, c]
-                start[j] = n
-        for j in range(L):
-            a = XN[j]
-            if a < Q:
-                s0 = start[j]
-                for c in range(Q):
-                    G[j, a, c] += P[N, c] - P[s0, c]
-        for c in range(Q):
-            g[i * Q + c] = P[N, c]
-        for j in range(L):
-            if j < i:
-                off = pidx[j, i] * QQ
-                for a in range(Q):
+                        z += e[c]
+                    li[s] += wn * (m - cur[o + xi] + np.log(z))
+                    f = wn / z
                     for c in range(Q):
-                        B[off + a * Q + c] = G[j, a, c]
-            elif j > i:
-                off = nh + pidx[i, j] * QQ
-                for a in range(Q):
-                    for c in range(Q):
-                        g[off + c * Q + a] = G[j, a, c]
+                        run[o + c] += f * e[c]
+                    run[o + xi] -= wn
+                for c in range(W):
+                    P[r + 1, c] = run[c]
+            for k in range(bptr[blk], bptr[blk + 1]):
+                j = kj[k]
+                r = kr[k]
+                a = ka[k]
+                b = kb[k]
+                for c in range(W):
+                    p = P[r, c]
+                    G[j, a, c] += p
+                    G[j, b, c] -= p
+            last = b0 + nr - 1
+            for j in range(L):
+                a = X[last, j]
+                for c in range(W):
+                    G[j, a, c] += P[nr, c]
+            for c in range(W):
+                tot[c] += run[c]
+        for s in range(ns):
+            i = i0 + s
+            loss[i] = li[s]
+            for c in range(Q):
+                g[i * Q + c] = tot[s * Q + c]
+            for j in range(L):
+                if j < i:
+                    off = pidx[j, i] * QQ
+                    for a in range(Q):
+                        for c in range(Q):
+                            B[off + a * Q + c] = G[j, a, s * Q + c]
+                elif j > i:
+                    off = nh + pidx[i, j] * QQ
+                    for a in range(Q):
+                        for c in range(Q):
+                            g[off + c * Q + a] = G[j, a, s * Q + c]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -229,12 +282,15 @@ class PLObjective:
     w : ``(N,)`` sequence weights.
     Q : states modelled; lambda_h, lambda_J : L2 strengths (plmc convention, pairs counted once).
     dtype : float32 (fits) or float64 (gradient checks).
+    block : rows per block of the kernel; sites : sites per task (see :func:`_site_pass`;
+        None: up to 16, at least two tasks per numba thread).
 
     Call ``f = obj(x, g)``: returns the objective (float) and writes its gradient into ``g``
     (both ``(L Q + P Q^2,)``).
     """
 
-    def __init__(self, X, w, Q: int, lambda_h: float, lambda_J: float, dtype=np.float32):
+    def __init__(self, X, w, Q: int, lambda_h: float, lambda_J: float, dtype=np.float32,
+                 block: int = 512, sites: int | None = None):
         X = np.minimum(np.asarray(X), Q).astype(np.int32)
         self.N, self.L = X.shape
         self.Q = int(Q)
@@ -242,9 +298,12 @@ class PLObjective:
         order = chain_order(X.astype(np.uint8) if Q < 255 else X)
         X = X[order]
         self.w = np.ascontiguousarray(np.asarray(w)[order], dtype=self.dtype)
-        self.X0, self.XN = X[0].copy(), X[-1].copy()
-        self.Xi = np.ascontiguousarray(X.T)
-        self.changes = chain_changes(X)
+        self.X = X
+        self.block = int(block)
+        if sites is None:
+            sites = min(16, self.L // (2 * numba.get_num_threads()))
+        self.sites = max(1, int(sites))
+        self.changes = block_changes(X, self.block)
         self.change_fraction = len(self.changes[1]) / max(1, X.size)
         self.lambda_h = float(lambda_h)
         self.lambda_J = float(lambda_J)
@@ -264,8 +323,8 @@ class PLObjective:
     def __call__(self, x: np.ndarray, g: np.ndarray) -> float:
         if self._B is None:
             self._B = np.empty(self.size - self.nh, dtype=self.dtype)
-        _site_pass(self.X0, self.XN, self.Xi, *self.changes, self.w, x, self.Q, self.pidx, g,
-                   self._B, self._loss)
+        _site_pass(self.X, self.block, *self.changes, self.w, x, self.Q, self.sites, self.pidx,
+                   g, self._B, self._loss, self.dtype == np.float32)
         pen = _finish(x, g, self._B, self.nh, self.lambda_h, self.lambda_J)
         self.n_evals += 1
         return float(self._loss.sum() + pen)

@@ -30,8 +30,8 @@ On the CPU, L-BFGS fits skip torch altogether: :mod:`seqlens.msa.plm_cpu` comput
 the analytic gradient site by site in numba (``dS = w (softmax - onehot)`` summed back into each
 ``(Q, Q)`` block, no ``(L Q, L Q)`` matrix) and :mod:`seqlens.msa.lbfgs` runs L-BFGS with a
 strong-Wolfe line search on ``2 m + 3`` parameter-sized float32 vectors
-(DHFR, 5M parameters: ~260 MB; the objective's scratch is the idle history slot). The torch
-path above serves CUDA and Adam.
+(DHFR, 5M parameters: ~260 MB; the objective's scratch is the optimiser's idle vector). The
+torch path above serves CUDA and Adam.
 """
 
 from __future__ import annotations
@@ -312,15 +312,16 @@ class Potts(PottsLayout):
         """Bytes needed to fit (on top of the Python runtime).
 
         ``backend="numba"`` (CPU L-BFGS): ``2 m + 3`` float32 parameter vectors (x, gradient,
-        direction or scratch, ``m`` pairs s/y) and an ``(N, Q)`` logit block per thread, plus the
-        ``(L, Q, L, Q)`` couplings returned. ``"torch"``: float32 couplings (+ gradient, optimiser
-        state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient, and the logits of one
-        batch (x6 for softmax and gradients).
+        direction, parked gradient, scratch, ``m`` pairs s/y), per thread the tables of a group
+        of up to 16 sites (two ``(L, Q + 1, 16 Q)`` and two ``(512, 16 Q)``, float32), and the
+        rows and their changes (``<= 20`` bytes per entry). ``"torch"``: float32 couplings
+        (+ gradient, optimiser state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient,
+        and the logits of one batch (x6 for softmax and gradients).
         """
         params = (L * (L - 1) / 2 * Q * Q + L * Q) * 4.0  # packed parameters, float32
         if backend == "numba":
-            return (params * (2 * history_size + 3) + n_threads * 6 * N * Q * 4.0
-                    + N * L * 12.0)
+            return (params * (2 * history_size + 3)
+                    + n_threads * 2 * (L * (Q + 1) + 512) * 16 * Q * 4.0 + N * L * 20.0)
         full = (L * Q + 1) * L * Q * 4.0  # symmetric matrix used by the bag sums (+ its gradient)
         copies = 2 + (2 * history_size + 4 if optimizer == "lbfgs" else 3)
         n = min(N, batch_size or N)
