@@ -20,12 +20,12 @@ SETTINGS = {
         shap_refs=4,
     ),
     "default": dict(
-        n_regcode=20000, n_multitask=8000, n_interactions=10000, epochs=40, design_epochs=12, patience=6,
+        n_regcode=20000, n_multitask=8000, n_interactions=10000, epochs=25, design_epochs=12, patience=6,
         pools=(2, 10, 25, 100), seeds=(0,), design_models=("cnn_2",),
         n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
-        spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=12, pgd_steps=3,
-        attention_epochs=12, zbed2_epochs=12, zbed2_train=None,
-        potts_iterations=100, attention_iterations=30, attention_heads=64, pdz_sequences=20000,
+        spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=10, pgd_steps=3,
+        attention_epochs=12, zbed2_epochs=10, zbed2_train=None,
+        potts_iterations=100, attention_iterations=25, attention_heads=64, pdz_sequences=20000,
         ig_steps=32, smooth_n=25,
         shap_refs=10,
     ),
@@ -97,7 +97,8 @@ class StudyContext:
                          patience=self.settings["patience"], random_state=self.seed,
                          device=self.device, **(fit_kwargs or {}))
             scores = evaluate(result.model, dataset.test, device=self.device)
-            save_model(result.model, self.path("models", key), metadata={"test": scores})
+            save_model(result.model, self.path("models", key), metadata={
+                "test": scores, "epochs_run": len(result.history), "best_epoch": result.best_epoch})
             self.cache[f"scores:{key}"] = scores
             return result.model.eval()
 
