@@ -299,6 +299,74 @@ def test_lbfgs_solves_rosenbrock(dtype, tol):
     assert res.n_iter < 100
 
 
+def test_chain_order_packed_matches_plain_greedy():
+    """Distances on rows packed into 64-bit words (8- and 16-bit lanes, padded) give the chain
+    of the plain greedy rule: closest unused row (first of ties) among the next ``window``."""
+    from seqlens.msa.plm_cpu import chain_order
+
+    def plain(X, window):
+        N = len(X)
+        used = np.zeros(N, bool)
+        used[0] = True
+        order, cur = [0], 0
+        for _ in range(1, N):
+            cand = np.flatnonzero(~used)[:window]
+            d = (X[cand] != X[cur]).sum(1)
+            cur = int(cand[np.argmin(d)])
+            used[cur] = True
+            order.append(cur)
+        return np.array(order)
+
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 3, size=(120, 13))  # 13 columns: a partly filled last word
+    X = X[np.lexsort(X.T[::-1])]
+    for window in (1, 5, 256):
+        ref = plain(X, window)
+        np.testing.assert_array_equal(chain_order(X.astype(np.uint8), window), ref)
+        np.testing.assert_array_equal(chain_order(X * 1000, window), ref)  # 16-bit lanes
+    assert len(chain_order(np.zeros((0, 4), np.uint8))) == 0
+
+
+def test_fused_products_match_plain_ones():
+    """The objective's fused ``g . d`` and the L-BFGS pair pass give the plain products, and a
+    run with ``fun_slope`` takes the same path as one without."""
+    from seqlens.msa import lbfgs
+    from seqlens.msa.plm_cpu import PLObjective
+
+    pl, h, theta, index, X, w = _random_problem(seed=6, N=40, L=6, Q=4)
+    obj = PLObjective(X.numpy(), w.numpy(), 4, 0.2, 0.5, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=obj.size) * 0.1
+    d = rng.normal(size=obj.size)
+    g, g2 = np.empty_like(x), np.empty_like(x)
+    f, slope = obj.value_and_slope(x, g, d)
+    assert f == obj(x, g2)
+    np.testing.assert_array_equal(g, g2)
+    assert slope == pytest.approx(g @ d, rel=1e-12)
+
+    n = 3 * lbfgs._CHUNK + 7  # chunks and a partial one
+    pool = rng.normal(size=(5, n)).astype(np.float32)
+    gv = rng.normal(size=n).astype(np.float32)
+    ref = pool.astype(np.float64)
+    s, y = 0.5 * ref[0], gv - ref[1]
+    dots, g_max, s_max = lbfgs._pair(pool, np.array([3, 2, 4]), np.float32(0.5), 0, 1, gv)
+    rows = [ref[3], ref[2], ref[4], s, y]
+    want = np.array([[r @ y, r @ gv] for r in rows])
+    np.testing.assert_allclose(dots, want, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(pool[0], s, rtol=1e-6)
+    np.testing.assert_allclose(pool[1], y, rtol=1e-6, atol=1e-6)
+    assert g_max == np.abs(gv).max() and s_max == pytest.approx(np.abs(s).max())
+
+    runs = []
+    for fused in (False, True):
+        xs = np.zeros(obj.size)
+        res = lbfgs.minimize(obj, xs, max_iter=15, lend=obj.lend,
+                             fun_slope=obj.value_and_slope if fused else None)
+        runs.append((xs, res))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-8, atol=1e-10)
+    assert runs[0][1].n_evals == runs[1][1].n_evals
+
+
 def test_lbfgs_cubic_step_and_strong_wolfe():
     from seqlens.msa.lbfgs import _cubic_step, _Ray, _wolfe_step
 

@@ -16,10 +16,11 @@ taken while the new pair is formed, so an iteration makes two passes over the hi
 the pair and its dot products, one the direction) instead of the ``2 m`` of the two-loop
 recursion; the problem is large and these passes are bound by memory bandwidth.
 
-Memory: ``2 m + 3`` vectors of the problem size (``x``, ``g`` and a pool of ``2 m + 1``: the
-pairs, the direction, the previous gradient and one idle vector that the objective may borrow).
-Trial points are reached by moving ``x`` in place along the direction; the previous gradient
-waits in the slot that its difference ``y`` will occupy. For a 5M-parameter Potts model in
+Memory: ``2 m + 3`` vectors of the problem size (``x`` and a pool of ``2 m + 2``: the pairs,
+the gradient, the direction, the trial points' gradient and one idle vector that the objective
+may borrow). Trial points are reached by moving ``x`` in place along the direction; their
+gradient goes to a free row, so that the previous one stays where its difference ``y`` will be
+written, without a copy. For a 5M-parameter Potts model in
 float32 and ``m = 5`` that is about 260 MB.
 """
 
@@ -58,11 +59,10 @@ def _abs_max(x):
     return m
 
 
-@numba.njit(parallel=True, cache=True)
-def _combine(pool, idx, coef, c_g, g, out, park):
-    """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` and ``pool[park] = g`` (both may be rows
-    of ``idx``: each chunk is read before it is written). Returns ``(g . pool[out],
-    max |pool[out]|, sum |g|)``."""
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _combine(pool, idx, coef, c_g, g, out):
+    """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` (``out`` may be a row of ``idx``: each
+    chunk is read before it is written). Returns ``(g . pool[out], max |pool[out]|, sum |g|)``."""
     n = g.shape[0]
     n_chunks = (n + _CHUNK - 1) // _CHUNK
     part = np.zeros((n_chunks, 3))
@@ -84,7 +84,6 @@ def _combine(pool, idx, coef, c_g, g, out, park):
             v = acc[k - lo]
             gk = np.float64(g[k])
             pool[out, k] = v
-            pool[park, k] = gk
             gd += gk * v
             dm = max(dm, abs(v))
             gl += abs(gk)
@@ -94,38 +93,39 @@ def _combine(pool, idx, coef, c_g, g, out, park):
     return part[:, 0].sum(), part[:, 1].max(), part[:, 2].sum()
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath=True)
 def _pair(pool, idx, step, d, y, g):
-    """``pool[d] *= step`` (-> s), ``pool[y] = g - pool[y]`` (-> y). Returns the dot products
-    ``(len(idx) + 2, 2)`` of the rows ``pool[idx]``, then s and y, with y (column 0) and with g
-    (column 1), and ``(max |g|, max |s|)``."""
+    """``pool[d] *= step`` (-> s), ``pool[y] = g - pool[y]`` (-> y), in one pass over chunks
+    of the history. Returns the dot products ``(len(idx) + 2, 2)`` of the rows ``pool[idx]``,
+    then s and y, with y (column 0) and with g (column 1), and ``(max |g|, max |s|)``."""
     n = g.shape[0]
     nv = idx.shape[0]
-    sy = 0.0
-    sg = 0.0
-    yy = 0.0
-    yg = 0.0
-    g_max = 0.0
-    s_max = 0.0
-    for k in numba.prange(n):
-        sv = pool[d, k] * step
-        yv = g[k] - pool[y, k]
-        pool[d, k] = sv
-        pool[y, k] = yv
-        s64 = np.float64(sv)
-        y64 = np.float64(yv)
-        g64 = np.float64(g[k])
-        sy += s64 * y64
-        sg += s64 * g64
-        yy += y64 * y64
-        yg += y64 * g64
-        g_max = max(g_max, abs(g64))
-        s_max = max(s_max, abs(s64))
     n_chunks = (n + _CHUNK - 1) // _CHUNK
-    part = np.zeros((n_chunks, nv, 2))
+    part = np.zeros((n_chunks, nv + 2, 2))
+    part_max = np.zeros((n_chunks, 2))
     for ci in numba.prange(n_chunks):
         lo = ci * _CHUNK
         hi = min(n, lo + _CHUNK)
+        sy = 0.0
+        sg = 0.0
+        yy = 0.0
+        yg = 0.0
+        g_max = 0.0
+        s_max = 0.0
+        for k in range(lo, hi):
+            sv = pool[d, k] * step
+            yv = g[k] - pool[y, k]
+            pool[d, k] = sv
+            pool[y, k] = yv
+            s64 = np.float64(sv)
+            y64 = np.float64(yv)
+            g64 = np.float64(g[k])
+            sy += s64 * y64
+            sg += s64 * g64
+            yy += y64 * y64
+            yg += y64 * g64
+            g_max = max(g_max, abs(g64))
+            s_max = max(s_max, abs(s64))
         for q in range(nv):
             r = idx[q]
             vy = 0.0
@@ -136,13 +136,14 @@ def _pair(pool, idx, step, d, y, g):
                 vg += v * g[k]
             part[ci, q, 0] = vy
             part[ci, q, 1] = vg
-    out = np.zeros((nv + 2, 2))
-    out[:nv] = part.sum(axis=0)
-    out[nv, 0] = sy
-    out[nv, 1] = sg
-    out[nv + 1, 0] = yy
-    out[nv + 1, 1] = yg
-    return out, g_max, s_max
+        part[ci, nv, 0] = sy
+        part[ci, nv, 1] = sg
+        part[ci, nv + 1, 0] = yy
+        part[ci, nv + 1, 1] = yg
+        part_max[ci, 0] = g_max
+        part_max[ci, 1] = s_max
+    out = part.sum(axis=0)
+    return out, part_max[:, 0].max(), part_max[:, 1].max()
 
 
 @dataclass
@@ -158,10 +159,12 @@ class LBFGSResult:
 class _Ray:
     """The objective along ``x0 + a d``: calling it with a step ``a`` moves ``x`` there in place,
     evaluates (the gradient lands in ``g``) and returns ``(f, g . d)``. ``g0`` holds the gradient
-    at ``x0``, so that returning to ``a = 0`` costs no evaluation."""
+    at ``x0``, so that returning to ``a = 0`` costs no evaluation. ``fun_slope``: see
+    :func:`minimize`."""
 
-    def __init__(self, fun, x, g, d, g0):
+    def __init__(self, fun, x, g, d, g0, fun_slope=None):
         self.fun, self.x, self.g, self.d, self.g0 = fun, x, g, d, g0
+        self.fun_slope = fun_slope
         self.pos = 0.0  # x = x0 + pos * d
         self.g_at = 0.0  # the step whose gradient is in g
         self.evals = 0
@@ -173,9 +176,11 @@ class _Ray:
 
     def __call__(self, a):
         self._move(a)
-        f = self.fun(self.x, self.g)
         self.evals += 1
         self.g_at = a
+        if self.fun_slope is not None:
+            return self.fun_slope(self.x, self.g, self.d)
+        f = self.fun(self.x, self.g)
         return f, _dot(self.g, self.d)
 
     def settle(self, a, f):
@@ -289,7 +294,9 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_
              max_eval: int | None = None, history_size: int = 5, tolerance_grad: float = 1e-5,
              tolerance_change: float = 1e-9, max_line_evals: int = 25,
              callback: Callable[[int, float], None] | None = None,
-             lend: Callable[[np.ndarray | None], None] | None = None) -> LBFGSResult:
+             lend: Callable[[np.ndarray | None], None] | None = None,
+             fun_slope: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]]
+             | None = None) -> LBFGSResult:
     """Minimise ``fun`` from ``x`` (updated in place, float32 or float64 ``(n,)``).
 
     ``fun(x, g)`` returns the objective and writes the gradient into ``g``. Each iteration makes
@@ -302,16 +309,21 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_
     steepest descent decreases the objective. ``callback(iteration, f)`` is called after each
     iteration. ``lend(buf)``, if given, is called before each line search with a
     parameter-sized vector that is idle until the next call, which ``fun`` may use as scratch.
+    ``fun_slope(x, g, d)``, if given, evaluates the line searches' trial points instead of
+    ``fun``: the same, and returns ``(f, g . d)`` for the search direction ``d``, so that an
+    objective that finishes ``g`` in a pass of its own can take the product there.
     """
     eval_cap = math.inf if max_eval is None else max_eval
     curvature_eps = float(np.finfo(x.dtype).eps)
     m = history_size
-    g = np.empty_like(x)
+    n_rows = 2 * m + 2
+    pool = np.empty((n_rows, x.size), dtype=x.dtype)
+    g_row = 0  # the gradient at x
+    g = pool[g_row]
     f = fun(x, g)
     n_evals = 1
     if _abs_max(g) <= tolerance_grad:
         return LBFGSResult(float(f), 0, n_evals, "gradient below tolerance")
-    pool = np.empty((2 * m + 1, x.size), dtype=x.dtype)
     pairs: list[tuple[int, int]] = []  # pool rows (s, y), oldest first
     SY = np.zeros((m, m))  # SY[i, j] = s_i . y_j for i <= j
     YY = np.zeros((m, m))  # y_i . y_j
@@ -332,11 +344,12 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_
             coef[:k] = -u
             coef[k:] = gamma * t
         idx = np.array([p[0] for p in pairs] + [p[1] for p in pairs], dtype=np.int64)
-        used = {r for p in pairs for r in p}
-        free = [r for r in range(2 * m + 1) if r not in used]
-        # a full history lends its oldest pair's rows to the direction and the parked gradient
-        d_row, y_row = pairs[0] if k == m else (free[0], free[1])
-        slope, d_max, g_l1 = _combine(pool, idx, coef, -gamma, g, d_row, y_row)
+        used = {r for p in pairs for r in p} | {g_row}
+        free = [r for r in range(n_rows) if r not in used]
+        # a full history lends its oldest pair's rows to the direction and the new gradient
+        d_row, new_row = pairs[0] if k == m else (free[0], free[1])
+        g = pool[g_row]
+        slope, d_max, g_l1 = _combine(pool, idx, coef, -gamma, g, d_row)
         if k == m:
             pairs.pop(0)
             _drop_oldest(SY, YY, a, b)
@@ -349,14 +362,14 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_
             continue
         if lend is not None:
             lend(pool[free[-1]])
-        ray = _Ray(fun, x, g, pool[d_row], pool[y_row])
+        ray = _Ray(fun, x, pool[new_row], pool[d_row], g, fun_slope)
         budget = int(min(max_line_evals, eval_cap - n_evals))
         a_init = min(1.0, 1.0 / g_l1) if steepest else 1.0
         f_prev = f
         step, f = _wolfe_step(ray, f_prev, slope, a_init, budget, min_move=tolerance_change,
                               d_max=d_max)
         n_evals += ray.evals
-        if step == 0.0:  # no decrease found; x and g are back where they were
+        if step == 0.0:  # no decrease found; x is back where it was, g_row unchanged
             if steepest or n_evals >= eval_cap:
                 message = ("line search found no decrease" if n_evals < eval_cap
                            else "max_eval reached")
@@ -367,7 +380,8 @@ def minimize(fun: Callable[[np.ndarray, np.ndarray], float], x: np.ndarray, max_
         # the new pair (s = step d, y = g_new - g_old) and the products for the next direction
         k = len(pairs)
         idx = np.array([p[0] for p in pairs] + [p[1] for p in pairs], dtype=np.int64)
-        dots, g_max, s_max = _pair(pool, idx, step, d_row, y_row, g)
+        y_row, g_row = g_row, new_row
+        dots, g_max, s_max = _pair(pool, idx, step, d_row, y_row, pool[g_row])
         ys, yy = dots[2 * k, 0], dots[2 * k + 1, 0]
         a[:k], b[:k] = dots[:k, 1], dots[k:2 * k, 1]
         if ys > curvature_eps * yy:

@@ -12,7 +12,7 @@ matrix, no autograd: the only large arrays are ``x``, ``g`` and one scratch vect
 values (the gradient contributions of the larger site of each pair, so that no two threads ever
 write the same block), which an optimiser can lend (:meth:`PLObjective.lend`). Rows are visited
 along a nearest-neighbour chain and both the logits and the gradient change only where
-consecutive rows differ (~25% of the entries on DHFR); each change costs one pass over a row of
+consecutive rows differ (~22% of the entries on DHFR); each change costs one pass over a row of
 ``S Q`` values for a group of ``S`` sites handled together, and the rows are taken block by block
 and column by column, so that the working set of a task (two ``(L, Q + 1, S Q)`` tables and two
 ``(block, S Q)`` ones) is read in order. On DHFR (N = 3469 distinct rows, L = 159) an evaluation
@@ -37,12 +37,32 @@ def _pair_table(L):
     return out
 
 
-@numba.njit(cache=True)
-def chain_order(X, window=256):
-    """Greedy nearest-neighbour chain through the rows of ``X`` ``(N, L)`` (each step picks the
-    closest unused row, in Hamming distance, among the next ``window`` unused rows of the
-    input order; lexicographically sorted input works well). ``(N,)`` int64 permutation."""
+def _pack_rows(X: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows of ``X`` ``(N, L)`` (non-negative codes) packed into ``(N, W)`` uint64 words of
+    8-bit lanes (codes < 256) or 16-bit ones (codes < 65536), zero-padded. Returns the words and
+    the lane width in bits."""
     N, L = X.shape
+    bits = 8 if X.size == 0 or X.max() < 256 else 16
+    if bits == 16 and X.max() >= 65536:
+        raise ValueError("codes must be below 65536")
+    lanes = 64 // bits
+    n_words = max(1, -(-L // lanes))
+    packed = np.zeros((N, n_words * lanes), dtype=np.uint8 if bits == 8 else np.uint16)
+    packed[:, :L] = X
+    return packed.view(np.uint64), bits
+
+
+@numba.njit(cache=True)
+def _chain(words, bits, window):
+    """:func:`chain_order` on rows packed by :func:`_pack_rows`: the Hamming distance of two rows
+    is the number of non-zero lanes of the XOR of their words."""
+    N, n_words = words.shape
+    if bits == 8:
+        ones = np.uint64(0x0101010101010101)
+        top = np.uint64(56)
+    else:
+        ones = np.uint64(0x0001000100010001)
+        top = np.uint64(48)
     used = np.zeros(N, dtype=np.bool_)
     order = np.empty(N, dtype=np.int64)
     if N == 0:
@@ -54,7 +74,7 @@ def chain_order(X, window=256):
     for k in range(1, N):
         while lo < N and used[lo]:
             lo += 1
-        best = L + 1
+        best = n_words * 8 + 1
         bi = -1
         seen = 0
         t = lo
@@ -62,11 +82,16 @@ def chain_order(X, window=256):
             if not used[t]:
                 seen += 1
                 d = 0
-                for c in range(L):
-                    if X[cur, c] != X[t, c]:
-                        d += 1
-                        if d >= best:
-                            break
+                for c in range(n_words):
+                    v = words[cur, c] ^ words[t, c]
+                    if bits == 16:
+                        v |= v >> np.uint64(8)
+                    v |= v >> np.uint64(4)
+                    v |= v >> np.uint64(2)
+                    v |= v >> np.uint64(1)
+                    d += int(((v & ones) * ones) >> top)
+                    if d >= best:
+                        break
                 if d < best:
                     best = d
                     bi = t
@@ -75,6 +100,16 @@ def chain_order(X, window=256):
         order[k] = bi
         cur = bi
     return order
+
+
+def chain_order(X: np.ndarray, window: int = 2048) -> np.ndarray:
+    """Greedy nearest-neighbour chain through the rows of ``X`` ``(N, L)`` (non-negative integer
+    codes): each step picks the closest unused row, in Hamming distance (first of ties), among
+    the next ``window`` unused rows of the input order; lexicographically sorted input works
+    well. ``(N,)`` int64 permutation. Distances are taken on rows packed 8 (or 4) codes to a
+    64-bit word."""
+    words, bits = _pack_rows(np.asarray(X))
+    return _chain(words, bits, int(window))
 
 
 def chain_changes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -175,7 +210,9 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
         cur = np.empty(W)
         run = np.empty(W)
         tot = np.zeros(W)
-        e = np.empty(Q)
+        t = np.empty(W)
+        e = np.empty(W)
+        mx = np.empty(ns)
         li = np.zeros(ns)
         for blk in range(n_blocks):
             b0 = blk * R
@@ -201,26 +238,32 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
                     for c in range(W):
                         cur[c] += D[r, c]
                 wn = np.float64(w[b0 + r])
+                # logits less their site's maximum, then the exponentials of the whole row at once
+                for s in range(ns):
+                    o = s * Q
+                    m = cur[o]
+                    for c in range(1, Q):
+                        m = max(m, cur[o + c])
+                    mx[s] = m
+                    for c in range(Q):
+                        t[o + c] = cur[o + c] - m
+                if fast_exp:
+                    _exp_nonpositive(t, 0, 0.0, e, W)
+                else:
+                    for c in range(W):
+                        e[c] = np.exp(t[c])
                 for s in range(ns):
                     xi = X[b0 + r, i0 + s]
                     if xi >= Q:
                         continue
                     o = s * Q
-                    m = cur[o]
-                    for c in range(1, Q):
-                        m = max(m, cur[o + c])
-                    if fast_exp:
-                        _exp_nonpositive(cur, o, m, e, Q)
-                    else:
-                        for c in range(Q):
-                            e[c] = np.exp(cur[o + c] - m)
                     z = 0.0
                     for c in range(Q):
-                        z += e[c]
-                    li[s] += wn * (m - cur[o + xi] + np.log(z))
+                        z += e[o + c]
+                    li[s] += wn * (mx[s] - cur[o + xi] + np.log(z))
                     f = wn / z
                     for c in range(Q):
-                        run[o + c] += f * e[c]
+                        run[o + c] += f * e[o + c]
                     run[o + xi] -= wn
                 for c in range(W):
                     P[r + 1, c] = run[c]
@@ -258,19 +301,39 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
                             g[off + c * Q + a] = G[j, a, s * Q + c]
 
 
-@numba.njit(parallel=True, cache=True)
-def _finish(x, g, B, nh, lambda_h, lambda_J):
-    """``g += B`` (couplings) and the L2 gradient; returns the penalty (float64)."""
-    pen_h = 0.0
-    for k in numba.prange(nh):
-        pen_h += np.float64(x[k]) * x[k]
-        g[k] += 2.0 * lambda_h * x[k]
-    pen_j = 0.0
-    for k in numba.prange(B.shape[0]):
-        v = x[nh + k]
-        pen_j += np.float64(v) * v
-        g[nh + k] += B[k] + 2.0 * lambda_J * v
-    return lambda_h * pen_h + lambda_J * pen_j
+_CHUNK = 4096  # vector elements per parallel work item of :func:`_finish`
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _finish(x, g, B, d, nh, lambda_h, lambda_J):
+    """``g += B`` (couplings) and the L2 gradient, in one pass over chunks of the vectors.
+    Returns the penalty and ``g . d`` for the finished ``g`` (``d``: a vector of the same size,
+    e.g. a search direction; float64 sums)."""
+    n = g.shape[0]
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    part = np.zeros((n_chunks, 3))
+    for ci in numba.prange(n_chunks):
+        lo = ci * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        pen_h = 0.0
+        pen_j = 0.0
+        gd = 0.0
+        for k in range(lo, min(hi, nh)):
+            v = x[k]
+            gk = g[k] + 2.0 * lambda_h * v
+            g[k] = gk
+            pen_h += np.float64(v) * v
+            gd += np.float64(gk) * d[k]
+        for k in range(max(lo, nh), hi):
+            v = x[k]
+            gk = g[k] + (B[k - nh] + 2.0 * lambda_J * v)
+            g[k] = gk
+            pen_j += np.float64(v) * v
+            gd += np.float64(gk) * d[k]
+        part[ci, 0] = pen_h
+        part[ci, 1] = pen_j
+        part[ci, 2] = gd
+    return lambda_h * part[:, 0].sum() + lambda_J * part[:, 1].sum(), part[:, 2].sum()
 
 
 class PLObjective:
@@ -286,7 +349,7 @@ class PLObjective:
         None: up to 16, at least two tasks per numba thread).
 
     Call ``f = obj(x, g)``: returns the objective (float) and writes its gradient into ``g``
-    (both ``(L Q + P Q^2,)``).
+    (both ``(L Q + P Q^2,)``); :meth:`value_and_slope` also returns ``g . d``.
     """
 
     def __init__(self, X, w, Q: int, lambda_h: float, lambda_J: float, dtype=np.float32,
@@ -295,7 +358,7 @@ class PLObjective:
         self.N, self.L = X.shape
         self.Q = int(Q)
         self.dtype = np.dtype(dtype)
-        order = chain_order(X.astype(np.uint8) if Q < 255 else X)
+        order = chain_order(X)
         X = X[order]
         self.w = np.ascontiguousarray(np.asarray(w)[order], dtype=self.dtype)
         self.X = X
@@ -321,13 +384,18 @@ class PLObjective:
         self._B = None if buf is None else buf[self.nh:]
 
     def __call__(self, x: np.ndarray, g: np.ndarray) -> float:
+        return self.value_and_slope(x, g, g)[0]
+
+    def value_and_slope(self, x: np.ndarray, g: np.ndarray, d: np.ndarray) -> tuple[float, float]:
+        """As a call, and ``g . d`` for a vector ``d`` ``(size,)`` (a search direction), taken in
+        the pass that finishes ``g``. Returns ``(f, g . d)``."""
         if self._B is None:
             self._B = np.empty(self.size - self.nh, dtype=self.dtype)
         _site_pass(self.X, self.block, *self.changes, self.w, x, self.Q, self.sites, self.pidx,
                    g, self._B, self._loss, self.dtype == np.float32)
-        pen = _finish(x, g, self._B, self.nh, self.lambda_h, self.lambda_J)
+        pen, slope = _finish(x, g, self._B, d, self.nh, self.lambda_h, self.lambda_J)
         self.n_evals += 1
-        return float(self._loss.sum() + pen)
+        return float(self._loss.sum() + pen), slope
 
     def release(self):
         """Free the scratch vector."""

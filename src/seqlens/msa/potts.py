@@ -312,7 +312,7 @@ class Potts(PottsLayout):
         """Bytes needed to fit (on top of the Python runtime).
 
         ``backend="numba"`` (CPU L-BFGS): ``2 m + 3`` float32 parameter vectors (x, gradient,
-        direction, parked gradient, scratch, ``m`` pairs s/y), per thread the tables of a group
+        direction, trial gradient, scratch, ``m`` pairs s/y), per thread the tables of a group
         of up to 16 sites (two ``(L, Q + 1, 16 Q)`` and two ``(512, 16 Q)``, float32), and the
         rows and their changes (``<= 20`` bytes per entry). ``"torch"``: float32 couplings
         (+ gradient, optimiser state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient,
@@ -435,7 +435,8 @@ class Potts(PottsLayout):
         res = lbfgs.minimize(obj, x, max_iter=self.max_iter,
                              max_eval=int(self.max_iter * 1.5) + 5,
                              history_size=self.history_size, tolerance_grad=1e-5,
-                             tolerance_change=1e-9, callback=callback, lend=obj.lend)
+                             tolerance_change=1e-9, callback=callback, lend=obj.lend,
+                             fun_slope=obj.value_and_slope)
         if bar is not None:
             bar.close()
         obj.release()
