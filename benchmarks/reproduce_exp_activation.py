@@ -41,7 +41,10 @@ def attribution_aurocs(model, X, truth, device, shuffles: int, steps: int, seed:
     saliency x input; ISM as the L2 norm over substitutions; "IG" as the gradient averaged over
     straight paths from ``shuffles`` position-permuted copies of the sequence (``steps`` points
     each) x input; DeepSHAP against the same kind of references. ``ig_zeros`` is standard IG from
-    the all-zero baseline. Gradient correction acts on the gradients / DeepLIFT multipliers."""
+    the all-zero baseline. Gradient correction acts on the gradients; on DeepLIFT's multipliers it
+    would change nothing (one-hot references: the letters of a position sum to 1, so a per-position
+    shift of the multipliers cancels in the hypothetical contributions), so DeepSHAP's corrected
+    score is its plain one."""
     from seqlens.attribution import (
         deep_lift_shap,
         expected_integrated_gradients,
@@ -62,19 +65,20 @@ def attribution_aurocs(model, X, truth, device, shuffles: int, steps: int, seed:
         return expected_integrated_gradients(model, X, baseline=refs, steps=steps, times_delta=False,
                                              correct=correct, device=device, batch_size=1000)
 
-    def shap(correct):
+    def shap():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return deep_lift_shap(model, X, references=refs, hypothetical=True, correct=correct,
-                                  device=device, batch_size=16)
+            return deep_lift_shap(model, X, references=refs, hypothetical=True, device=device,
+                                  batch_size=16)
 
     grad = saliency(model, X, device=device, batch_size=256)
     out = {"saliency": roc(position_scores(grad, X)),
            "saliency_corrected": roc(position_scores(correct_gradients(grad), X)),
-           "ism": roc(position_scores(ism(model, X, device=device), reduce="l2"))}
-    for name, fn in (("ig", path_grad), ("deepshap", shap)):
-        out[name] = roc(position_scores(fn(False), X))
-        out[f"{name}_corrected"] = roc(position_scores(fn(True), X))
+           "ism": roc(position_scores(ism(model, X, device=device), reduce="l2")),
+           "ig": roc(position_scores(path_grad(False), X)),
+           "ig_corrected": roc(position_scores(path_grad(True), X)),
+           "deepshap": roc(position_scores(shap(), X))}
+    out["deepshap_corrected"] = out["deepshap"]
     out["ig_zeros"] = roc(position_scores(
         integrated_gradients(model, X, steps=50, device=device, batch_size=512), X))
     return out

@@ -43,6 +43,14 @@ def test_fit_restores_torch_thread_count(data_dir):
         torch.set_num_threads(before)
 
 
+def test_potts_fit_does_not_depend_on_the_thread_count(data_dir):
+    """The study fits Potts on all cores and promises the same numbers on every re-run."""
+    msa = Alignment.read(data_dir / "potts3.a2m", alphabet=POTTS3)
+    fits = [Potts(preset="plmc", identity=None, max_iter=15, n_threads=n).fit(msa) for n in (1, 2)]
+    assert np.array_equal(fits[0].h_, fits[1].h_)
+    assert np.array_equal(fits[0].J_, fits[1].J_)
+
+
 def _random_problem(seed=0, N=40, L=5, Q=4, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
     X = torch.randint(0, Q + 1, (N, L), generator=g)  # code Q = missing (ignored gap)

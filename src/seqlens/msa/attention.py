@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import resolve_device, thread_limit
+from seqlens.msa.models import ThreadLimitedFit, resolve_device
 from seqlens.msa.potts import PottsLayout
 
 
@@ -53,7 +53,7 @@ def factored_couplings(queries: torch.Tensor, keys: torch.Tensor, values: torch.
     return W
 
 
-class FactoredAttention(PottsLayout):
+class FactoredAttention(ThreadLimitedFit, PottsLayout):
     """Factored-attention Potts model fitted by weighted pseudo-likelihood.
 
     Parameters
@@ -73,8 +73,8 @@ class FactoredAttention(PottsLayout):
     lr : Adam learning rate.
     identity : sequence-weight identity threshold.
     init_scale : standard deviation of the initial queries/keys (values start at 1/10 of it).
-    device, random_state, verbose : as everywhere. n_threads : torch threads (None: leave as set;
-        on busy shared machines 1 is much faster than 2).
+    device, random_state, verbose : as everywhere. n_threads : torch and numba threads for the
+        fit (None: leave as set; on busy shared machines 1 is much faster than 2).
 
     Attributes (after fit)
     ----------------------
@@ -114,12 +114,8 @@ class FactoredAttention(PottsLayout):
         """Fields + queries + keys + values."""
         return L * Q + n_heads * (2 * L * head_size + Q * Q)
 
-    def fit(self, msa: Alignment) -> FactoredAttention:
-        """Fit on an :class:`Alignment`; ``n_threads`` applies to this fit only. Returns self."""
-        with thread_limit(self.n_threads):
-            return self._fit(msa)
-
     def _fit(self, msa: Alignment) -> FactoredAttention:
+        """Fit on an :class:`Alignment`. Returns self."""
         from seqlens.msa.potts import PseudoLikelihood
 
         if self.gaps not in ("ignore", "state"):

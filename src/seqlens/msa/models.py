@@ -29,6 +29,17 @@ def thread_limit(n_threads: int | None):
         numba.set_num_threads(numba_threads)
 
 
+class ThreadLimitedFit:
+    """Mixin for models with an ``n_threads`` attribute: :meth:`fit` runs the subclass's
+    ``_fit(msa)`` on that many torch and numba threads, restoring both afterwards."""
+
+    def fit(self, msa):
+        """Fit on an :class:`~seqlens.msa.alignment.Alignment`; ``n_threads`` applies to this fit
+        only. Returns self."""
+        with thread_limit(self.n_threads):
+            return self._fit(msa)
+
+
 def resolve_device(device) -> torch.device:
     """None -> CUDA if available, else CPU."""
     if device is None:

@@ -140,19 +140,22 @@ def block_changes(X: np.ndarray, block: int) -> tuple[np.ndarray, ...]:
     return (bptr, (rows[order] % block).astype(np.int32), cols[order], old[order], new[order])
 
 
+BLOCK_ROWS = 512  # default rows per block of :func:`_site_pass`
+MAX_SITES = 16  # default largest group of sites per task
+
 _POW2 = 2.0 ** -np.arange(128.0)  # 2^-k, k = 0..127
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
 
 
 @numba.njit(cache=True, fastmath=True)
-def _exp_nonpositive(v, o, m, out, n):
-    """``out[:n] = exp(v[o:o+n] - m)`` for ``v <= m``, float64, to 1e-8 relative (arguments below
+def _exp_nonpositive(v, out, n):
+    """``out[:n] = exp(v[:n])`` for ``v <= 0``, float64, to 1e-8 relative (arguments below
     -80 count as -80: negligible next to the largest term, 1), in a loop without calls that
     vectorises: ``exp(t) = 2^k exp(r)``, ``k = round(t log2 e)``, ``|r| <= ln2 / 2``, ``exp(r)``
     by its Taylor polynomial of degree 7."""
     for c in range(n):
-        t = max(v[o + c] - m, -80.0)
+        t = max(v[c], -80.0)
         k = np.floor(t * _LOG2E + 0.5)
         r = t - k * _LN2
         p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (
@@ -248,7 +251,7 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
                     for c in range(Q):
                         t[o + c] = cur[o + c] - m
                 if fast_exp:
-                    _exp_nonpositive(t, 0, 0.0, e, W)
+                    _exp_nonpositive(t, e, W)
                 else:
                     for c in range(W):
                         e[c] = np.exp(t[c])
@@ -346,14 +349,14 @@ class PLObjective:
     Q : states modelled; lambda_h, lambda_J : L2 strengths (plmc convention, pairs counted once).
     dtype : float32 (fits) or float64 (gradient checks).
     block : rows per block of the kernel; sites : sites per task (see :func:`_site_pass`;
-        None: up to 16, at least two tasks per numba thread).
+        None: up to :data:`MAX_SITES`, at least two tasks per numba thread).
 
     Call ``f = obj(x, g)``: returns the objective (float) and writes its gradient into ``g``
     (both ``(L Q + P Q^2,)``); :meth:`value_and_slope` also returns ``g . d``.
     """
 
     def __init__(self, X, w, Q: int, lambda_h: float, lambda_J: float, dtype=np.float32,
-                 block: int = 512, sites: int | None = None):
+                 block: int = BLOCK_ROWS, sites: int | None = None):
         X = np.minimum(np.asarray(X), Q).astype(np.int32)
         self.N, self.L = X.shape
         self.Q = int(Q)
@@ -364,7 +367,7 @@ class PLObjective:
         self.X = X
         self.block = int(block)
         if sites is None:
-            sites = min(16, self.L // (2 * numba.get_num_threads()))
+            sites = min(MAX_SITES, self.L // (2 * numba.get_num_threads()))
         self.sites = max(1, int(sites))
         self.changes = block_changes(X, self.block)
         self.change_fraction = len(self.changes[1]) / max(1, X.size)

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import MSAModel, resolve_device, thread_limit
+from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
 PRESETS = {
     "plmc": dict(lambda_h=0.01, lambda_J=16.0, gaps="ignore", optimizer="lbfgs", max_iter=100),
@@ -238,7 +238,7 @@ class PottsLayout(MSAModel):
 
 
 
-class Potts(PottsLayout):
+class Potts(ThreadLimitedFit, PottsLayout):
     """Potts model by weighted pseudo-likelihood.
 
     Parameters
@@ -313,15 +313,18 @@ class Potts(PottsLayout):
 
         ``backend="numba"`` (CPU L-BFGS): ``2 m + 3`` float32 parameter vectors (x, gradient,
         direction, trial gradient, scratch, ``m`` pairs s/y), per thread the tables of a group
-        of up to 16 sites (two ``(L, Q + 1, 16 Q)`` and two ``(512, 16 Q)``, float32), and the
+        of up to ``S = MAX_SITES`` sites (two ``(L, Q + 1, S Q)`` and two ``(BLOCK_ROWS, S Q)``,
+        float32; :mod:`seqlens.msa.plm_cpu`), and the
         rows and their changes (``<= 20`` bytes per entry). ``"torch"``: float32 couplings
         (+ gradient, optimiser state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient,
         and the logits of one batch (x6 for softmax and gradients).
         """
         params = (L * (L - 1) / 2 * Q * Q + L * Q) * 4.0  # packed parameters, float32
         if backend == "numba":
-            return (params * (2 * history_size + 3)
-                    + n_threads * 2 * (L * (Q + 1) + 512) * 16 * Q * 4.0 + N * L * 20.0)
+            from seqlens.msa.plm_cpu import BLOCK_ROWS, MAX_SITES
+
+            tables = 2 * (L * (Q + 1) + BLOCK_ROWS) * MAX_SITES * Q * 4.0
+            return params * (2 * history_size + 3) + n_threads * tables + N * L * 20.0
         full = (L * Q + 1) * L * Q * 4.0  # symmetric matrix used by the bag sums (+ its gradient)
         copies = 2 + (2 * history_size + 4 if optimizer == "lbfgs" else 3)
         n = min(N, batch_size or N)
@@ -360,13 +363,8 @@ class Potts(PottsLayout):
         return X.astype(np.int64), gap_code + 1
 
     # ------------------------------------------------------------------ fit
-    def fit(self, msa: Alignment) -> Potts:
-        """Fit on an :class:`Alignment` (weights at ``identity``). Returns self. ``n_threads``
-        applies to this fit only (torch's thread count is restored afterwards)."""
-        with thread_limit(self.n_threads):
-            return self._fit(msa)
-
     def _fit(self, msa: Alignment) -> Potts:
+        """Fit on an :class:`Alignment` (weights at ``identity``). Returns self."""
         t0 = time.perf_counter()
         device = resolve_device(self.device)
         torch.manual_seed(self.random_state)

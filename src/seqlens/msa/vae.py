@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import MSAModel, resolve_device, thread_limit
+from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
 
 class _VAENet(nn.Module):
@@ -85,7 +85,7 @@ def _one_hot(X: torch.Tensor, q: int) -> torch.Tensor:
     return nn.functional.one_hot(X.long(), q).float()
 
 
-class VAE(MSAModel):
+class VAE(ThreadLimitedFit, MSAModel):
     """DeepSequence-style VAE of an alignment.
 
     Parameters
@@ -104,8 +104,8 @@ class VAE(MSAModel):
         evaluations without improvement (best weights are restored).
     n_samples : latent draws for :meth:`elbo` / :meth:`delta_elbo` by default.
     identity : sequence-weight identity threshold.
-    device, random_state, verbose : as everywhere. n_threads : torch threads (None: leave as set;
-        on busy shared machines 1 is much faster than 2).
+    device, random_state, verbose : as everywhere. n_threads : torch and numba threads for the
+        fit (None: leave as set; on busy shared machines 1 is much faster than 2).
 
     Attributes: ``net_`` (the torch module), ``history_`` (DataFrame: step, beta, train_elbo,
     val_elbo), ``n_steps_``, ``fit_seconds_``, ``neff_``, ``columns_``, ``alphabet_``, ``q_``.
@@ -146,11 +146,6 @@ class VAE(MSAModel):
             raise ValueError("output must be 'lowrank' or 'dense'")
         return _VAENet(L, q, self.latent_dim, self.encoder_sizes, self.decoder_sizes, self.output,
                        self.rank, self.dropout)
-
-    def fit(self, msa: Alignment) -> VAE:
-        """Fit on an :class:`Alignment`; ``n_threads`` applies to this fit only. Returns self."""
-        with thread_limit(self.n_threads):
-            return self._fit(msa)
 
     def _fit(self, msa: Alignment) -> VAE:
         """Train on an :class:`Alignment` (gap = a state). Returns self."""

@@ -97,14 +97,11 @@ def neighbour_counts(X: np.ndarray, identity: float = 0.8, n_threads: int | None
     max_mismatch = length - min_identical
     if n < 2:
         return np.zeros(n, dtype=np.int64)
+    from seqlens.msa.models import thread_limit
+
     threads = n_threads or min(numba.get_num_threads(), 2)
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        counts = _neighbours(_pack(X), max_mismatch, max(1, 4 * threads))
-    finally:
-        numba.set_num_threads(old)
-    return counts
+    with thread_limit(threads):
+        return _neighbours(_pack(X), max_mismatch, max(1, 4 * threads))
 
 
 def sequence_weights(X: np.ndarray, identity: float = 0.8, n_threads: int | None = None) -> np.ndarray:
