@@ -38,8 +38,11 @@ def main(argv=None) -> dict:
     p.add_argument("--n", type=int, default=30000)
     p.add_argument("--length", type=int, default=200)
     p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--patience", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--patience", type=int, default=20,
+                   help="early stopping (the paper: 20 epochs without gain in validation AUPR; "
+                        "learning rate x0.2 after 5)")
+    p.add_argument("--monitor", default="aupr", help="validation metric for early stopping")
+    p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--best", type=int, default=3, help="best-k seeds averaged as in the paper")
@@ -81,7 +84,7 @@ def main(argv=None) -> dict:
         runs, summary = activation_comparison(
             data, models=args.models, activations=args.activations, seeds=args.seeds,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-            best=args.best, device=args.device, out_dir=out, callback=save)
+            monitor=args.monitor, best=args.best, device=args.device, out_dir=out, callback=save)
     seconds = float(runs["seconds"].sum()) if args.from_runs else time.perf_counter() - start
     best_col = f"best{args.best}_match_fraction"
     if args.from_runs:

@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if args.from_runs:
-        runs = read_runs(args.from_runs)
+        runs = read_runs(args.from_runs).sort_values(["pool", "seed"], ignore_index=True)
         summary = summarise(runs, ["pool"])
         write_experiment(out, runs, summary, "pool_size_sweep")
         args.seeds = sorted(set(runs["seed"]))

@@ -103,15 +103,20 @@ def train_and_score(args, log: Path) -> list[dict]:
                 model = build_model(arch, activation=act, seq_length=200, n_outputs=1, random_state=seed)
                 result = fit(model, data.train, data.valid, loss="bce", epochs=args.epochs,
                              batch_size=args.batch_size, patience=args.patience,
-                             random_state=seed, device=args.device)
+                             restore_best=not args.keep_last, random_state=seed,
+                             device=args.device)
                 if args.save_models:
                     save_model(model, Path(args.save_models) / f"{arch}_{act}_{seed}",
-                               metadata={"epochs_run": len(result.history)})
+                               metadata={"preset": arch, "activation": act, "seed": seed,
+                                         "epochs_run": len(result.history),
+                                         "best_epoch": result.best_epoch,
+                                         "restore_best": not args.keep_last})
                 model.eval()
                 test = evaluate(model, data.test, loss="bce", device=args.device, prefix="test_")
                 scores = attribution_aurocs(model, X, truth, args.device, args.shuffles, args.steps, seed)
                 run = {"model": arch, "activation": act, "seed": seed, "test_auroc": test.get("test_auroc"),
-                       "epochs_run": len(result.history),
+                       "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+                       "restore_best": not args.keep_last,
                        **{f"{k}_auroc": v for k, v in scores.items()}, "seconds": time.perf_counter() - ts}
                 runs.append(run)
                 with open(log, "a") as fh:
@@ -129,6 +134,9 @@ def main(argv=None) -> dict:
                    help="early stopping on validation AUROC (the paper: 20; learning rate x0.2 "
                         "after 5 epochs without gain)")
     p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--keep-last", action="store_true",
+                   help="score the last epoch's weights, as the paper's Keras runs did "
+                        "(default: the best epoch's on validation AUROC)")
     p.add_argument("--save-models", default=None, metavar="DIR",
                    help="save each trained model (seqlens run directory) under DIR")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -150,7 +150,7 @@ def _with_n_columns(X):
     ("cnn_local", "relu", 101, torch.float32), ("cnn_local", "exponential", 101, torch.float32),
     ("cnn_local", "relu", 200, torch.float64), ("cnn_dist", "relu", 130, torch.float32),
     ("cnn_dist", "exponential", 130, torch.float32), ("cnn_dist", "exponential", 130, torch.float64),
-    ("cnn_deep", "relu", 99, torch.float32), ("cnn_p1", "relu", 101, torch.float32),
+    ("cnn_deep", "relu", 130, torch.float32), ("cnn_p1", "relu", 101, torch.float32),
     ("cnn_p100", "exponential", 103, torch.float32), ("cnn_50", "relu", 101, torch.float32),
     ("deepstarr", "relu", 101, torch.float64), ("cnn_attention", "relu", 61, torch.float32),
 ])

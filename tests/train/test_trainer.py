@@ -63,6 +63,17 @@ def test_early_stopping_restores_best_weights(toy):
     assert evaluate(model, valid, prefix="valid_")["valid_loss"] == pytest.approx(best, rel=1e-4)
 
 
+def test_restore_best_false_keeps_last_epoch(toy):
+    train, valid, _ = toy
+    model = _small(activation="relu")
+    res = fit(model, train, valid, epochs=30, lr=0.5, patience=2, lr_patience=None,
+              monitor="loss", restore_best=False)
+    assert res.stopped_early and res.best_epoch < len(res.history)
+    last = res.history[-1]["valid_loss"]
+    assert last > res.best_score
+    assert evaluate(model, valid, prefix="valid_")["valid_loss"] == pytest.approx(last, rel=1e-4)
+
+
 def test_reduce_on_plateau_lowers_lr(toy):
     train, valid, _ = toy
     res = fit(_small(), train, valid, epochs=6, lr=1e-6, lr_patience=0, lr_factor=0.5,

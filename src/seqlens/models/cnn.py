@@ -153,10 +153,13 @@ def koo_eddy_cnn(pool: int) -> dict:
 PRESETS: dict[str, dict] = {f"cnn_p{p}": koo_eddy_cnn(p) for p in (1, 2, 4, 10, 25, 50, 100)}
 PRESETS.update({
     # Koo & Ploenzke 2021: cnn-2 / cnn-50 (first pool P1, second P2 with P1 * P2 = 100)
+    # (as in their Keras code: dropout before pooling, he_normal weights)
     "cnn_2": dict(filters=32, kernel_size=19, pool=2, dropout=0.1,
-                  blocks=[_block(124, 5, 50, 0.1)], dense=[512], dense_dropout=0.5),
+                  blocks=[_block(124, 5, 50, 0.1)], dense=[512], dense_dropout=0.5,
+                  dropout_before_pool=True, init="he_normal"),
     "cnn_50": dict(filters=32, kernel_size=19, pool=50, dropout=0.1,
-                   blocks=[_block(124, 5, 2, 0.1)], dense=[512], dense_dropout=0.5),
+                   blocks=[_block(124, 5, 2, 0.1)], dense=[512], dense_dropout=0.5,
+                   dropout_before_pool=True, init="he_normal"),
     # Koo & Ploenzke 2021 regulatory-code models as in their Keras code: dropout before pooling,
     # he_normal weights, 'valid' convolutions in cnn-dist's third and fourth layers
     "cnn_local": dict(filters=24, kernel_size=19, pool=50, dropout=0.1,
@@ -166,10 +169,11 @@ PRESETS.update({
                      blocks=[_block(32, 7, 4, 0.2), _block(48, 7, 4, 0.3, padding="valid"),
                              _block(64, 3, 3, 0.4, padding="valid")],
                      dense=[96], dense_dropout=0.5, dropout_before_pool=True, init="he_normal"),
-    # deep variant with small first pool (our reading of the paper's CNN-deep)
+    # Koo & Ploenzke 2021 CNN-deep: no first-layer pool, 'valid' third and fourth convolutions
     "cnn_deep": dict(filters=32, kernel_size=19, pool=1, dropout=0.1,
-                     blocks=[_block(48, 7, 4, 0.2), _block(96, 7, 4, 0.3), _block(128, 3, 3, 0.4)],
-                     dense=[512], dense_dropout=0.5),
+                     blocks=[_block(48, 7, 4, 0.2), _block(96, 7, 4, 0.3, padding="valid"),
+                             _block(128, 3, 3, 0.4, padding="valid")],
+                     dense=[512], dense_dropout=0.5, dropout_before_pool=True, init="he_normal"),
     # DeepSTARR (de Almeida et al. 2022): 249 nt, 2 outputs (developmental, housekeeping)
     "deepstarr": dict(seq_length=249, n_outputs=2, filters=246, kernel_size=7, pool=2, dropout=0.0,
                       blocks=[_block(60, 3, 2), _block(60, 5, 2), _block(120, 3, 2)],

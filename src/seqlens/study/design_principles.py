@@ -66,12 +66,15 @@ def default_database():
 
 def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: int = 100,
                           batch_size: int = 128, lr: float = 1e-3, patience: int | None = 10,
-                          database=None, truth_ids=None, metric: str = "q_value",
+                          monitor: str = "auroc", database=None, truth_ids=None,
+                          metric: str = "q_value",
                           cutoff: float = 0.1, threshold: float = 0.5, device=None,
                           verbose: bool = False, **model_overrides) -> dict:
-    """Train one zoo model on ``dataset`` and score its first-layer filters; returns a flat dict
-    (``model``, ``seed``, overrides, ``test_auroc``, ``test_aupr``, ``match_fraction``,
-    ``match_any``, ``false_positive_rate``, ``coverage``, ``epochs_run``, ``seconds``)."""
+    """Train one zoo model on ``dataset`` (early stopping and learning-rate decay on the
+    validation ``monitor``) and score its first-layer filters; returns a flat dict (``model``,
+    ``seed``, overrides, ``test_auroc``, ``test_aupr``, ``match_fraction``, ``match_any``,
+    ``false_positive_rate``, ``coverage``, ``epochs_run``, ``batch_size``, ``patience``,
+    ``monitor``, ``seconds``)."""
     from seqlens.models import build_model
     from seqlens.train import evaluate, fit
 
@@ -83,8 +86,8 @@ def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: in
                         in_channels=dataset.train.X.shape[1], n_outputs=dataset.n_tasks,
                         **model_overrides)
     result = fit(model, dataset.train, dataset.valid, loss="bce", epochs=epochs,
-                 batch_size=batch_size, lr=lr, patience=patience, random_state=seed,
-                 device=device, verbose=verbose)
+                 batch_size=batch_size, lr=lr, patience=patience, monitor=monitor,
+                 random_state=seed, device=device, verbose=verbose)
     model = result.model.eval()
     scores = evaluate(model, dataset.test, loss="bce", device=device)
     motifs = activation_motifs(model, dataset.test.X, threshold=threshold, device=device)
@@ -96,8 +99,8 @@ def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: in
         test_aupr=float(scores.get("test_aupr", np.nan)),
         match_fraction=stats["match_fraction"], match_any=stats["match_any"],
         false_positive_rate=stats["false_positive_rate"], coverage=stats["coverage"],
-        n_filters=stats["n_filters"], epochs_run=len(result.history),
-        seconds=time.perf_counter() - start,
+        n_filters=stats["n_filters"], epochs_run=len(result.history), batch_size=batch_size,
+        patience=patience, monitor=monitor, seconds=time.perf_counter() - start,
     )
 
 
@@ -142,8 +145,8 @@ def pool_size_sweep(dataset, pools=POOL_SIZES, seeds=(0, 1, 2), epochs: int = 10
 
 def activation_comparison(dataset, models=ACTIVATION_MODELS, activations=ACTIVATIONS,
                           seeds=(0, 1, 2), epochs: int = 100, batch_size: int = 128,
-                          lr: float = 1e-3, patience: int | None = 10, best: int = 3,
-                          database=None, metric: str = "q_value", cutoff: float = 0.1,
+                          lr: float = 1e-3, patience: int | None = 10, monitor: str = "auroc",
+                          best: int = 3, database=None, metric: str = "q_value", cutoff: float = 0.1,
                           device=None, verbose: bool = False, out_dir: str | Path | None = None,
                           callback=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """First-layer activation (Koo & Ploenzke 2021) for each model, activation and seed.
@@ -162,8 +165,9 @@ def activation_comparison(dataset, models=ACTIVATION_MODELS, activations=ACTIVAT
             for seed in seeds:
                 row = run_filter_experiment(name, dataset, seed=seed, epochs=epochs,
                                             batch_size=batch_size, lr=lr, patience=patience,
-                                            database=database, metric=metric, cutoff=cutoff,
-                                            device=device, verbose=verbose, activation=act)
+                                            monitor=monitor, database=database, metric=metric,
+                                            cutoff=cutoff, device=device, verbose=verbose,
+                                            activation=act)
                 rows.append(row)
                 if callback is not None:
                     callback(row)

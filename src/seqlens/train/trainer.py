@@ -161,7 +161,8 @@ def _evaluate(model, X, Y, loss_fn, link, metrics, batch_size, device, prefix) -
 
 def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int = 100,
         batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
-        monitor: str | None = None, patience: int | None = 10, lr_patience: int | None = 5,
+        monitor: str | None = None, patience: int | None = 10, restore_best: bool = True,
+        lr_patience: int | None = 5,
         lr_factor: float = 0.2, min_lr: float = 1e-6, clip_grad: float | None = None,
         adversarial: AdversarialTraining | None = None, noise_std: float = 0.0,
         augment=None, finetune_epochs: int = 0, finetune_lr: float = 1e-4,
@@ -180,6 +181,8 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
         for BCE, ``"pearson"`` otherwise; ``"loss"`` when there is no ``valid``: then the training
         loss is monitored).
     patience : epochs without improvement before stopping (``None``: never stop early).
+    restore_best : end each stage with its best weights on ``monitor``; ``False`` keeps the last
+        epoch's weights (Keras' ``EarlyStopping`` default).
     lr_patience, lr_factor, min_lr : reduce-on-plateau of the learning rate.
     weight_decay : L2 penalty (Adam's ``weight_decay``).
     clip_grad : clip the gradient norm to this value.
@@ -326,7 +329,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                     if patience is not None and waited >= patience and final_phase:
                         result.stopped_early = True
                         break
-                if best_state is not None:
+                if restore_best and best_state is not None:
                     model.load_state_dict(best_state)
         finally:
             if handle is not None:
