@@ -5,6 +5,11 @@ dataset; test AUROC and filter match fraction (Tomtom q <= 0.1 against JASPAR 20
 Published (mean of the best 3 of 10 trials): single conv pool-24 ReLU 0.906; two-layer pool-4
 ReLU 0.396 -> exponential 0.844. The table reports the mean of all seeds and the best-3 mean.
 
+Training as the paper's Keras runs: batch 100, early stopping after 20 epochs without gain in
+validation AUPR, learning rate x0.2 after 5 (our fit keeps the best epoch's weights). Any zoo
+preset can be compared, e.g. ``--models cnn_p4 --batch-size 128 --patience 10 --monitor auroc``
+for the two-layer pool-4 CNN-P trained as in the pool-size sweep.
+
 Usage: python benchmarks/activation_comparison.py [--n 30000] [--epochs 100] [--seeds 0 1 2]
        [--models cnn_2 cnn_50 cnn_deep] [--activations relu exponential]
        [--out out/bench/activation_comparison]

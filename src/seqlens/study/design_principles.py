@@ -39,6 +39,8 @@ PUBLISHED_ACTIVATION = {
     ("cnn_50", "relu"): 0.906,  # single conv layer with large pool (pool 24 in the paper)
     ("cnn_2", "relu"): 0.396,  # two layers, small first pool (pool 4 in the paper)
     ("cnn_2", "exponential"): 0.844,
+    ("cnn_p4", "relu"): 0.396,  # the same figures beside the two-layer pool-4 CNN-P
+    ("cnn_p4", "exponential"): 0.844,
 }
 
 
