@@ -113,7 +113,7 @@ def plot_activation_comparison(summary: pd.DataFrame):
     models = list(dict.fromkeys(summary["model"]))
     acts = list(dict.fromkeys(summary["activation"]))
     width = 0.8 / len(acts)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(models) * max(1, len(acts) / 2), 3.4))
+    fig, ax = plt.subplots(figsize=(3.2 + 1.4 * len(models) * max(1, len(acts) / 2), 3.4))
     best_col = next((c for c in summary.columns if c.startswith("best")), None)
     for j, act in enumerate(acts):
         sub = summary[summary["activation"] == act].set_index("model").reindex(models)
@@ -129,7 +129,7 @@ def plot_activation_comparison(summary: pd.DataFrame):
     ax.set_xticks(np.arange(len(models)), models)
     ax.set_ylabel("filter match fraction")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_title("First-layer activation (Koo & Ploenzke 2021)", fontsize=9)
     fig.tight_layout()
     return fig
