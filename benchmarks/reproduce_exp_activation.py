@@ -105,18 +105,16 @@ def train_and_score(args, log: Path) -> list[dict]:
                              batch_size=args.batch_size, patience=args.patience,
                              restore_best=not args.keep_last, random_state=seed,
                              device=args.device)
+                trained = {"model": arch, "activation": act, "seed": seed,
+                           "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+                           "restore_best": not args.keep_last}
                 if args.save_models:
                     save_model(model, Path(args.save_models) / f"{arch}_{act}_{seed}",
-                               metadata={"preset": arch, "activation": act, "seed": seed,
-                                         "epochs_run": len(result.history),
-                                         "best_epoch": result.best_epoch,
-                                         "restore_best": not args.keep_last})
+                               metadata=trained)
                 model.eval()
                 test = evaluate(model, data.test, loss="bce", device=args.device, prefix="test_")
                 scores = attribution_aurocs(model, X, truth, args.device, args.shuffles, args.steps, seed)
-                run = {"model": arch, "activation": act, "seed": seed, "test_auroc": test.get("test_auroc"),
-                       "epochs_run": len(result.history), "best_epoch": result.best_epoch,
-                       "restore_best": not args.keep_last,
+                run = {**trained, "test_auroc": test.get("test_auroc"),
                        **{f"{k}_auroc": v for k, v in scores.items()}, "seconds": time.perf_counter() - ts}
                 runs.append(run)
                 with open(log, "a") as fh:

@@ -352,7 +352,7 @@ def test_fused_products_match_plain_ones():
     np.testing.assert_array_equal(g, g2)
     assert slope == pytest.approx(g @ d, rel=1e-12)
 
-    n = 3 * lbfgs._CHUNK + 7  # chunks and a partial one
+    n = 3 * lbfgs.CHUNK + 7  # chunks and a partial one
     pool = rng.normal(size=(5, n)).astype(np.float32)
     gv = rng.normal(size=n).astype(np.float32)
     ref = pool.astype(np.float64)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-_CHUNK = 4096  # vector elements per parallel work item
+CHUNK = 4096  # vector elements per parallel work item (also plm_cpu's finishing pass)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -64,11 +64,11 @@ def _combine(pool, idx, coef, c_g, g, out):
     """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` (``out`` may be a row of ``idx``: each
     chunk is read before it is written). Returns ``(g . pool[out], max |pool[out]|, sum |g|)``."""
     n = g.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    n_chunks = (n + CHUNK - 1) // CHUNK
     part = np.zeros((n_chunks, 3))
     for ci in numba.prange(n_chunks):
-        lo = ci * _CHUNK
-        hi = min(n, lo + _CHUNK)
+        lo = ci * CHUNK
+        hi = min(n, lo + CHUNK)
         acc = np.empty(hi - lo)
         for k in range(lo, hi):
             acc[k - lo] = c_g * g[k]
@@ -100,12 +100,12 @@ def _pair(pool, idx, step, d, y, g):
     then s and y, with y (column 0) and with g (column 1), and ``(max |g|, max |s|)``."""
     n = g.shape[0]
     nv = idx.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    n_chunks = (n + CHUNK - 1) // CHUNK
     part = np.zeros((n_chunks, nv + 2, 2))
     part_max = np.zeros((n_chunks, 2))
     for ci in numba.prange(n_chunks):
-        lo = ci * _CHUNK
-        hi = min(n, lo + _CHUNK)
+        lo = ci * CHUNK
+        hi = min(n, lo + CHUNK)
         sy = 0.0
         sg = 0.0
         yy = 0.0

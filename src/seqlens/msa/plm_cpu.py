@@ -24,6 +24,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from seqlens.msa.lbfgs import CHUNK
+
 
 @numba.njit(cache=True)
 def _pair_table(L):
@@ -304,20 +306,17 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
                             g[off + c * Q + a] = G[j, a, s * Q + c]
 
 
-_CHUNK = 4096  # vector elements per parallel work item of :func:`_finish`
-
-
 @numba.njit(parallel=True, cache=True, fastmath=True)
 def _finish(x, g, B, d, nh, lambda_h, lambda_J):
     """``g += B`` (couplings) and the L2 gradient, in one pass over chunks of the vectors.
     Returns the penalty and ``g . d`` for the finished ``g`` (``d``: a vector of the same size,
     e.g. a search direction; float64 sums)."""
     n = g.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    n_chunks = (n + CHUNK - 1) // CHUNK
     part = np.zeros((n_chunks, 3))
     for ci in numba.prange(n_chunks):
-        lo = ci * _CHUNK
-        hi = min(n, lo + _CHUNK)
+        lo = ci * CHUNK
+        hi = min(n, lo + CHUNK)
         pen_h = 0.0
         pen_j = 0.0
         gd = 0.0

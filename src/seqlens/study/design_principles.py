@@ -35,12 +35,11 @@ ACTIVATION_MODELS = ("cnn_2", "cnn_50", "cnn_deep")
 ACTIVATIONS = ("relu", "exponential")
 
 # Koo & Ploenzke 2021 (Tomtom q <= 0.1, mean of the best 3 of 10 trials)
+_TWO_LAYER_POOL4 = {"relu": 0.396, "exponential": 0.844}  # two layers, first pool 4
 PUBLISHED_ACTIVATION = {
     ("cnn_50", "relu"): 0.906,  # single conv layer with large pool (pool 24 in the paper)
-    ("cnn_2", "relu"): 0.396,  # two layers, small first pool (pool 4 in the paper)
-    ("cnn_2", "exponential"): 0.844,
-    ("cnn_p4", "relu"): 0.396,  # the same figures beside the two-layer pool-4 CNN-P
-    ("cnn_p4", "exponential"): 0.844,
+    # shown beside cnn-2 (first pool 2 in the paper's code) and the pool-4 CNN-P
+    **{(model, act): v for model in ("cnn_2", "cnn_p4") for act, v in _TWO_LAYER_POOL4.items()},
 }
 
 
@@ -69,9 +68,8 @@ def default_database():
 def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: int = 100,
                           batch_size: int = 128, lr: float = 1e-3, patience: int | None = 10,
                           monitor: str = "auroc", database=None, truth_ids=None,
-                          metric: str = "q_value",
-                          cutoff: float = 0.1, threshold: float = 0.5, device=None,
-                          verbose: bool = False, **model_overrides) -> dict:
+                          metric: str = "q_value", cutoff: float = 0.1, threshold: float = 0.5,
+                          device=None, verbose: bool = False, **model_overrides) -> dict:
     """Train one zoo model on ``dataset`` (early stopping and learning-rate decay on the
     validation ``monitor``) and score its first-layer filters; returns a flat dict (``model``,
     ``seed``, overrides, ``test_auroc``, ``test_aupr``, ``match_fraction``, ``match_any``,

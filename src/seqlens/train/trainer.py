@@ -104,7 +104,8 @@ def predict(model: nn.Module, X, batch_size: int = 256, device=None, link: str |
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: the trained model (best weights restored) and the history."""
+    """What :func:`fit` returns: the trained model (best weights restored unless
+    ``restore_best=False``) and the history."""
 
     model: nn.Module
     history: list[dict] = field(default_factory=list)
