@@ -1,6 +1,8 @@
 """First-layer activation comparison (Koo & Ploenzke 2021): relu vs exponential (or any of
 :data:`seqlens.models.ACTIVATIONS`) in cnn-2, cnn-50 and cnn-deep on the simulated multitask
-dataset; test AUROC and filter match fraction (Tomtom q <= 0.1 against JASPAR 2016 vertebrates).
+dataset; test AUROC and filter match fraction (Tomtom q <= 0.1 against JASPAR 2016 vertebrates;
+``--metric e_value`` for the paper's criterion, E <= 0.1). Each run's filter motifs and Tomtom
+table are kept under ``--out``/filters/ for rescoring.
 
 Published (mean of the best 3 of 10 trials): single conv pool-24 ReLU 0.906; two-layer pool-4
 ReLU 0.396 -> exponential 0.844. The table reports the mean of all seeds and the best-3 mean.
@@ -47,6 +49,12 @@ def main(argv=None) -> dict:
                    help="early stopping (the paper: 20 epochs without gain in validation AUPR; "
                         "learning rate x0.2 after 5)")
     p.add_argument("--monitor", default="aupr", help="validation metric for early stopping")
+    p.add_argument("--metric", default="q_value", choices=["q_value", "e_value", "p_value"],
+                   help="Tomtom statistic a filter match must pass (the paper's scripts: "
+                        "tomtom -evalue -thresh 0.1, i.e. e_value)")
+    p.add_argument("--cutoff", type=float, default=0.1)
+    p.add_argument("--distance", default="euclidean", choices=["euclidean", "pearson"],
+                   help="Tomtom column score (euclidean: MEME 5's default; pearson: MEME 4's)")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -89,7 +97,9 @@ def main(argv=None) -> dict:
         runs, summary = activation_comparison(
             data, models=args.models, activations=args.activations, seeds=args.seeds,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-            monitor=args.monitor, best=args.best, device=args.device, out_dir=out, callback=save)
+            monitor=args.monitor, best=args.best, metric=args.metric, cutoff=args.cutoff,
+            distance=args.distance,
+            device=args.device, out_dir=out, callback=save)
     seconds = float(runs["seconds"].sum()) if args.from_runs else time.perf_counter() - start
     best_col = f"best{args.best}_match_fraction"
     if args.from_runs:

@@ -41,6 +41,11 @@ def main(argv=None) -> dict:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--pools", type=int, nargs="+", default=list(POOL_SIZES))
+    p.add_argument("--metric", default="q_value", choices=["q_value", "e_value", "p_value"],
+                   help="Tomtom statistic a filter match must pass")
+    p.add_argument("--cutoff", type=float, default=0.1)
+    p.add_argument("--distance", default="euclidean", choices=["euclidean", "pearson"],
+                   help="Tomtom column score (euclidean: MEME 5's default; pearson: MEME 4's)")
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
@@ -73,8 +78,9 @@ def main(argv=None) -> dict:
 
         runs, summary = pool_size_sweep(data, pools=args.pools, seeds=args.seeds, epochs=args.epochs,
                                         batch_size=args.batch_size, lr=args.lr,
-                                        patience=args.patience, device=args.device, out_dir=out,
-                                        callback=save)
+                                        patience=args.patience, metric=args.metric,
+                                        cutoff=args.cutoff, distance=args.distance,
+                                        device=args.device, out_dir=out, callback=save)
     seconds = float(runs["seconds"].sum()) if args.from_runs else time.perf_counter() - start
     if args.from_runs:
         print(f"\nPool-size sweep: {len(runs)} runs from {' '.join(args.from_runs)}, seeds="

@@ -81,10 +81,11 @@ def test_log_odds_filter_recovers_its_motif(ctcf_case):
     np.testing.assert_allclose(m.counts.sum(axis=0), m.metadata["n_sites"])
 
 
-def test_recovered_filter_matches_its_jaspar_id(ctcf_case, jaspar2016):
+@pytest.mark.parametrize("distance", ["euclidean", "pearson"])
+def test_recovered_filter_matches_its_jaspar_id(ctcf_case, jaspar2016, distance):
     _, X, model = ctcf_case
     motifs = activation_motifs(model, X)
-    table = match_filters(motifs, jaspar2016, truth_ids=["MA0139.1"])
+    table = match_filters(motifs, jaspar2016, truth_ids=["MA0139.1"], distance=distance)
     best = best_matches(table, 1).iloc[0]
     assert best["target"] == "MA0139.1" and best["target_name"] == "CTCF"
     assert best["q_value"] < 1e-3 and best["strand"] == "+" and best["offset"] == 0

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from seqlens.io.motifs import read_meme
 from seqlens.simulate import multitask_motifs
 from seqlens.study.design_principles import (
     PUBLISHED_ACTIVATION,
@@ -36,6 +37,12 @@ def test_pool_size_sweep_end_to_end(tiny, tmp_path):
                                     out_dir=tmp_path)
     assert list(runs["pool"]) == [4, 25] and list(summary["pool"]) == [4, 25]
     assert (runs["n_filters"] == 30).all()
+    assert ((runs["train_seconds"] > 0) & (runs["train_seconds"] < runs["seconds"])).all()
+    assert (runs["match_distance"] == "euclidean").all()
+    for pool in (4, 25):  # each run's filters and Tomtom table are kept for rescoring
+        run_dir = tmp_path / "filters" / f"cnn_p{pool}_relu_seed0"
+        assert len(read_meme(run_dir / "motifs.meme")) == 30
+        assert set(pd.read_csv(run_dir / "matches.csv")["filter"]) <= set(range(30))
     for col in ("test_auroc", "match_fraction", "match_any", "false_positive_rate", "coverage"):
         assert runs[col].between(0, 1).all(), col
     np.testing.assert_allclose(runs["false_positive_rate"],

@@ -43,6 +43,8 @@ def register(sub) -> None:
     p.add_argument("--metric", default="q_value", choices=("q_value", "e_value", "p_value"),
                    help="significance measure of a Tomtom hit (default q_value)")
     p.add_argument("--cutoff", type=float, default=0.1, help="significance cutoff (default 0.1)")
+    p.add_argument("--distance", default="euclidean", choices=("euclidean", "pearson"),
+                   help="Tomtom column score: euclidean (MEME 5 default) or pearson (MEME 4)")
     p.add_argument("--max-seqs", type=int, default=None, help="use at most this many sequences")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", default=None, help="torch device (default: CUDA if available)")
@@ -98,10 +100,10 @@ def run(args) -> int:
         filter_statistics,
         filter_weight_motifs,
         match_filters,
+        save_filter_matches,
     )
     from seqlens.io.atomic import atomic_path, write_json
     from seqlens.io.hdf5 import load_dataset
-    from seqlens.io.motifs import write_meme
     from seqlens.models import load_model
     from seqlens.plot.filters import filter_logo_grid
     from seqlens.study.design_principles import truth_ids_of
@@ -125,14 +127,12 @@ def run(args) -> int:
                                    verbose=not args.quiet)
     else:
         motifs = filter_weight_motifs(model, method=args.method, clip=not args.no_clip)
-    matches = match_filters(motifs, database, truth_ids=truth_ids)
+    matches = match_filters(motifs, database, truth_ids=truth_ids, distance=args.distance)
     stats = filter_statistics(matches, len(motifs), truth_ids, metric=args.metric,
                               cutoff=args.cutoff)
 
     out.mkdir(parents=True, exist_ok=True)
-    write_meme(out / "motifs.meme", motifs)
-    with atomic_path(out / "matches.csv") as tmp:
-        matches.to_csv(tmp, index=False)
+    save_filter_matches(out, motifs, matches)
     best = best_matches(matches, len(motifs))
     stats_doc = dict(stats, database=str(args.jaspar or "latest CORE vertebrates"),
                      n_database=len(database), truth_ids=truth_ids, method=args.method,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -389,9 +390,11 @@ def truth_hits(target_ids: Iterable[str], truth_ids: Iterable[str], synonyms=Non
 
 def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable[str] = (),
                   synonyms=None, n_nearest: int | None = 10, pseudocount: float = 0.0,
-                  n_jobs: int = -1, skip_uninformative: bool = True) -> pd.DataFrame:
-    """Tomtom (:func:`seqlens.motifs.tomtom.tomtom`) of filter motifs against ``targets``; one row
-    per (filter, hit).
+                  n_jobs: int = -1, skip_uninformative: bool = True,
+                  distance: str = "euclidean") -> pd.DataFrame:
+    """Tomtom (:func:`seqlens.motifs.tomtom.tomtom`, column score ``distance``: ``"euclidean"``
+    as MEME 5's default or ``"pearson"`` as MEME 4's) of filter motifs against ``targets``; one
+    row per (filter, hit).
 
     Returns a DataFrame with columns ``filter`` (index of the motif in ``motifs``), ``query``
     (its name), ``target`` (matrix ID), ``target_name`` (TF name), ``p_value``, ``e_value``
@@ -416,7 +419,7 @@ def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*target motifs.*")
         table = tomtom([motifs[i] for i in keep], targets, top_n=n_nearest,
-                       pseudocount=pseudocount, n_jobs=n_jobs)
+                       pseudocount=pseudocount, n_jobs=n_jobs, distance=distance)
     table["filter"] = np.asarray(keep)[table["query_index"].to_numpy()]
     ids = list(dict.fromkeys(table["target"]))
     truth_of = dict(zip(ids, truth_hits(ids, truth_ids, synonyms)))
@@ -476,6 +479,17 @@ def best_matches(matches: pd.DataFrame, n_filters: int) -> pd.DataFrame:
     else:
         best = matches.set_index("filter")
     return best.reindex(range(n_filters)).rename_axis("filter").reset_index()
+
+
+def save_filter_matches(directory, motifs: list[Motif], matches: pd.DataFrame) -> None:
+    """Write ``motifs.meme`` (the filter motifs) and ``matches.csv`` (the :func:`match_filters`
+    table) to ``directory``, each atomically, so a run can be rescored or inspected later."""
+    from seqlens.io.atomic import atomic_path
+    from seqlens.io.motifs import write_meme
+
+    write_meme(Path(directory) / "motifs.meme", motifs)
+    with atomic_path(Path(directory) / "matches.csv") as tmp:
+        matches.to_csv(tmp, index=False)
 
 
 def _mapping_check(synonyms) -> None:

@@ -1,15 +1,23 @@
-"""Motif comparison with Tomtom statistics, through ``memelite.tomtom``.
+"""Motif comparison with Tomtom statistics: ``memelite.tomtom`` or a choice of column score.
 
-``memelite`` re-implements Tomtom (Gupta et al. 2007, "complete score" with Euclidean column
-distance) on ``(A, W)`` probability matrices. For each query it builds the null distribution of
-column scores from all target columns, so its p-values depend on the target set: use a whole
-database (e.g. all JASPAR CORE vertebrates), not a handful of motifs (memelite warns below 25).
+Tomtom (Gupta et al. 2007, "complete score") compares ``(A, W)`` probability matrices column by
+column. ``distance="euclidean"`` (the default here, and MEME 5.x's ``-dist ed``) runs
+``memelite.tomtom``; ``distance="pearson"`` (Pearson correlation of columns, MEME's
+``-dist pearson`` and the default of MEME 4.x's ``tomtom``) runs
+:func:`seqlens.motifs.tomtom_columns.tomtom_columns`, which implements the same statistics with
+either score (its ``"euclidean"`` agrees with memelite). For each query the null distribution of
+column scores is built from all target columns (both strands), so p-values depend on the target
+set: use a whole database (e.g. all JASPAR CORE vertebrates), not a handful of motifs (memelite
+warns below 25 targets, ``tomtom_columns`` below 50 as MEME does).
 
-The p-value of a (query, target) pair is that of the best-scoring alignment (over all offsets);
-with both strands it is corrected for the two strands as ``1 - (1 - p)^2`` (as Tomtom does).
-Here the E-value is ``p x number of targets`` and the q-value is the Benjamini-Hochberg FDR over
-all targets of one query, as in Tomtom's output. No network access is involved (memelite's CLI,
-which can download JASPAR, is not used).
+The p-value of a (query, target) pair is that of the best-scoring alignment, corrected for all
+offsets and, with both strands, for the two strands: it is the probability that the best of the
+``2 (W + L - 1)`` alignments with a target of width ``L``, taken as independent, scores as high
+(memelite computes it per strand and combines the strands as ``1 - (1 - p)^2``; MEME takes the
+maximum over both strands directly; the two are the same).
+Here the E-value is ``p x number of targets`` (as MEME) and the q-value is the Benjamini-Hochberg
+FDR over all targets of one query (MEME uses Storey's q-values). No network access is involved
+(memelite's CLI, which can download JASPAR, is not used).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from seqlens.motifs.motif import Motif
+from seqlens.motifs.tomtom_columns import tomtom_columns
 
 COLUMNS = ["query", "query_name", "target", "target_name", "p_value", "e_value", "q_value",
            "score", "offset", "overlap", "strand", "query_index", "target_index"]
@@ -29,7 +38,8 @@ def tomtom(queries: Motif | Iterable[Motif], targets: Iterable[Motif], top_n: in
            max_p_value: float | None = None, max_e_value: float | None = None,
            max_q_value: float | None = None, reverse_complement: bool | None = None,
            pseudocount: float = 0.0, n_score_bins: int = 100, n_median_bins: int = 1000,
-           n_target_bins: int | None = 100, n_jobs: int = -1) -> pd.DataFrame:
+           n_target_bins: int | None = 100, n_jobs: int = -1,
+           distance: str = "euclidean") -> pd.DataFrame:
     """Compare query motifs with target motifs; one row per (query, target) match.
 
     Parameters
@@ -41,9 +51,13 @@ def tomtom(queries: Motif | Iterable[Motif], targets: Iterable[Motif], top_n: in
     reverse_complement : also match the targets' reverse complements (default: True for
         nucleotide alphabets; protein motifs are compared on one strand).
     pseudocount : added to every cell before the matrices are normalised to probabilities.
-    n_score_bins, n_median_bins, n_target_bins, n_jobs : passed to ``memelite.tomtom``
-        (``n_target_bins=None`` switches off its approximate merging of similar target columns;
-        ``n_jobs=-1`` uses all numba threads).
+    n_score_bins : integer range of one column's score (Tomtom's bins; 100 as in MEME).
+    n_median_bins, n_target_bins, n_jobs : passed to ``memelite.tomtom`` (``distance=
+        "euclidean"`` only; ``n_target_bins=None`` switches off its approximate merging of similar
+        target columns; ``n_jobs=-1`` uses all numba threads).
+    distance : column score, ``"euclidean"`` (minus the Euclidean distance, through memelite;
+        MEME's ``-dist ed``) or ``"pearson"`` (Pearson correlation of the columns, through
+        :func:`seqlens.motifs.tomtom_columns.tomtom_columns`; MEME's ``-dist pearson``).
 
     Returns
     -------
@@ -56,8 +70,8 @@ def tomtom(queries: Motif | Iterable[Motif], targets: Iterable[Motif], top_n: in
     positions ``query_index`` and ``target_index``. Rows are grouped by query (input order) and
     sorted by p-value within each query.
     """
-    from memelite import tomtom as _memelite_tomtom
-
+    if distance not in ("euclidean", "pearson"):
+        raise ValueError(f"unknown distance {distance!r}; use 'euclidean' or 'pearson'")
     queries = [queries] if isinstance(queries, Motif) else list(queries)
     targets = list(targets)
     if not queries or not targets:
@@ -79,10 +93,17 @@ def tomtom(queries: Motif | Iterable[Motif], targets: Iterable[Motif], top_n: in
 
     Qs = [np.ascontiguousarray(m.probabilities(pseudocount)) for m in queries]
     Ts = [np.ascontiguousarray(m.probabilities(pseudocount)) for m in targets]
-    p, score, offset, overlap, strand = _memelite_tomtom(
-        Qs, Ts, n_nearest=None, n_score_bins=n_score_bins, n_median_bins=n_median_bins,
-        n_target_bins=n_target_bins, reverse_complement=bool(reverse_complement), n_jobs=n_jobs,
-    )
+    if distance == "euclidean":
+        from memelite import tomtom as _memelite_tomtom
+
+        p, score, offset, overlap, strand = _memelite_tomtom(
+            Qs, Ts, n_nearest=None, n_score_bins=n_score_bins, n_median_bins=n_median_bins,
+            n_target_bins=n_target_bins, reverse_complement=bool(reverse_complement), n_jobs=n_jobs,
+        )
+    else:
+        p, score, offset, overlap, strand = tomtom_columns(
+            Qs, Ts, distance=distance, reverse_complement=bool(reverse_complement),
+            n_score_bins=n_score_bins)
     p = np.clip(p, 0.0, 1.0)
     q = benjamini_hochberg(p)
     n_q, n_t = p.shape

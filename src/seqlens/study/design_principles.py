@@ -5,9 +5,9 @@
   across ``P``; the fraction of first-layer filters that match a ground-truth motif rising with
   ``P`` (whole motifs in layer 1 with large pools, partial motifs with small ones).
 * :func:`activation_comparison` (Koo & Ploenzke 2021, Nat Mach Intell): ReLU vs exponential (and
-  other activations) in the first layer of cnn-2, cnn-50 and cnn-deep. Published (Tomtom
-  q <= 0.1, 32 filters, mean of the best 3 of 10 trials): single conv pool-24 ReLU match fraction
-  0.906; two-layer pool-4 ReLU 0.396 -> exponential 0.844.
+  other activations) in the first layer of cnn-2, cnn-50 and cnn-deep. Published (MEME Tomtom
+  E <= 0.1 in the paper's scripts, 32 filters, mean of the best 3 of 10 trials): single conv
+  pool-24 ReLU match fraction 0.906; two-layer pool-4 ReLU 0.396 -> exponential 0.844.
 
 Every run: build the zoo model (``random_state`` = seed), train it (:func:`seqlens.train.fit`,
 early stopping on validation AUROC), score the test split (AUROC, AUPR), extract first-layer
@@ -17,7 +17,8 @@ draws from) and reduce the matches to :func:`~seqlens.interpret.filters.filter_s
 
 Sizes, epochs and seeds are arguments, so the same functions run at tiny settings in the tests
 and at full settings in ``benchmarks/``. With ``out_dir`` each experiment writes ``runs.csv``
-(one row per run), ``summary.csv``, ``metrics.json`` and a figure.
+(one row per run), ``summary.csv``, ``metrics.json``, a figure, and each run's filter motifs and
+Tomtom table under ``filters/MODEL_ACTIVATION_seedS/``.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlens.interpret.filters import activation_motifs, filter_statistics, match_filters
+from seqlens.interpret.filters import (
+    activation_motifs,
+    filter_statistics,
+    match_filters,
+    save_filter_matches,
+)
 
 POOL_SIZES = (1, 2, 4, 10, 25, 50, 100)
 ACTIVATION_MODELS = ("cnn_2", "cnn_50", "cnn_deep")
 ACTIVATIONS = ("relu", "exponential")
 
-# Koo & Ploenzke 2021 (Tomtom q <= 0.1, mean of the best 3 of 10 trials)
+# Koo & Ploenzke 2021 (MEME Tomtom E <= 0.1, mean of the best 3 of 10 trials)
 _TWO_LAYER_POOL4 = {"relu": 0.396, "exponential": 0.844}  # two layers, first pool 4
 PUBLISHED_ACTIVATION = {
     ("cnn_50", "relu"): 0.906,  # single conv layer with large pool (pool 24 in the paper)
@@ -68,13 +74,19 @@ def default_database():
 def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: int = 100,
                           batch_size: int = 128, lr: float = 1e-3, patience: int | None = 10,
                           monitor: str = "auroc", database=None, truth_ids=None,
-                          metric: str = "q_value", cutoff: float = 0.1, threshold: float = 0.5,
-                          device=None, verbose: bool = False, **model_overrides) -> dict:
+                          metric: str = "q_value", cutoff: float = 0.1,
+                          distance: str = "euclidean", threshold: float = 0.5,
+                          device=None, verbose: bool = False, filters_dir: str | Path | None = None,
+                          **model_overrides) -> dict:
     """Train one zoo model on ``dataset`` (early stopping and learning-rate decay on the
     validation ``monitor``) and score its first-layer filters; returns a flat dict (``model``,
     ``seed``, overrides, ``test_auroc``, ``test_aupr``, ``match_fraction``, ``match_any``,
     ``false_positive_rate``, ``coverage``, ``epochs_run``, ``batch_size``, ``patience``,
-    ``monitor``, ``seconds``)."""
+    ``monitor``, ``match_metric``, ``match_cutoff``, ``match_distance`` (Tomtom's column score),
+    ``train_seconds`` (the fit alone) and ``seconds`` (fit, scoring and Tomtom)).
+    With ``filters_dir`` the filter motifs and their Tomtom table are saved there
+    (:func:`~seqlens.interpret.filters.save_filter_matches`) for rescoring, e.g. at another
+    ``metric`` or ``cutoff``."""
     from seqlens.models import build_model
     from seqlens.train import evaluate, fit
 
@@ -91,7 +103,9 @@ def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: in
     model = result.model.eval()
     scores = evaluate(model, dataset.test, loss="bce", device=device)
     motifs = activation_motifs(model, dataset.test.X, threshold=threshold, device=device)
-    matches = match_filters(motifs, database, truth_ids=truth_ids)
+    matches = match_filters(motifs, database, truth_ids=truth_ids, distance=distance)
+    if filters_dir is not None:
+        save_filter_matches(filters_dir, motifs, matches)
     stats = filter_statistics(matches, len(motifs), truth_ids, metric=metric, cutoff=cutoff)
     return dict(
         model=model_name, seed=seed, **model_overrides,
@@ -100,15 +114,23 @@ def run_filter_experiment(model_name: str, dataset, *, seed: int = 0, epochs: in
         match_fraction=stats["match_fraction"], match_any=stats["match_any"],
         false_positive_rate=stats["false_positive_rate"], coverage=stats["coverage"],
         n_filters=stats["n_filters"], epochs_run=len(result.history), batch_size=batch_size,
-        patience=patience, monitor=monitor, seconds=time.perf_counter() - start,
+        patience=patience, monitor=monitor, match_metric=metric, match_cutoff=cutoff,
+        match_distance=distance,
+        train_seconds=result.seconds,
+        seconds=time.perf_counter() - start,
     )
+
+
+def _filters_dir(out_dir, model: str, activation: str, seed: int) -> Path | None:
+    """Where a run's filter motifs and matches go: ``out_dir/filters/MODEL_ACTIVATION_seedS``."""
+    return None if out_dir is None else Path(out_dir) / "filters" / f"{model}_{activation}_seed{seed}"
 
 
 def pool_size_sweep(dataset, pools=POOL_SIZES, seeds=(0, 1, 2), epochs: int = 100,
                     batch_size: int = 128, lr: float = 1e-3, patience: int | None = 10,
                     database=None, metric: str = "q_value", cutoff: float = 0.1,
-                    activation: str = "relu", device=None, verbose: bool = False,
-                    out_dir: str | Path | None = None,
+                    distance: str = "euclidean", activation: str = "relu", device=None,
+                    verbose: bool = False, out_dir: str | Path | None = None,
                     callback=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """CNN-P (Koo & Eddy 2019) for each pool size and seed on ``dataset`` (a Dataset or HDF5
     path, normally :func:`seqlens.simulate.multitask_motifs`).
@@ -126,7 +148,10 @@ def pool_size_sweep(dataset, pools=POOL_SIZES, seeds=(0, 1, 2), epochs: int = 10
             row = run_filter_experiment(f"cnn_p{pool}", dataset, seed=seed, epochs=epochs,
                                         batch_size=batch_size, lr=lr, patience=patience,
                                         database=database, metric=metric, cutoff=cutoff,
-                                        device=device, verbose=verbose, activation=activation)
+                                        distance=distance, device=device, verbose=verbose,
+                                        activation=activation,
+                                        filters_dir=_filters_dir(out_dir, f"cnn_p{pool}", activation,
+                                                                 seed))
             row["pool"] = pool
             rows.append(row)
             if callback is not None:
@@ -147,7 +172,8 @@ def activation_comparison(dataset, models=ACTIVATION_MODELS, activations=ACTIVAT
                           seeds=(0, 1, 2), epochs: int = 100, batch_size: int = 128,
                           lr: float = 1e-3, patience: int | None = 10, monitor: str = "auroc",
                           best: int = 3, database=None, metric: str = "q_value", cutoff: float = 0.1,
-                          device=None, verbose: bool = False, out_dir: str | Path | None = None,
+                          distance: str = "euclidean", device=None, verbose: bool = False,
+                          out_dir: str | Path | None = None,
                           callback=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """First-layer activation (Koo & Ploenzke 2021) for each model, activation and seed.
 
@@ -166,8 +192,9 @@ def activation_comparison(dataset, models=ACTIVATION_MODELS, activations=ACTIVAT
                 row = run_filter_experiment(name, dataset, seed=seed, epochs=epochs,
                                             batch_size=batch_size, lr=lr, patience=patience,
                                             monitor=monitor, database=database, metric=metric,
-                                            cutoff=cutoff, device=device, verbose=verbose,
-                                            activation=act)
+                                            cutoff=cutoff, distance=distance, device=device,
+                                            verbose=verbose, activation=act,
+                                            filters_dir=_filters_dir(out_dir, name, act, seed))
                 rows.append(row)
                 if callback is not None:
                     callback(row)
