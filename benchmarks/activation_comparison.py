@@ -35,7 +35,9 @@ from seqlens.study.design_principles import (
     PUBLISHED_ACTIVATION,
     activation_comparison,
     read_runs,
+    rescore_runs,
     summarise,
+    truth_ids_of,
     write_experiment,
 )
 
@@ -67,14 +69,23 @@ def main(argv=None) -> dict:
     p.add_argument("--from-runs", nargs="+", default=None, metavar="RUNS_JSONL",
                    help="no training: summarise the runs.jsonl files of earlier invocations "
                         "(e.g. one per seed) into --out")
+    p.add_argument("--rescore", action="store_true",
+                   help="with --from-runs: recompute the filter statistics at --metric/--cutoff from "
+                        "the Tomtom table each run saved (e.g. --metric e_value, the paper's)")
     p.add_argument("--out", default="out/bench/activation_comparison")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    if args.rescore and not args.from_runs:
+        p.error("--rescore needs --from-runs")
     if args.from_runs:
         runs = read_runs(args.from_runs)
+        if args.rescore:
+            truth = truth_ids_of(multitask_motifs(n=20, length=args.length,
+                                                  random_state=args.data_seed))
+            runs = rescore_runs(runs, truth, args.metric, args.cutoff)
         summary = summarise(runs, ["model", "activation"], best=args.best)
         summary["published_match_fraction"] = [
             PUBLISHED_ACTIVATION.get((m, a), float("nan"))

@@ -15,6 +15,8 @@ from seqlens.study.design_principles import (
     PUBLISHED_ACTIVATION,
     activation_comparison,
     pool_size_sweep,
+    read_runs,
+    rescore_runs,
     summarise,
     truth_ids_of,
 )
@@ -43,6 +45,20 @@ def test_pool_size_sweep_end_to_end(tiny, tmp_path):
         run_dir = tmp_path / "filters" / f"cnn_p{pool}_relu_seed0"
         assert len(read_meme(run_dir / "motifs.meme")) == 30
         assert set(pd.read_csv(run_dir / "matches.csv")["filter"]) <= set(range(30))
+    # rescoring from the saved tables: the same criterion gives the same statistics
+    log = tmp_path / "runs.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in runs.to_dict(orient="records")))
+    truth = truth_ids_of(tiny)
+    again = rescore_runs(read_runs([log]), truth, "q_value", 0.1)
+    for col in ("match_fraction", "match_any", "coverage"):
+        np.testing.assert_allclose(again[col], runs[col])
+    none = rescore_runs(read_runs([log]), truth, "e_value", 0.0)
+    assert (none["match_any"] == 0).all() and (none["match_metric"] == "e_value").all()
+    loose = rescore_runs(read_runs([log]), truth, "p_value", 1.0)
+    assert (loose["match_any"] >= runs["match_any"]).all() and (loose["match_any"] > 0).all()
+    (tmp_path / "filters" / "cnn_p4_relu_seed0" / "matches.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="cnn_p4 relu seed 0"):
+        rescore_runs(read_runs([log]), truth, "q_value", 0.1)
     for col in ("test_auroc", "match_fraction", "match_any", "false_positive_rate", "coverage"):
         assert runs[col].between(0, 1).all(), col
     np.testing.assert_allclose(runs["false_positive_rate"],

@@ -218,11 +218,32 @@ SCORES = ("test_auroc", "test_aupr", "match_fraction", "match_any", "false_posit
 
 
 def read_runs(paths) -> pd.DataFrame:
-    """One row per run from ``runs.jsonl`` files (one JSON object per line) of earlier runs."""
+    """One row per run from ``runs.jsonl`` files (one JSON object per line) of earlier runs, with
+    ``source``, the file each row came from."""
     import json
 
-    return pd.DataFrame([json.loads(line) for f in paths
+    return pd.DataFrame([{**json.loads(line), "source": str(f)} for f in paths
                          for line in Path(f).read_text().splitlines() if line.strip()])
+
+
+def rescore_runs(runs: pd.DataFrame, truth_ids, metric: str = "q_value",
+                 cutoff: float = 0.1) -> pd.DataFrame:
+    """The runs of :func:`read_runs` with their filter statistics recomputed at another Tomtom
+    ``metric`` / ``cutoff`` from the Tomtom tables the runs saved
+    (``filters/MODEL_ACTIVATION_seedS/matches.csv`` beside each ``source``); a run without its
+    table raises FileNotFoundError naming it."""
+    rows = []
+    for row in runs.to_dict(orient="records"):
+        table = (_filters_dir(Path(row["source"]).parent, row["model"], row["activation"],
+                              row["seed"]) / "matches.csv")
+        if not table.exists():
+            raise FileNotFoundError(f"{row['source']}: run {row['model']} {row['activation']} "
+                                    f"seed {row['seed']} has no saved Tomtom table {table}")
+        stats = filter_statistics(pd.read_csv(table), row["n_filters"], truth_ids,
+                                  metric=metric, cutoff=cutoff)
+        rows.append({**row, **{k: stats[k] for k in SCORES if k in stats},
+                     "match_metric": metric, "match_cutoff": cutoff})
+    return pd.DataFrame(rows)
 
 
 def summarise(runs: pd.DataFrame, by: list[str], best: int | None = None) -> pd.DataFrame:
