@@ -11,7 +11,7 @@ from seqlens.report.html import referenced_files
 TINY = dict(
     n_regcode=600, n_multitask=600, n_interactions=600, epochs=1, design_epochs=1, patience=1, pools=(4,),
     seeds=(0,),
-    design_models=("cnn_2",), n_attr=6, attr_methods=("saliency", "ig", "deepshap", "ism"), n_null=24,
+    design_models=("cnn_p4",), n_attr=6, attr_methods=("saliency", "ig", "deepshap", "ism"), n_null=24,
     spacing_step=20, surrogate_n=300, surrogate_kind="additive", robust_epochs=1, zbed2_epochs=1,
     zbed2_train=200, potts_iterations=2, attention_iterations=1, pdz_sequences=400, ig_steps=4,
     smooth_n=2, shap_refs=2,

@@ -11,7 +11,7 @@ from pathlib import Path
 SETTINGS = {
     "quick": dict(
         n_regcode=3000, n_multitask=2000, n_interactions=3000, epochs=8, design_epochs=4, patience=3,
-        pools=(4, 25), seeds=(0,), design_models=("cnn_2",), n_attr=40,
+        pools=(4, 25), seeds=(0,), design_models=("cnn_p4",), n_attr=40,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6, pgd_steps=3,
         attention_epochs=8, zbed2_epochs=4, zbed2_train=600,
@@ -21,7 +21,7 @@ SETTINGS = {
     ),
     "default": dict(
         n_regcode=20000, n_multitask=8000, n_interactions=10000, epochs=25, design_epochs=12, patience=6,
-        pools=(2, 10, 25, 100), seeds=(0,), design_models=("cnn_2",),
+        pools=(2, 10, 25, 100), seeds=(0,), design_models=("cnn_p4",),
         n_attr=300, attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000,
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=10, pgd_steps=3,
         attention_epochs=12, zbed2_epochs=10, zbed2_train=None,
