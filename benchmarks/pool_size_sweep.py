@@ -65,8 +65,6 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     if args.rescore and not args.from_runs:
         p.error("--rescore needs --from-runs")
-    if args.rescore and not args.from_runs:
-        p.error("--rescore needs --from-runs")
     if args.from_runs:
         runs = read_runs(args.from_runs).sort_values(["pool", "seed"], ignore_index=True)
         if args.rescore:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from seqlens.motifs.motif import Motif
-from seqlens.motifs.tomtom_columns import tomtom_columns
+from seqlens.motifs.tomtom_columns import DISTANCES, tomtom_columns
 
 COLUMNS = ["query", "query_name", "target", "target_name", "p_value", "e_value", "q_value",
            "score", "offset", "overlap", "strand", "query_index", "target_index"]
@@ -70,8 +70,8 @@ def tomtom(queries: Motif | Iterable[Motif], targets: Iterable[Motif], top_n: in
     positions ``query_index`` and ``target_index``. Rows are grouped by query (input order) and
     sorted by p-value within each query.
     """
-    if distance not in ("euclidean", "pearson"):
-        raise ValueError(f"unknown distance {distance!r}; use 'euclidean' or 'pearson'")
+    if distance not in DISTANCES:
+        raise ValueError(f"unknown distance {distance!r}; use one of {DISTANCES}")
     queries = [queries] if isinstance(queries, Motif) else list(queries)
     targets = list(targets)
     if not queries or not targets:
