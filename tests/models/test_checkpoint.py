@@ -1,8 +1,11 @@
 import json
+import pathlib
+import shutil
 
 import pytest
 import torch
 
+from seqlens.io.checkpoint import _digest
 from seqlens.models import CheckpointError, build_model, load_model, read_checkpoint_info, save_model
 
 torch.set_num_threads(1)
@@ -42,28 +45,100 @@ def test_tampered_weights_refused(tmp_path):
         load_model(tmp_path / "ck")
 
 
-def test_pickle_payload_refused_even_without_digest_check(tmp_path):
+def _rehash(folder):
+    """Recompute the integrity hash as an attacker would, so the checks behind it are tested."""
+    cfg_path = folder / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg.pop("sha256")
+    cfg["sha256"] = _digest(cfg, (folder / "weights.pt").read_bytes())
+    cfg_path.write_text(json.dumps(cfg))
+
+
+def test_pickle_payload_never_runs(tmp_path):
     save_model(_trained_like(), tmp_path / "ck")
+    marker = tmp_path / "pwned"
 
     class Evil:
         def __reduce__(self):
-            return (print, ("pwned",))
+            return (pathlib.Path.touch, (marker,))
 
     torch.save({"x": Evil()}, tmp_path / "ck" / "weights.pt")
     with pytest.raises(CheckpointError, match="SHA-256"):
         load_model(tmp_path / "ck")
+    _rehash(tmp_path / "ck")
     with pytest.raises(CheckpointError, match="cannot read weights safely"):
-        load_model(tmp_path / "ck", verify=False)
+        load_model(tmp_path / "ck")
+    assert not marker.exists()
 
 
-def test_mismatched_config_refused(tmp_path):
-    save_model(_trained_like(), tmp_path / "ck")
+@pytest.mark.parametrize("edit", [
+    lambda c: c["model"].update(activation="relu"),
+    lambda c: c["metadata"].update(loss="mse"),
+    lambda c: c["model"].update(filters=25),
+])
+def test_edited_config_refused(tmp_path, edit):
+    save_model(_trained_like(activation="exponential"), tmp_path / "ck", metadata={"loss": "bce"})
     cfg_path = tmp_path / "ck" / "config.json"
     cfg = json.loads(cfg_path.read_text())
-    cfg["model"]["filters"] = 25
+    edit(cfg)
     cfg_path.write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match="do not match"):
+    with pytest.raises(CheckpointError, match="SHA-256"):
         load_model(tmp_path / "ck")
+
+
+def test_config_bytes_flipped_refused(tmp_path):
+    save_model(_trained_like(), tmp_path / "ck")
+    cfg_path = tmp_path / "ck" / "config.json"
+    text = cfg_path.read_text()
+    cfg_path.write_text(text.replace('"exponential"', '"exponentiaL"').replace('"relu"', '"reLu"'))
+    with pytest.raises(CheckpointError):
+        load_model(tmp_path / "ck")
+
+
+def test_files_of_two_saves_refused(tmp_path):
+    save_model(_trained_like(), tmp_path / "a")
+    save_model(build_model("cnn_local", random_state=5), tmp_path / "b")
+    shutil.copy(tmp_path / "b" / "weights.pt", tmp_path / "a" / "weights.pt")
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_model(tmp_path / "a")
+
+
+def test_rehashed_bad_configs_refused_cleanly(tmp_path):
+    save_model(_trained_like(), tmp_path / "ck")
+    cfg_path = tmp_path / "ck" / "config.json"
+    original = json.loads(cfg_path.read_text())
+    for edit, message in [
+        (lambda c: c["model"].update(filters=-5), "cannot rebuild|do not match"),
+        (lambda c: c.update(extra=1), "unknown keys"),
+        (lambda c: c.update(model=[1, 2]), "must be a JSON object"),
+        (lambda c: c["model"].update(name="no_such_model"), "cannot rebuild"),
+    ]:
+        cfg = json.loads(json.dumps(original))
+        edit(cfg)
+        cfg_path.write_text(json.dumps(cfg))
+        _rehash(tmp_path / "ck")
+        with pytest.raises(CheckpointError, match=message):
+            load_model(tmp_path / "ck")
+
+
+def test_same_model_gives_byte_identical_files(tmp_path):
+    save_model(build_model("cnn_local", random_state=3), tmp_path / "a", metadata={"x": 1})
+    save_model(build_model("cnn_local", random_state=3), tmp_path / "other_name")
+    assert (tmp_path / "a" / "weights.pt").read_bytes() == \
+        (tmp_path / "other_name" / "weights.pt").read_bytes()
+
+
+def test_wrong_kind_refused(tmp_path):
+    from seqlens.msa import PSSM, Alignment
+    from seqlens.msa.persist import load_msa_model, save_msa_model
+
+    aln = Alignment.from_rows(["ACDE", "ACDF", "ACEE"], names=["a", "b", "c"])
+    save_msa_model(PSSM().fit(aln), tmp_path / "msa")
+    save_model(_trained_like(), tmp_path / "ck")
+    with pytest.raises(CheckpointError, match="not a seqlens-model checkpoint"):
+        load_model(tmp_path / "msa")
+    with pytest.raises(CheckpointError, match="not a seqlens-msa-model checkpoint"):
+        load_msa_model(tmp_path / "ck")
 
 
 def test_corrupt_or_missing_refused(tmp_path):
@@ -74,7 +149,7 @@ def test_corrupt_or_missing_refused(tmp_path):
     with pytest.raises(CheckpointError, match="corrupt checkpoint config"):
         load_model(tmp_path / "ck")
     (tmp_path / "ck" / "config.json").write_text(json.dumps({"format": "other"}))
-    with pytest.raises(CheckpointError, match="not a seqlens model"):
+    with pytest.raises(CheckpointError, match="not a seqlens-model checkpoint"):
         load_model(tmp_path / "ck")
 
 

@@ -219,7 +219,7 @@ def test_cli_fit_mutations_score_sample(tmp_path):
         pred = pd.read_csv(out / "predictions.csv")
         assert list(pred["status"]).count("ok") == 5
     # a reloaded Potts gives the same effects as the CLI predictions
-    from seqlens.cli.msa_models import load_msa_model
+    from seqlens.msa.persist import load_msa_model
 
     m = load_msa_model(tmp_path / "potts")
     res = mutation_effects(m, ["A21G"])
@@ -319,7 +319,7 @@ def test_dlg4_mutation_effects_with_wildtype_match_evaluate_dms(data_dir):
 def test_cli_mutations_with_wildtype_sequence(tmp_path):
     import json
 
-    from seqlens.cli.msa_models import load_msa_model
+    from seqlens.msa.persist import load_msa_model
 
     msa = _off_by_indel_alignment()
     aln = tmp_path / "off.fasta"

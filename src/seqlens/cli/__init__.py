@@ -3,13 +3,22 @@
 Each command lives in its own module of this package with a ``register(subparsers)`` function
 that adds its parser and sets ``func`` (taking the parsed ``args``). Heavy imports happen inside
 ``func`` so that ``seqlens --help`` stays fast.
+
+:func:`main` is the one error boundary of every command: bad input (:class:`SeqlensError`, a
+missing or unreadable file, a full disk) prints one line naming the file and value and exits
+with 2; Ctrl-C or SIGTERM stop promptly with exit 130, leaving only ``<out>.partial/``; any other
+exception is a bug, printed as one line that asks for a report (``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import shlex
+import signal
 import sys
+import warnings
 
 from seqlens.errors import SeqlensError
 
@@ -19,8 +28,8 @@ COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "a
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="seqlens", description="Interpretable models of biological sequences."
-    )
+        prog="seqlens", description="Interpretable models of biological sequences.",
+        epilog="--debug (anywhere on the line) shows the full traceback of an unexpected error.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -28,14 +37,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _expected_message(exc: BaseException) -> str | None:
+    """The one-line message of an expected failure, or None for a bug."""
+    if isinstance(exc, SeqlensError):
+        return _one_line(exc)
+    if isinstance(exc, OSError) and (exc.filename or exc.strerror):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _one_line(f"{where}{exc.strerror or exc}")
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller input, batch size or model"
+    return None
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"seqlens: warning: {_one_line(message)}", file=file or sys.stderr)
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("SEQLENS_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    prefix = f"seqlens {args.command}"
     try:
-        result = args.func(args)
-    except (SeqlensError, FileNotFoundError) as exc:
-        print(f"seqlens {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    return int(result or 0)
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        from seqlens.io.atomic import active_partials
+
+        kept = active_partials()
+        where = (f"; unfinished output kept in {', '.join(map(str, kept))} (rerun with --resume "
+                 "to continue, or without to start over)") if kept else ""
+        print(f"{prefix}: interrupted{where}", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = _expected_message(exc)
+        if message is not None and not debug:
+            print(f"{prefix}: error: {message}", file=sys.stderr)
+            return 2
+        if debug:
+            raise
+        command = shlex.join(["seqlens", *argv])
+        print(f"{prefix}: internal error ({type(exc).__name__}: {_one_line(exc)[:300]}). This is a "
+              f"bug in seqlens; please report it with the command line `{command}` (rerun with "
+              "--debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -16,108 +16,9 @@ Each prints a table and writes ``metrics.json`` (for ``sample``: beside the FAST
 
 from __future__ import annotations
 
-import inspect
-import json
 from pathlib import Path
 
 MODEL_NAMES = ("pssm", "potts", "gaussian", "vae", "attention")
-
-
-def _classes() -> dict:
-    from seqlens.msa import PSSM, Gaussian, Potts
-    from seqlens.msa.attention import FactoredAttention
-    from seqlens.msa.vae import VAE
-
-    return {"PSSM": PSSM, "Potts": Potts, "Gaussian": Gaussian,
-            "FactoredAttention": FactoredAttention, "VAE": VAE}
-
-
-# ---------------------------------------------------------------------------- persistence
-def save_msa_model(model, path: str | Path) -> Path:
-    """Save a fitted MSA model as a folder: ``config.json`` (class, hyper-parameters, scalar
-    state, column table, alphabet) and ``weights.pt`` (a dict of tensors). Written atomically."""
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    from seqlens.io.atomic import atomic_path, write_json
-
-    path = Path(path)
-    cls = type(model).__name__
-    if cls not in _classes():
-        raise TypeError(f"cannot save {cls}")
-    params = {}
-    for name in inspect.signature(type(model).__init__).parameters:
-        if name != "self" and hasattr(model, name):
-            v = getattr(model, name)
-            params[name] = list(v) if isinstance(v, tuple) else v
-    state, tensors, tables = {}, {}, {}
-    for key, value in vars(model).items():
-        if not key.endswith("_") or key.startswith("_"):
-            continue
-        if key in ("columns_", "alphabet_"):
-            continue
-        if isinstance(value, np.ndarray):
-            tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
-        elif isinstance(value, torch.nn.Module):
-            for k, t in value.state_dict().items():
-                tensors[f"{key}.{k}"] = t.detach().cpu()
-        elif isinstance(value, pd.DataFrame):
-            tables[key] = value.to_dict(orient="list")
-        elif isinstance(value, (int, float, str, bool, np.integer, np.floating)) or value is None:
-            state[key] = value.item() if isinstance(value, np.generic) else value
-    config = {
-        "class": cls, "params": params, "state": state, "tables": tables,
-        "columns": model.columns_.to_dict(orient="list"),
-        "alphabet": {"name": model.alphabet_.name, "letters": model.alphabet_.letters},
-    }
-    path.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path / "weights.pt") as tmp:
-        torch.save(tensors, tmp)
-    write_json(path / "config.json", config)
-    return path
-
-
-def load_msa_model(path: str | Path):
-    """Load a model saved by :func:`save_msa_model` (tensors only; nothing is unpickled)."""
-    import numpy as np
-    import pandas as pd
-    import torch
-
-    from seqlens.alphabet import Alphabet
-    from seqlens.errors import FormatError
-
-    path = Path(path)
-    if not (path / "config.json").exists() or not (path / "weights.pt").exists():
-        raise FileNotFoundError(f"{path}: not a saved MSA model (needs config.json and weights.pt)")
-    config = json.loads((path / "config.json").read_text())
-    classes = _classes()
-    if config.get("class") not in classes:
-        raise FormatError(f"{path / 'config.json'}: unknown model class {config.get('class')!r}")
-    cls = classes[config["class"]]
-    model = cls(**config["params"])
-    tensors = torch.load(path / "weights.pt", weights_only=True, map_location="cpu")
-    for k, v in config["state"].items():
-        setattr(model, k, v)
-    for k, v in config["tables"].items():
-        setattr(model, k, pd.DataFrame(v))
-    model.columns_ = pd.DataFrame(config["columns"])
-    model.alphabet_ = Alphabet(config["alphabet"]["name"], config["alphabet"]["letters"])
-    modules = {}
-    for k, t in tensors.items():
-        if "." in k:
-            head, rest = k.split(".", 1)
-            modules.setdefault(head, {})[rest] = t
-        else:
-            setattr(model, k, t.numpy())
-    if "net_" in modules:  # the VAE
-        net = model._build(len(model.columns_), int(config["state"]["q_"]))
-        net.load_state_dict(modules["net_"])
-        net.eval()
-        model.net_ = net
-    if "loss_history_" in vars(model):
-        model.loss_history_ = np.asarray(model.loss_history_)
-    return model
 
 
 # ---------------------------------------------------------------------------- parsers
@@ -224,6 +125,8 @@ def run_fit(args) -> int:
     t0 = time.perf_counter()
     model.fit(msa)
     seconds = time.perf_counter() - t0
+    from seqlens.msa.persist import save_msa_model
+
     save_msa_model(model, args.out)
     metrics = {"model": args.model, "n_sequences": msa.n_sequences, "length": msa.length,
                "neff": float(msa.neff(args.identity)), "seconds": seconds}
@@ -262,6 +165,7 @@ def run_score(args) -> int:
     from seqlens.cli.common import report_metrics
     from seqlens.io.atomic import atomic_path
     from seqlens.msa.homologs import sequence_scores
+    from seqlens.msa.persist import load_msa_model
 
     model = load_msa_model(args.model)
     names, X = _aligned_codes(model, args.sequences)
@@ -300,6 +204,7 @@ def run_mutations(args) -> int:
     from seqlens.io.atomic import atomic_path
     from seqlens.io.dms import read_dms
     from seqlens.msa.mutations import evaluate_dms
+    from seqlens.msa.persist import load_msa_model
     from seqlens.plot.curves import save_figure
     from seqlens.plot.mutations import plot_mutation_scatter
 
@@ -333,6 +238,7 @@ def run_sample(args) -> int:
 
     from seqlens.cli.common import report_metrics
     from seqlens.io.fasta import write_fasta
+    from seqlens.msa.persist import load_msa_model
     from seqlens.msa.sampling import sample, sample_statistics
 
     model = load_msa_model(args.model)

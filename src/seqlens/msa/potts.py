@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seqlens.expressions import check_expression, parse_expression
 from seqlens.msa.alignment import Alignment
 from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
@@ -286,6 +287,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
             raise ValueError("gaps must be 'ignore' or 'state'")
         if self.optimizer not in ("lbfgs", "adam"):
             raise ValueError("optimizer must be 'lbfgs' or 'adam'")
+        check_expression(self.lambda_J, ("q", "L"), name="lambda_J", low=0.0)
         self.identity = identity
         self.batch_size = batch_size
         self.lr = lr
@@ -298,12 +300,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
 
     # ------------------------------------------------------------------ helpers
     def _lambda_J(self, Q: int, L: int) -> float:
-        lam = self.lambda_J
-        if isinstance(lam, str):
-            if not set(lam) <= set("0123456789.*/()+- qL"):
-                raise ValueError(f"lambda_J formula may only use numbers, q, L and + - * / ( ): {lam!r}")
-            return float(eval(lam, {"__builtins__": {}}, {"q": Q, "L": L}))
-        return float(lam)
+        return parse_expression(self.lambda_J, {"q": Q, "L": L}, name="lambda_J", low=0.0)
 
     @staticmethod
     def memory_estimate(N: int, L: int, Q: int, batch_size: int | None = None,

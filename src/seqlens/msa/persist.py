@@ -1,0 +1,116 @@
+"""Saved MSA models: a folder in the checkpoint format of :mod:`seqlens.io.checkpoint`.
+
+``config.json`` holds the class, hyper-parameters, scalar learned state, column table and
+alphabet; ``weights.pt`` the learned arrays (and the VAE's network) as tensors. One hash covers
+both files; loading reads tensors and JSON only and checks every value against the class.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+
+from seqlens.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+FORMAT = "seqlens-msa-model"
+KEYS = {"class", "params", "state", "tables", "columns", "alphabet"}
+
+
+def _classes() -> dict:
+    from seqlens.msa.attention import FactoredAttention
+    from seqlens.msa.gaussian import Gaussian
+    from seqlens.msa.potts import Potts
+    from seqlens.msa.pssm import PSSM
+    from seqlens.msa.vae import VAE
+
+    return {"PSSM": PSSM, "Potts": Potts, "Gaussian": Gaussian,
+            "FactoredAttention": FactoredAttention, "VAE": VAE}
+
+
+def _init_names(cls) -> list[str]:
+    return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+
+
+def save_msa_model(model, path: str | Path) -> Path:
+    """Save a fitted MSA model to folder ``path``; returns the folder."""
+    import pandas as pd
+    import torch
+
+    cls = type(model).__name__
+    if cls not in _classes():
+        raise TypeError(f"cannot save {cls}")
+    params = {}
+    for name in _init_names(type(model)):
+        if hasattr(model, name):
+            v = getattr(model, name)
+            params[name] = list(v) if isinstance(v, tuple) else v
+    state, tensors, tables = {}, {}, {}
+    for key, value in vars(model).items():
+        if not key.endswith("_") or key.startswith("_") or key in ("columns_", "alphabet_"):
+            continue
+        if isinstance(value, np.ndarray):
+            tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
+        elif isinstance(value, torch.nn.Module):
+            for k, t in value.state_dict().items():
+                tensors[f"{key}.{k}"] = t
+        elif isinstance(value, pd.DataFrame):
+            tables[key] = value.to_dict(orient="list")
+        elif isinstance(value, (int, float, str, bool, np.integer, np.floating)) or value is None:
+            state[key] = value.item() if isinstance(value, np.generic) else value
+    payload = {
+        "class": cls, "params": params, "state": state, "tables": tables,
+        "columns": model.columns_.to_dict(orient="list"),
+        "alphabet": {"name": model.alphabet_.name, "letters": model.alphabet_.letters},
+    }
+    return save_checkpoint(path, tensors, payload, FORMAT)
+
+
+def load_msa_model(path: str | Path):
+    """Load a model saved by :func:`save_msa_model`; refuses modified, corrupt or foreign
+    checkpoints with :class:`CheckpointError`."""
+    import pandas as pd
+
+    from seqlens.alphabet import Alphabet
+
+    path = Path(path)
+    config, tensors = load_checkpoint(path, FORMAT, KEYS)
+    where = path / "config.json"
+    classes = _classes()
+    cls = classes.get(config.get("class"))
+    if cls is None:
+        raise CheckpointError(f"{where}: unknown model class {config.get('class')!r}")
+    params, state, tables = config.get("params"), config.get("state"), config.get("tables")
+    if not all(isinstance(x, dict) for x in (params, state, tables)):
+        raise CheckpointError(f"{where}: 'params', 'state' and 'tables' must be JSON objects")
+    unknown = sorted(set(params) - set(_init_names(cls)))
+    bad_state = sorted(k for k in [*state, *tables, *tensors]
+                       if not k.split(".")[0].endswith("_") or k.startswith("_"))
+    if unknown or bad_state:
+        raise CheckpointError(f"{where}: unknown {cls.__name__} keys {unknown + bad_state}")
+    try:
+        model = cls(**params)
+        for k, v in state.items():
+            setattr(model, k, v)
+        for k, v in tables.items():
+            setattr(model, k, pd.DataFrame(v))
+        model.columns_ = pd.DataFrame(config["columns"])
+        model.alphabet_ = Alphabet(config["alphabet"]["name"], config["alphabet"]["letters"])
+        modules = {}
+        for k, t in tensors.items():
+            if "." in k:
+                head, rest = k.split(".", 1)
+                modules.setdefault(head, {})[rest] = t
+            else:
+                setattr(model, k, t.numpy())
+        if "net_" in modules:  # the VAE
+            net = model._build(len(model.columns_), int(state["q_"]))
+            net.load_state_dict(modules["net_"])
+            net.eval()
+            model.net_ = net
+    except (TypeError, ValueError, KeyError, RuntimeError, OverflowError) as exc:
+        raise CheckpointError(f"{where}: cannot rebuild {cls.__name__} ({exc})") from None
+    if "loss_history_" in vars(model):
+        model.loss_history_ = np.asarray(model.loss_history_)
+    return model
