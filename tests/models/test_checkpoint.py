@@ -5,6 +5,7 @@ import shutil
 import pytest
 import torch
 
+from seqlens.io.atomic import write_manifest
 from seqlens.io.checkpoint import _digest
 from seqlens.models import CheckpointError, build_model, load_model, read_checkpoint_info, save_model
 
@@ -52,6 +53,7 @@ def _rehash(folder):
     cfg.pop("sha256")
     cfg["sha256"] = _digest(cfg, (folder / "weights.pt").read_bytes())
     cfg_path.write_text(json.dumps(cfg))
+    write_manifest(folder)
 
 
 def test_pickle_payload_never_runs(tmp_path):
@@ -150,6 +152,13 @@ def test_corrupt_or_missing_refused(tmp_path):
         load_model(tmp_path / "ck")
     (tmp_path / "ck" / "config.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(CheckpointError, match="not a seqlens-model checkpoint"):
+        load_model(tmp_path / "ck")
+
+
+def test_incomplete_save_refused(tmp_path):
+    save_model(_trained_like(), tmp_path / "ck")
+    (tmp_path / "ck" / "manifest.json").unlink()
+    with pytest.raises(CheckpointError, match="no manifest.json"):
         load_model(tmp_path / "ck")
 
 

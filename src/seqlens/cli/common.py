@@ -7,13 +7,28 @@ from pathlib import Path
 from seqlens.io.atomic import write_json
 
 
-def report_metrics(metrics: dict, out_dir: str | Path | None, title: str | None = None) -> None:
-    """Print flat ``key: value`` metrics as an aligned table and write ``<out_dir>/metrics.json``."""
+def report_metrics(metrics: dict, where: str | Path | None, title: str | None = None) -> None:
+    """Print flat ``key: value`` metrics as an aligned table and write them as JSON to ``where``:
+    a folder (``<where>/metrics.json``) or a ``.json`` file path (``<file>.metrics.json`` for
+    a command whose output is a file)."""
     if title:
         print(title)
     width = max((len(k) for k in metrics), default=0)
     for key, value in metrics.items():
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"  {key:<{width}}  {shown}")
-    if out_dir is not None:
-        write_json(Path(out_dir) / "metrics.json", metrics)
+    if where is not None:
+        where = Path(where)
+        write_json(where if where.suffix == ".json" else where / "metrics.json", metrics)
+
+
+def metrics_path(work: str | Path, out: str | Path) -> Path:
+    """Where a command whose output is the file ``out`` writes its metrics, inside its working
+    folder ``work`` (``<name>.metrics.json``; published beside ``out``)."""
+    return Path(work) / f"{Path(out).name}.metrics.json"
+
+
+def add_resume_option(parser) -> None:
+    """``--resume``: continue the unfinished run left in ``<out>.partial/``."""
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the unfinished run in <out>.partial/ (default: start over)")

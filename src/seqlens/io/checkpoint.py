@@ -18,7 +18,15 @@ import json
 from pathlib import Path
 
 from seqlens.errors import SeqlensError
-from seqlens.io.atomic import atomic_path, json_ready, to_json_value
+from seqlens.io.atomic import (
+    MANIFEST,
+    OutputError,
+    atomic_path,
+    check_output_folder,
+    json_ready,
+    to_json_value,
+    write_manifest,
+)
 
 VERSION = 2
 WEIGHTS = "weights.pt"
@@ -46,7 +54,8 @@ def _tensor_bytes(tensors: dict) -> bytes:
 def save_checkpoint(folder: str | Path, tensors: dict, payload: dict, fmt: str) -> Path:
     """Write ``tensors`` (name -> tensor) and the JSON-able ``payload`` to ``folder``.
 
-    The config is written last; a save cut short leaves a pair whose hash does not match.
+    The config is written after the weights and the folder's manifest last; a save cut short
+    leaves a folder without a manifest, which loaders refuse.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -54,11 +63,12 @@ def save_checkpoint(folder: str | Path, tensors: dict, payload: dict, fmt: str) 
     payload = json.loads(json.dumps(json_ready(payload), default=to_json_value, allow_nan=False))
     config = {"format": fmt, "version": VERSION, **payload}
     config["sha256"] = _digest(config, weights)
-    (folder / CONFIG).unlink(missing_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
     with atomic_path(folder / WEIGHTS) as tmp:
         tmp.write_bytes(weights)
     with atomic_path(folder / CONFIG) as tmp:
         tmp.write_text(json.dumps(config, indent=2, allow_nan=False) + "\n")
+    write_manifest(folder)
     return folder
 
 
@@ -109,6 +119,10 @@ def load_checkpoint(folder: str | Path, fmt: str, keys: set[str] | None = None) 
         raise CheckpointError(
             f"{folder}: SHA-256 of {CONFIG} + {WEIGHTS} does not match the one recorded at save "
             "time; the checkpoint was modified or is corrupt, refusing to load it")
+    try:
+        check_output_folder(folder)
+    except OutputError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError, EOFError for corrupt archives
