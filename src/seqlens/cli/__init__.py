@@ -26,8 +26,15 @@ from seqlens.errors import SeqlensError
 COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "study"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit 2), like every other error of the CLI."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="seqlens", description="Interpretable models of biological sequences.",
         epilog="--debug (anywhere on the line) shows the full traceback of an unexpected error.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
