@@ -4,6 +4,8 @@ import shutil
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from seqlens.io.atomic import write_manifest
 from seqlens.io.checkpoint import _digest
@@ -170,3 +172,28 @@ def test_user_module_needs_instance(tmp_path):
     fresh = torch.nn.Sequential(torch.nn.Conv1d(4, 2, 3), torch.nn.Flatten(), torch.nn.Linear(36, 1))
     X = torch.rand(2, 4, 20)
     assert torch.equal(load_model(tmp_path / "u", model=fresh)(X), user(X))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(["weights.pt", "config.json"]), data=st.data())
+def test_any_damage_is_refused_cleanly(tmp_path, target, data):
+    folder = tmp_path / "ck"
+    if not folder.exists():
+        save_model(build_model("cnn_local", filters=4, random_state=0), folder)
+        (tmp_path / "pristine").mkdir()
+        for name in ("weights.pt", "config.json", "manifest.json"):
+            shutil.copy(folder / name, tmp_path / "pristine" / name)
+    for name in ("weights.pt", "config.json", "manifest.json"):
+        shutil.copy(tmp_path / "pristine" / name, folder / name)
+    raw = bytearray((folder / target).read_bytes())
+    kind = data.draw(st.sampled_from(["flip", "truncate", "insert"]))
+    at = data.draw(st.integers(0, len(raw) - 1))
+    if kind == "flip":
+        raw[at] ^= data.draw(st.integers(1, 255))
+    elif kind == "truncate":
+        del raw[at:]
+    else:
+        raw[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    (folder / target).write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError):
+        load_model(folder)
