@@ -27,6 +27,7 @@ from seqlens.attribution.gradients import (
     smoothgrad,
 )
 from seqlens.attribution.ism import ism, ism_position_scores, window_ism
+from seqlens.errors import SeqlensError
 
 METHODS = {
     "saliency": saliency,
@@ -43,7 +44,7 @@ METHODS = {
 def attribute(model, X, method: str = "saliency", **kwargs):
     """Run an attribution method by name (a key of :data:`METHODS`)."""
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose from {sorted(METHODS)}")
+        raise SeqlensError(f"unknown method {method!r}; choose from {sorted(METHODS)}")
     return METHODS[method](model, X, **kwargs)
 
 

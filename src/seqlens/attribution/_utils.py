@@ -10,6 +10,14 @@ import torch
 from torch import nn
 
 from seqlens.alphabet import _is_tensor
+from seqlens.errors import SeqlensError
+
+
+def check_count(name: str, value, low: int = 1) -> int:
+    """``value`` as an int ``>= low``; a :class:`SeqlensError` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise SeqlensError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 
 def resolve_device(device=None) -> torch.device:
@@ -25,7 +33,7 @@ def as_tensor(X, name: str = "X", ndim: int = 3) -> torch.Tensor:
     if not torch.is_floating_point(T):
         T = T.float()
     if ndim is not None and T.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions (N, A, L), got shape {tuple(T.shape)}")
+        raise SeqlensError(f"{name} must have {ndim} dimensions (N, A, L), got shape {tuple(T.shape)}")
     return T
 
 
@@ -38,7 +46,7 @@ def like(out: torch.Tensor, X):
 
 
 def batches(n: int, batch_size: int, verbose: bool = False, desc: str = "") -> Iterator[slice]:
-    starts = range(0, n, max(int(batch_size), 1))
+    starts = range(0, n, max(int(batch_size), 1))  # callers check batch_size >= 1
     if verbose:
         from tqdm.auto import tqdm
 
@@ -93,7 +101,7 @@ def model_output(model: nn.Module, X: torch.Tensor, target=0, activation=None) -
     if activation is not None:
         fn = ACTIVATIONS.get(activation) if isinstance(activation, str) else activation
         if fn is None:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, a callable or None, "
+            raise SeqlensError(f"activation must be one of {sorted(ACTIVATIONS)}, a callable or None, "
                              f"got {activation!r}")
         y = fn(y)
     return select_target(y, target)
@@ -108,7 +116,7 @@ def select_target(y: torch.Tensor, target) -> torch.Tensor:
         y2 = y.reshape(len(y), -1)
         if isinstance(target, (int, np.integer)):
             if not -y2.shape[1] <= int(target) < y2.shape[1]:
-                raise ValueError(f"target {target} out of range for {y2.shape[1]} outputs")
+                raise SeqlensError(f"target {target} out of range for {y2.shape[1]} outputs")
             out = y2[:, int(target)]
         elif isinstance(target, Sequence) or _is_tensor(target) or isinstance(target, np.ndarray):
             idx = torch.as_tensor(np.asarray(target), device=y.device).long()
@@ -120,7 +128,7 @@ def select_target(y: torch.Tensor, target) -> torch.Tensor:
             raise TypeError(f"target must be an int, a sequence of ints, None or a callable, "
                             f"got {type(target).__name__}")
     if out.ndim != 1 or len(out) != len(y):
-        raise ValueError(f"target must reduce the output to shape (N,), got {tuple(out.shape)}")
+        raise SeqlensError(f"target must reduce the output to shape (N,), got {tuple(out.shape)}")
     return out
 
 

@@ -42,6 +42,7 @@ from torch.overrides import TorchFunctionMode
 from seqlens.attribution._utils import (
     as_tensor,
     batches,
+    check_count,
     eval_mode,
     like,
     model_dtype,
@@ -570,6 +571,8 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
     from seqlens.attribution._utils import correct_gradients
     from seqlens.attribution.gradients import _baselines
 
+    check_count("n_shuffles", n_shuffles)
+    check_count("batch_size", batch_size)
     device = resolve_device(device)
     T = as_tensor(X)
     if references is None:

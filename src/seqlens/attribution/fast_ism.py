@@ -41,6 +41,10 @@ _POINT_FUNCS = {torch.relu, torch.exp, torch.sigmoid, torch.tanh, torch.clamp, t
                 torch.add, torch.sub, torch.mul, torch.pow}
 _POINT_METHODS = {"relu", "exp", "sigmoid", "tanh", "clamp", "clip", "abs", "square", "pow", "mul", "add",
                   "sub", "div", "neg", "contiguous", "float"}
+# What tracing, planning or a check run of an arbitrary model raises when the plan cannot be made
+# (the naive ISM is then used). Interrupts, MemoryError and our own NameErrors still propagate.
+_NO_PLAN = (ValueError, TypeError, RuntimeError, AttributeError, NotImplementedError, KeyError,
+            IndexError, AssertionError)
 
 
 class LocalPlan:
@@ -63,7 +67,7 @@ class LocalPlan:
         splicing would cost more than it saves."""
         try:
             gm = torch.fx.symbolic_trace(model)
-        except Exception:
+        except _NO_PLAN:
             return None
         ph = [n for n in gm.graph.nodes if n.op == "placeholder"]
         if len(ph) != 1:
@@ -87,7 +91,7 @@ class LocalPlan:
                 return None
             if check and not plan._agrees(model, x0):
                 return None
-        except Exception:
+        except _NO_PLAN:
             return None
         return plan
 
@@ -108,7 +112,7 @@ class LocalPlan:
                 env[self.boundary] = refs[-1]
                 with FlopCounterMode(display=False) as counter:
                     self.interp.run(refs[-1], initial_env=env)
-        except Exception:
+        except _NO_PLAN:
             return 0.0
         rest = counter.get_total_flops()
         return rest / (rest + local) if rest + local else 0.0

@@ -17,6 +17,7 @@ from torch import nn
 from seqlens.attribution._utils import (
     as_tensor,
     batches,
+    check_count,
     correct_gradients,
     eval_mode,
     like,
@@ -25,6 +26,7 @@ from seqlens.attribution._utils import (
     per_batch_target,
     resolve_device,
 )
+from seqlens.errors import SeqlensError
 
 
 def _gradients(model, X: torch.Tensor, target, activation, device) -> torch.Tensor:
@@ -51,6 +53,8 @@ def _run(model, X, fn, batch_size, device, verbose, desc):
 def saliency(model: nn.Module, X, target=0, activation=None, correct: bool = False,
              batch_size: int = 128, device=None, verbose: bool = False):
     """Input gradient ``d f / d x`` (Simonyan et al. 2013). Returns ``(N, A, L)``."""
+    check_count("batch_size", batch_size)
+
     def fn(x, sl):
         g = _gradients(model, x, per_batch_target(target, sl), activation, device)
         return correct_gradients(g) if correct else g
@@ -61,6 +65,8 @@ def saliency(model: nn.Module, X, target=0, activation=None, correct: bool = Fal
 def grad_x_input(model: nn.Module, X, target=0, activation=None, correct: bool = False,
                  batch_size: int = 128, device=None, verbose: bool = False):
     """Gradient times input. Returns ``(N, A, L)`` (non-zero only at observed bases)."""
+    check_count("batch_size", batch_size)
+
     def fn(x, sl):
         g = _gradients(model, x, per_batch_target(target, sl), activation, device)
         return (correct_gradients(g) if correct else g) * x
@@ -77,6 +83,10 @@ def smoothgrad(model: nn.Module, X, target=0, activation=None, n_samples: int = 
     Noise is drawn from ``random_state`` in a fixed order, so results do not depend on
     ``batch_size``.
     """
+    check_count("n_samples", n_samples)
+    check_count("batch_size", batch_size)
+    if not sigma >= 0:
+        raise SeqlensError(f"sigma must be >= 0, got {sigma!r}")
     rng = np.random.default_rng(random_state)
     T = as_tensor(X)
     noise_all = rng.standard_normal((len(T), n_samples) + tuple(T.shape[1:])).astype(np.float32)
@@ -110,19 +120,19 @@ def _baselines(X: torch.Tensor, baseline, n: int, random_state) -> torch.Tensor:
             return torch.as_tensor(shuffle(X.cpu().numpy(), n=n, random_state=random_state)).to(X.dtype)
         if baseline == "uniform":
             return torch.full((N, n, A, L), 1.0 / A, dtype=X.dtype)
-        raise ValueError(f"unknown baseline {baseline!r}; use 'zeros', 'shuffle', 'mono_shuffle', "
+        raise SeqlensError(f"unknown baseline {baseline!r}; use 'zeros', 'shuffle', 'mono_shuffle', "
                          f"'uniform' or an array")
     B = as_tensor(baseline, "baseline", ndim=None).to(X.dtype).cpu()
     if B.ndim == 2:
         B = B[None, None].expand(N, n, A, L)
     elif B.ndim == 3:
         if B.shape[0] != N:
-            raise ValueError(f"baseline has {B.shape[0]} sequences, X has {N}")
+            raise SeqlensError(f"baseline has {B.shape[0]} sequences, X has {N}")
         B = B[:, None].expand(N, n, A, L)
     elif B.ndim != 4 or B.shape[0] != N:
-        raise ValueError(f"baseline must be (A, L), (N, A, L) or (N, n, A, L), got {tuple(B.shape)}")
+        raise SeqlensError(f"baseline must be (A, L), (N, A, L) or (N, n, A, L), got {tuple(B.shape)}")
     if B.shape[-2:] != (A, L):
-        raise ValueError(f"baseline columns {tuple(B.shape[-2:])} do not match X {(A, L)}")
+        raise SeqlensError(f"baseline columns {tuple(B.shape[-2:])} do not match X {(A, L)}")
     return B
 
 
@@ -156,6 +166,8 @@ def integrated_gradients(model: nn.Module, X, target=0, activation=None, baselin
     ``(N, A, L)`` whose sum per sequence approximates ``f(x) - f(baseline)`` (completeness; exact
     as ``steps`` grows, and not kept under ``correct=True``).
     """
+    check_count("steps", steps)
+    check_count("batch_size", batch_size)
     T = as_tensor(X)
     B = _baselines(T, baseline, 1, random_state)[:, 0]
 
@@ -177,6 +189,9 @@ def expected_integrated_gradients(model: nn.Module, X, target=0, activation=None
     The sum per sequence approximates ``f(x) - mean f(baselines)``. With ``times_delta=False``
     the result is the gradient averaged over all paths, not multiplied by ``x - baseline``: the
     form Koo & Ploenzke 2021 scored (times the input) as "integrated gradients"."""
+    check_count("steps", steps)
+    check_count("n_baselines", n_baselines)
+    check_count("batch_size", batch_size)
     T = as_tensor(X)
     B = _baselines(T, baseline, n_baselines, random_state)
     nb = B.shape[1]

@@ -20,6 +20,7 @@ from torch import nn
 
 from seqlens.attribution._utils import (
     as_tensor,
+    check_count,
     eval_mode,
     like,
     model_dtype,
@@ -27,6 +28,7 @@ from seqlens.attribution._utils import (
     per_batch_target,
     resolve_device,
 )
+from seqlens.errors import SeqlensError
 
 
 def _mutants(x: torch.Tensor, start: int, end: int):
@@ -65,12 +67,13 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
     ``(N, A, L)``: output change of each substitution (0 at observed letters and outside the
     window), same kind as ``X``.
     """
+    check_count("batch_size", batch_size)
     device = resolve_device(device)
     T = as_tensor(X)
     N, A, L = T.shape
     end = L if end is None else int(end)
     if not 0 <= start < end <= L:
-        raise ValueError(f"need 0 <= start < end <= L={L}, got start={start}, end={end}")
+        raise SeqlensError(f"need 0 <= start < end <= L={L}, got start={start}, end={end}")
     out = torch.zeros((N, A, L), dtype=torch.float64)
     with eval_mode(model, device), torch.no_grad():
         dtype = model_dtype(model)
@@ -137,14 +140,16 @@ def window_ism(model: nn.Module, X, width: int = 10, stride: int | None = None, 
     (effects ``(N, n_windows)`` of ``f(replaced) - f(x)``, window starts ``(n_windows,)``); the
     effects are the same kind as ``X``.
     """
+    check_count("batch_size", batch_size)
+    check_count("n_shuffles", n_shuffles)
     device = resolve_device(device)
     T = as_tensor(X)
     N, A, L = T.shape
     stride = width if stride is None else int(stride)
     if not 0 < width <= L or stride <= 0:
-        raise ValueError(f"need 0 < width <= L={L} and stride > 0, got width={width}, stride={stride}")
+        raise SeqlensError(f"need 0 < width <= L={L} and stride > 0, got width={width}, stride={stride}")
     if replacement not in ("zeros", "uniform", "shuffle"):
-        raise ValueError(f"replacement must be zeros/uniform/shuffle, got {replacement!r}")
+        raise SeqlensError(f"replacement must be zeros/uniform/shuffle, got {replacement!r}")
     starts = np.arange(0, L - width + 1, stride)
     reps = n_shuffles if replacement == "shuffle" else 1
     rng = np.random.default_rng(random_state)

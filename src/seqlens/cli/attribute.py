@@ -1,14 +1,17 @@
 """``seqlens attribute`` and ``seqlens evaluate-attributions``.
 
 ``seqlens attribute --model RUN_DIR --data FILE.h5|FASTA --method saliency,smoothgrad,ig,deepshap,ism
-[--correct] [--target 0] --out attr.h5 [--logos N]`` computes attribution maps and writes them to an
-HDF5 file: one ``(N, A, L)`` dataset per method, ``X`` (the sequences), ``indices`` (rows of the
-split) and ``names``; figures and ``metrics.json`` (seconds per method, off-simplex angle statistics
-of gradient methods, and ground-truth scores when the HDF5 input has ``model_<split>``) go beside
-the output file.
+[--correct] [--target 0] --out attr.h5 [--logos N] [--resume]`` computes attribution maps and writes
+them to an HDF5 file: one ``(N, A, L)`` dataset per method, ``X`` (the sequences), ``indices`` (rows
+of the split) and ``names``. ``attr.h5.metrics.json`` (seconds per method, off-simplex angle
+statistics of gradient methods, and ground-truth scores when the HDF5 input has ``model_<split>``)
+and the logo figures (``attr_logos/``) go beside it. The run works in ``attr.h5.partial/``, where
+each finished method is kept as ``methods/<method>.npz``: ``--resume`` after an interruption
+computes only the methods that are missing.
 
-``seqlens evaluate-attributions --attr attr.h5 --truth FILE.h5`` scores every map against the
-ground truth: AUROC/AUPR under protocols a and b, signal-to-noise and cosine similarity.
+``seqlens evaluate-attributions --attr attr.h5 --truth FILE.h5 [--out DIR]`` scores every map
+against the ground truth: AUROC/AUPR under protocols a and b, signal-to-noise and cosine
+similarity; ``DIR/metrics.json`` (default ``DIR`` = ``attr.h5.evaluation``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seqlens.cli.common import (
+    add_resume_option,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+)
+
 METHOD_ALIASES = {"saliency": "saliency", "grad": "saliency", "gradxinput": "grad_x_input",
                   "grad_x_input": "grad_x_input", "smoothgrad": "smoothgrad", "ig": "ig",
                   "integrated_gradients": "ig", "eig": "eig", "expected_ig": "eig",
                   "deeplift": "deeplift", "deepshap": "deepshap", "ism": "ism"}
 GRADIENT_METHODS = ("saliency", "grad_x_input", "smoothgrad", "ig", "eig", "deeplift", "deepshap")
+# settings that change the maps of a method; a resumed run must use the same ones
+SETTINGS = ("target", "activation", "correct", "n_shuffles", "steps", "samples", "sigma", "seed")
 
 
 def register(sub) -> None:
@@ -32,23 +44,25 @@ def register(sub) -> None:
                    help="comma list of: saliency, grad_x_input, smoothgrad, ig, eig, deeplift, deepshap, ism")
     p.add_argument("--out", required=True, help="output HDF5 file (attr.h5)")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
-    p.add_argument("--n", type=int, help="first N sequences only")
+    p.add_argument("--n", type=positive_int, help="first N sequences only")
     p.add_argument("--positives", action="store_true",
                    help="only sequences with a positive label for --target (HDF5 input)")
-    p.add_argument("--target", type=int, default=0, help="output index")
+    p.add_argument("--target", type=nonnegative_int, default=0, help="output index")
     p.add_argument("--activation", choices=("sigmoid", "softmax", "exp"),
                    help="attribute the post-activation output (default: the logit)")
     p.add_argument("--correct", action="store_true", help="gradient correction")
-    p.add_argument("--n-shuffles", type=int, default=20, help="DeepSHAP / EIG references")
-    p.add_argument("--steps", type=int, default=50, help="IG steps")
-    p.add_argument("--samples", type=int, default=50, help="SmoothGrad samples")
-    p.add_argument("--sigma", type=float, default=0.1, help="SmoothGrad noise")
-    p.add_argument("--logos", type=int, default=0, help="write logo figures of the first N sequences")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--n-shuffles", type=positive_int, default=20, help="DeepSHAP / EIG references")
+    p.add_argument("--steps", type=positive_int, default=50, help="IG steps")
+    p.add_argument("--samples", type=positive_int, default=50, help="SmoothGrad samples")
+    p.add_argument("--sigma", type=nonnegative_float, default=0.1, help="SmoothGrad noise")
+    p.add_argument("--logos", type=nonnegative_int, default=0,
+                   help="write logo figures of the first N sequences")
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--threads", type=positive_int)
     p.add_argument("--quiet", action="store_true")
+    add_resume_option(p)
     p.set_defaults(func=run_attribute)
 
     q = sub.add_parser("evaluate-attributions", help="score attribution maps against ground truth",
@@ -56,8 +70,10 @@ def register(sub) -> None:
                                    "attribution maps against the simulated ground truth.")
     q.add_argument("--attr", required=True, help="HDF5 written by seqlens attribute")
     q.add_argument("--truth", required=True, help="HDF5 dataset with model_<split> ground truth")
-    q.add_argument("--split", help="split (default: the one recorded in --attr)")
-    q.add_argument("--out", help="folder for metrics.json (default: beside --attr)")
+    q.add_argument("--split", choices=("train", "valid", "test"),
+                   help="split (default: the one recorded in --attr)")
+    q.add_argument("--out", help="output folder for metrics.json (default: <attr>.evaluation)")
+    add_resume_option(q)
     q.set_defaults(func=run_evaluate)
 
 
@@ -142,72 +158,151 @@ def _load_input(args):
     return X[idx], idx, [names[i] for i in idx], (truth[idx] if truth is not None else None)
 
 
-def run_attribute(args) -> int:
-    import time
+def _run_key(args, info: dict, X, idx) -> dict:
+    """What the maps of a run depend on: model, sequences and method settings."""
+    import hashlib
 
-    import h5py
     import numpy as np
+
+    digest = hashlib.sha256(np.ascontiguousarray(X, dtype=np.float32).tobytes())
+    digest.update(np.asarray(idx, dtype=np.int64).tobytes())
+    return {"model": info.get("sha256"), "sequences": digest.hexdigest(),
+            **{k: getattr(args, k) for k in SETTINGS}}
+
+
+def _method_maps(model, X, methods: list[str], args, folder: Path, key: dict):
+    """Maps and seconds of every method. Each finished method is kept in ``folder/<m>.npz``;
+    methods already there (a resumed run with the same ``key``) are read, not recomputed."""
+    import time
+    import zipfile
+
+    import numpy as np
+
+    from seqlens.errors import SeqlensError
+    from seqlens.io.atomic import atomic_path, write_json
+
+    folder.mkdir(exist_ok=True)
+    settings = folder / "settings.json"
+    if settings.exists():
+        try:
+            old = json.loads(settings.read_text())
+        except ValueError:
+            old = {}
+        changed = sorted(k for k in key.keys() | old.keys() if old.get(k) != key.get(k))
+        if changed:
+            raise SeqlensError(f"--resume: the unfinished run in {folder.parent} used another "
+                               f"{', '.join(changed)}; rerun without --resume to start over")
+    else:
+        write_json(settings, key)
+    maps, seconds = {}, {}
+    for m in methods:
+        path = folder / f"{m}.npz"
+        if path.exists():
+            try:
+                with np.load(path) as z:
+                    a, sec = z["attr"], float(z["seconds"])
+                if a.shape == X.shape:
+                    maps[m], seconds[m] = a, sec
+                    print(f"seqlens attribute: {m}: reusing the finished map in {path}")
+                    continue
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                pass  # unreadable: compute it again
+        t0 = time.perf_counter()
+        maps[m] = np.asarray(compute(model, X, m, args), dtype=np.float32)
+        seconds[m] = time.perf_counter() - t0
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, attr=maps[m], seconds=np.float64(seconds[m]))
+    return maps, seconds
+
+
+def run_attribute(args) -> int:
     import torch
 
     from seqlens.attribution import angle_statistics
-    from seqlens.cli.common import report_metrics
+    from seqlens.cli.common import metrics_path, report_metrics
     from seqlens.errors import SeqlensError
-    from seqlens.io.atomic import atomic_path
+    from seqlens.io.atomic import OutputError, check_output_path, output_file
     from seqlens.models import load_model, read_checkpoint_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
     methods = _methods(args.method)
+    out = check_output_path(args.out, "file")
+    logos = out.parent / f"{out.stem}_logos"
+    if args.logos and logos.exists() and not logos.is_dir():
+        raise OutputError(f"--logos: {logos} is a file; the logo figures go into a folder of that name")
     info = read_checkpoint_info(args.model)
     model = load_model(args.model)
     X, idx, names, truth = _load_input(args)
-    expected = info["model"].get("seq_length")
+    expected = info["model"].get("seq_length") if info.get("model") else None
     if expected is not None and X.shape[2] != expected:
         raise SeqlensError(f"{args.data}: sequences have length {X.shape[2]}, but the model in "
                            f"{args.model} expects {expected}")
-    n_out = int(info["model"].get("n_outputs", 1))
+    n_out = int((info.get("model") or {}).get("n_outputs", 1))
     if not 0 <= args.target < n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
-    maps, metrics = {}, {"n_sequences": int(len(X))}
-    for m in methods:
-        t0 = time.perf_counter()
-        maps[m] = np.asarray(compute(model, X, m, args), dtype=np.float32)
-        metrics[f"{m}_seconds"] = time.perf_counter() - t0
-        if m in ("saliency", "smoothgrad"):
-            raw = maps[m] if not args.correct else None
-            if raw is not None:
-                for k, v in angle_statistics(raw).items():
+    key = _run_key(args, info, X, idx)
+
+    with output_file(out, resume=args.resume) as work:
+        maps, seconds = _method_maps(model, X, methods, args, work / "methods", key)
+        metrics = {"n_sequences": int(len(X))}
+        for m in methods:
+            metrics[f"{m}_seconds"] = seconds[m]
+            if m in ("saliency", "smoothgrad") and not args.correct:
+                for k, v in angle_statistics(maps[m]).items():
                     metrics[f"{m}_{k}"] = v
-    out = Path(args.out)
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as fh:
+        _write_maps(work / out.name, X, idx, names, maps, {
+            "methods": methods, "model": str(args.model), "data": str(args.data), "split": args.split,
+            "target": args.target, "activation": args.activation, "correct": bool(args.correct)})
+        if truth is not None:
+            metrics.update(_scores(maps, X, truth))
+        if args.logos:
+            _write_logos(work / logos.name, maps, X, truth, names, args.logos)
+        report_metrics(metrics, metrics_path(work, out),
+                       title=f"seqlens attribute: {', '.join(methods)} -> {out}")
+        if args.logos:
+            _publish_logos(work / logos.name, logos)
+    return 0
+
+
+def _write_maps(path: Path, X, idx, names, maps: dict, metadata: dict) -> None:
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "w") as fh:
         fh.create_dataset("X", data=X.astype(np.float32), compression="gzip")
         fh.create_dataset("indices", data=idx.astype(np.int64))
         fh.create_dataset("names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
         for m, a in maps.items():
             fh.create_dataset(m, data=a, compression="gzip")
-        fh.attrs["metadata"] = json.dumps({
-            "methods": methods, "model": str(args.model), "data": str(args.data), "split": args.split,
-            "target": args.target, "activation": args.activation, "correct": bool(args.correct)})
-    if truth is not None:
-        metrics.update(_scores(maps, X, truth))
-    if args.logos:
-        import matplotlib
+        fh.attrs["metadata"] = json.dumps(metadata)
 
-        from seqlens.plot.tracks import attribution_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+def _write_logos(folder: Path, maps: dict, X, truth, names, n: int) -> None:
+    import matplotlib
 
-        folder = out.parent / f"{out.stem}_logos"
-        for m, a in maps.items():
-            for i in range(min(args.logos, len(X))):
-                shown = a[i] if m == "ism" else a[i]
-                fig = attribution_figure(shown, None if m == "ism" else X[i],
-                                         truth[i] if truth is not None else None,
-                                         title=f"{m}: {names[i]}", path=folder / f"{m}_{i}.png")
-                plt.close(fig)
-    report_metrics(metrics, out.parent, title=f"seqlens attribute: {', '.join(methods)} -> {out}")
-    return 0
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlens.plot.tracks import attribution_figure
+
+    folder.mkdir(exist_ok=True)
+    for m, a in maps.items():
+        for i in range(min(n, len(X))):
+            fig = attribution_figure(a[i], None if m == "ism" else X[i],
+                                     truth[i] if truth is not None else None,
+                                     title=f"{m}: {names[i]}", path=folder / f"{m}_{i}.png")
+            plt.close(fig)
+
+
+def _publish_logos(work_folder: Path, folder: Path) -> None:
+    """Replace the logo folder beside the output file (a sidecar, moved before the file)."""
+    import os
+    import shutil
+
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    os.replace(work_folder, folder)
 
 
 def _scores(maps: dict, X, truth) -> dict:
@@ -225,29 +320,42 @@ def run_evaluate(args) -> int:
 
     from seqlens.cli.common import report_metrics
     from seqlens.errors import FormatError, SeqlensError
+    from seqlens.io.atomic import check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset, open_hdf5
 
     path = Path(args.attr)
+    out = check_output_path(args.out or f"{path}.evaluation", "folder")
     with open_hdf5(path) as fh:
-        meta = json.loads(fh.attrs.get("metadata", "{}"))
-        methods = meta.get("methods") or [k for k in fh if k not in ("X", "indices", "names")]
         if "X" not in fh or "indices" not in fh:
             raise FormatError(f"{path}: missing 'X' or 'indices'; was it written by seqlens attribute?")
+        try:
+            meta = json.loads(fh.attrs.get("metadata", "{}"))
+        except (TypeError, ValueError):
+            raise FormatError(f"{path}: unreadable 'metadata' attribute") from None
+        methods = meta.get("methods") or [k for k in fh if k not in ("X", "indices", "names")]
         X = fh["X"][()]
         idx = fh["indices"][()]
         maps = {m: fh[m][()] for m in methods if m in fh}
+    if not maps:
+        raise FormatError(f"{path}: no attribution maps inside")
+    for m, a in maps.items():
+        if a.shape != X.shape:
+            raise FormatError(f"{path}: map {m!r} has shape {a.shape}, but X has {X.shape}")
+        if not np.isfinite(a).all():
+            raise FormatError(f"{path}: map {m!r} has NaN or infinite values")
     split = args.split or meta.get("split", "test")
     data = load_dataset(args.truth, splits=(split,))
     truth = data.split(split).truth
     if truth is None:
         raise SeqlensError(f"{args.truth}: no ground truth (model_{split}) in this dataset")
-    if idx.max(initial=-1) >= len(truth):
-        raise SeqlensError(f"{path}: indices go beyond the {len(truth)} sequences of {args.truth} ({split})")
+    if idx.ndim != 1 or len(idx) != len(X) or idx.min(initial=0) < 0 or idx.max(initial=-1) >= len(truth):
+        raise SeqlensError(f"{path}: indices do not fit the {len(truth)} sequences of {args.truth} ({split})")
     truth = truth[idx]
-    if not np.array_equal(data.split(split).X[idx].argmax(1), X.argmax(1)):
+    if X.shape[1:] != truth.shape[1:] or not np.array_equal(data.split(split).X[idx].argmax(1), X.argmax(1)):
         raise SeqlensError(f"{path}: its sequences differ from {args.truth} ({split}); wrong --truth?")
     metrics = {"n_sequences": int(len(X))}
     metrics.update(_scores(maps, X, truth))
-    out_dir = Path(args.out) if args.out else path.parent
-    report_metrics(metrics, out_dir, title=f"seqlens evaluate-attributions: {path} vs {args.truth} ({split})")
+    with output_folder(out, resume=args.resume) as work:
+        report_metrics(metrics, work,
+                       title=f"seqlens evaluate-attributions: {path} vs {args.truth} ({split})")
     return 0
