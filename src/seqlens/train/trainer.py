@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
+import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,7 @@ from seqlens.io.atomic import atomic_path, write_json
 from seqlens.models.base import resolve_device
 from seqlens.train.adversarial import AdversarialTraining
 from seqlens.train.metrics import CLASSIFICATION, REGRESSION, evaluate_predictions
+from seqlens.train.state import load_state, save_state
 
 LOSSES = ("bce", "mse", "poisson")
 LINKS = {"bce": "sigmoid", "mse": None, "poisson": "exp"}
@@ -160,6 +164,24 @@ def _evaluate(model, X, Y, loss_fn, link, metrics, batch_size, device, prefix) -
     return res
 
 
+def _settings(args: dict, arrays: tuple) -> dict:
+    """The arguments of :func:`fit` that a resumed run must share with the saved one, as JSON
+    values, plus a SHA-256 of the training (and validation) data."""
+    names = ("loss", "epochs", "batch_size", "lr", "weight_decay", "monitor", "patience",
+             "restore_best", "lr_patience", "lr_factor", "min_lr", "clip_grad", "adversarial",
+             "noise_std", "augment", "finetune_epochs", "finetune_lr", "mixup", "mixup_layer",
+             "random_state")
+    plain = (int, float, str, bool, type(None))
+    out = {k: args[k] if isinstance(args[k], plain) else re.sub(r" at 0x[0-9a-f]+", "",
+                                                                 repr(args[k])) for k in names}
+    digest = hashlib.sha256()
+    for a in arrays:
+        digest.update(str(tuple(a.shape)).encode())
+        digest.update(np.ascontiguousarray(a.numpy()).data)
+    out["data_sha256"] = digest.hexdigest()
+    return json.loads(json.dumps(out))
+
+
 def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int = 100,
         batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
         monitor: str | None = None, patience: int | None = 10, restore_best: bool = True,
@@ -169,7 +191,8 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
         augment=None, finetune_epochs: int = 0, finetune_lr: float = 1e-4,
         mixup: float | None = None, mixup_layer: str | None = None,
         random_state: int | None = 0, device=None, verbose: bool = False,
-        out_dir: str | Path | None = None) -> FitResult:
+        out_dir: str | Path | None = None, checkpoint_dir: str | Path | None = None,
+        resume: bool = False) -> FitResult:
     """Train ``model`` in place and return a :class:`FitResult`.
 
     Parameters
@@ -197,6 +220,12 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
         of the named module (``dict(model.named_modules())`` key) for manifold mixup.
     random_state : seeds shuffling, dropout, augmentation, noise and attacks.
     out_dir : when given, ``history.csv`` and ``history.json`` are written there.
+    checkpoint_dir : when given, the resumable state is written there after every epoch (see
+        :mod:`seqlens.train.state`): weights, optimizer, scheduler, early stopping, best weights,
+        history and RNG states.
+    resume : continue from the state in ``checkpoint_dir`` (if there is one) instead of starting
+        over; with the same arguments and initial model the result equals an uninterrupted run.
+        A state saved with other settings is refused (:class:`TrainingStateError`).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -225,30 +254,57 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
     seed = 0 if random_state is None else int(random_state)
     rng_devices = [device.index or 0] if device.type == "cuda" else []
     result = FitResult(model=model, monitor=f"valid_{monitor}" if val is not None else "train_loss")
+    stages = [("train", epochs, lr, True)]
+    if finetune_epochs > 0:
+        stages.append(("finetune", finetune_epochs, finetune_lr, False))
+    settings = None
+    if checkpoint_dir is not None:
+        settings = _settings(locals(), (Xtr, Ytr) + (val or ()))
+    resumed = load_state(checkpoint_dir, settings) if (checkpoint_dir and resume) else None
     start = time.perf_counter()
     with torch.random.fork_rng(devices=rng_devices):
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         np_rng = np.random.default_rng(seed)
-        stages = [("train", epochs, lr, True)]
-        if finetune_epochs > 0:
-            stages.append(("finetune", finetune_epochs, finetune_lr, False))
-        best_state, best, epoch_global = None, math.nan, 0
+        best_state, best, epoch_global, waited = None, math.nan, 0, 0
+        first_stage, first_epoch, seconds_before = 0, 0, 0.0
+        if resumed is not None:
+            info, tensors = resumed
+            model.load_state_dict(tensors["model"])
+            best_state = tensors["best_model"]
+            best, waited, epoch_global = info["best"], info["waited"], info["epoch"]
+            first_stage, first_epoch = info["stage"], info["stage_epoch"]
+            result.history, result.best_epoch = info["history"], info["best_epoch"]
+            result.stopped_early, seconds_before = info["stopped_early"], info["seconds"]
+            torch.set_rng_state(tensors["rng_torch"])
+            gen.set_state(tensors["rng_generator"])
+            np_rng.bit_generator.state = info["numpy_rng"]
+            if rng_devices and tensors.get("rng_cuda") is not None:
+                torch.cuda.set_rng_state(tensors["rng_cuda"], device)
         hook = _MixupHook() if mixup else None
         handle = mix_module.register_forward_hook(hook) if (hook and mix_module) else None
         pbar = None
         try:
             from tqdm.auto import tqdm
 
-            pbar = tqdm(total=epochs + max(finetune_epochs, 0), disable=not verbose, desc="train")
-            for stage, n_epochs, stage_lr, robust in stages:
+            pbar = tqdm(total=epochs + max(finetune_epochs, 0), initial=epoch_global,
+                        disable=not verbose, desc="train")
+            for s, (stage, n_epochs, stage_lr, robust) in enumerate(stages):
+                if s < first_stage:
+                    continue  # finished before the resumed state was saved
                 opt = torch.optim.Adam(model.parameters(), lr=stage_lr, weight_decay=weight_decay)
                 sched = None
                 if lr_patience is not None:
                     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
                         opt, mode=mode, factor=lr_factor, patience=lr_patience, min_lr=min_lr)
-                waited = 0
-                for epoch in range(n_epochs):
+                if resumed is not None and s == first_stage:
+                    opt.load_state_dict(tensors["optimizer"])
+                    if sched is not None:
+                        sched.load_state_dict(tensors["scheduler"])
+                    start_epoch = first_epoch
+                else:
+                    waited, start_epoch = 0, 0
+                for epoch in range(start_epoch, n_epochs):
                     t0 = time.perf_counter()
                     phase = adversarial.phase(epoch) if (adversarial and robust) else "clean"
                     if adversarial and robust and epoch > 0 and phase != adversarial.phase(epoch - 1):
@@ -327,8 +383,24 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                         waited += 1
                     if sched is not None and not math.isnan(score):
                         sched.step(score)
-                    if patience is not None and waited >= patience and final_phase:
-                        result.stopped_early = True
+                    stop = patience is not None and waited >= patience and final_phase
+                    result.stopped_early = result.stopped_early or stop
+                    if checkpoint_dir is not None:
+                        save_state(checkpoint_dir, {
+                            "epoch": epoch_global, "stage": s,
+                            "stage_epoch": n_epochs if stop else epoch + 1, "best": best,
+                            "waited": waited, "best_epoch": result.best_epoch,
+                            "stopped_early": result.stopped_early, "history": result.history,
+                            "seconds": seconds_before + time.perf_counter() - start,
+                            "numpy_rng": np_rng.bit_generator.state, "settings": settings,
+                        }, {
+                            "model": model.state_dict(), "best_model": best_state,
+                            "optimizer": opt.state_dict(),
+                            "scheduler": sched.state_dict() if sched is not None else None,
+                            "rng_torch": torch.get_rng_state(), "rng_generator": gen.get_state(),
+                            "rng_cuda": torch.cuda.get_rng_state(device) if rng_devices else None,
+                        })
+                    if stop:
                         break
                 if restore_best and best_state is not None:
                     model.load_state_dict(best_state)
@@ -338,7 +410,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
             if pbar is not None:
                 pbar.close()
     result.best_score = best
-    result.seconds = time.perf_counter() - start
+    result.seconds = seconds_before + time.perf_counter() - start
     model.eval()
     if out_dir is not None:
         result.save_history(out_dir)
