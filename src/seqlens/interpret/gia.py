@@ -39,11 +39,13 @@ import torch
 from torch import nn
 
 from seqlens.alphabet import DNA, Alphabet, _to_numpy, get_alphabet, reverse_complement
+from seqlens.errors import SeqlensError
 from seqlens.motifs.motif import Motif
 from seqlens.simulate import background as bg
 
 NULLS = ("profile", "shuffle", "dinucleotide", "uniform", "gc", "quantile")
 OCCLUSIONS = ("shuffle", "dinucleotide", "random", "zeros")
+MAX_K = 8  # kmer_screen embeds all 4**k k-mers into every null sequence
 
 __all__ = [
     "NULLS", "OCCLUSIONS", "GIAResult", "predict", "null_sequences", "filter_by_prediction",
@@ -81,6 +83,8 @@ def predict(model: nn.Module, X, target=0, batch_size: int = 256, device=None,
     """
     from tqdm.auto import tqdm
 
+    if int(batch_size) < 1:
+        raise SeqlensError(f"batch_size must be >= 1, got {batch_size}")
     Xn = _to_numpy(X)
     device = _resolve_device(device)
     was_training = model.training
@@ -109,7 +113,7 @@ def filter_by_prediction(X, predictions, percentiles=(10, 90)) -> tuple[np.ndarr
     """
     p = np.asarray(predictions, dtype=np.float64)
     if p.ndim != 1:
-        raise ValueError(f"predictions must be 1-D (one per sequence), got shape {p.shape}")
+        raise SeqlensError(f"predictions must be 1-D (one per sequence), got shape {p.shape}")
     lo, hi = np.percentile(p, percentiles)
     keep = np.flatnonzero((p >= lo) & (p <= hi))
     return _to_numpy(X)[keep], keep
@@ -140,18 +144,20 @@ def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | N
         these percentiles (Koo et al. remove the extremes); the result then has fewer than ``n`` rows.
     """
     if kind not in NULLS:
-        raise ValueError(f"unknown null {kind!r}; choose one of {NULLS}")
+        raise SeqlensError(f"unknown null {kind!r}; choose one of {NULLS}")
     rng = np.random.default_rng(random_state)
     Xn = None if X is None else _to_numpy(X).astype(np.float32, copy=False)
     if Xn is not None and Xn.ndim != 3:
-        raise ValueError(f"X must be one-hot (N, A, L), got shape {Xn.shape}")
+        raise SeqlensError(f"X must be one-hot (N, A, L), got shape {Xn.shape}")
     if kind in ("profile", "shuffle", "dinucleotide", "quantile") and (Xn is None or not len(Xn)):
-        raise ValueError(f"null {kind!r} needs real sequences X (N, A, L)")
+        raise SeqlensError(f"null {kind!r} needs real sequences X (N, A, L)")
     if length is None:
         if Xn is None:
-            raise ValueError(f"null {kind!r} needs length= or X=")
+            raise SeqlensError(f"null {kind!r} needs length= or X=")
         length = Xn.shape[2]
     n = int(n)
+    if n < 1:
+        raise SeqlensError(f"the number of null sequences must be >= 1, got {n}")
     if kind == "profile":
         out = bg.profile(n, bg.position_frequencies(Xn), random_state=rng)
     elif kind == "shuffle":
@@ -169,12 +175,12 @@ def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | N
         out = bg.gc_content(n, length, gc=g, random_state=rng)
     else:  # quantile
         if model is None:
-            raise ValueError("null 'quantile' needs the model to rank real sequences")
+            raise SeqlensError("null 'quantile' needs the model to rank real sequences")
         p = predict(model, Xn, target=target, batch_size=batch_size, device=device)
         lo, hi = np.quantile(p, quantile)
         pool = Xn[(p >= lo) & (p <= hi)]
         if not len(pool):
-            raise ValueError(f"no sequence has a prediction within quantiles {quantile}")
+            raise SeqlensError(f"no sequence has a prediction within quantiles {quantile}")
         if shuffle_quantile:
             out = bg.dinucleotide_shuffled(pool, n, random_state=rng)
         else:
@@ -182,9 +188,12 @@ def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | N
     out = np.ascontiguousarray(out, dtype=np.float32)
     if filter_percentiles is not None:
         if model is None:
-            raise ValueError("filter_percentiles needs the model")
+            raise SeqlensError("filter_percentiles needs the model")
         p = predict(model, out, target=target, batch_size=batch_size, device=device)
         out, _ = filter_by_prediction(out, p, filter_percentiles)
+        if not len(out):
+            raise SeqlensError(f"no null sequence is left after keeping the prediction percentiles "
+                               f"{tuple(filter_percentiles)} of {n}; use more null sequences")
     return out
 
 
@@ -207,13 +216,13 @@ def pattern_instances(pattern, n: int, alphabet: str | Alphabet = DNA, sample: b
     rng = np.random.default_rng(random_state)
     if isinstance(pattern, Motif):
         if pattern.alphabet.size != A:
-            raise ValueError(f"motif {pattern.name!r} has {pattern.alphabet.size} letters, expected {A}")
+            raise SeqlensError(f"motif {pattern.name!r} has {pattern.alphabet.size} letters, expected {A}")
         if sample:
             return pattern.sample(n, random_state=rng)
         pattern = pattern.consensus()
     if isinstance(pattern, str):
         if not pattern:
-            raise ValueError("empty pattern string")
+            raise SeqlensError("empty pattern string")
         letters = alphabet.letters
         cols = []
         for pos, ch in enumerate(pattern.upper()):
@@ -222,7 +231,7 @@ def pattern_instances(pattern, n: int, alphabet: str | Alphabet = DNA, sample: b
             elif ch in alphabet.ambiguity:
                 options = [letters.index(c) for c in alphabet.ambiguity[ch]]
             else:
-                raise ValueError(
+                raise SeqlensError(
                     f"pattern {pattern!r}: invalid character {ch!r} at position {pos + 1}; alphabet "
                     f"{alphabet.name} allows {letters} and IUPAC codes {''.join(alphabet.ambiguity)}")
             cols.append(np.asarray(options)[rng.integers(len(options), size=n)])
@@ -233,7 +242,7 @@ def pattern_instances(pattern, n: int, alphabet: str | Alphabet = DNA, sample: b
         return np.repeat(arr[None], n, axis=0)
     if arr.ndim == 3 and arr.shape[1] == A and arr.shape[0] == n:
         return arr
-    raise ValueError(f"pattern must be a string, a Motif, (A={A}, W) or (n={n}, A, W); got "
+    raise SeqlensError(f"pattern must be a string, a Motif, (A={A}, W) or (n={n}, A, W); got "
                      f"{type(pattern).__name__} of shape {np.shape(arr)}")
 
 
@@ -252,7 +261,7 @@ def _as_list(x, k: int, name: str) -> list:
         return [x] * k
     x = list(x)
     if len(x) != k:
-        raise ValueError(f"{name}: need one value per pattern ({k}), got {len(x)}")
+        raise SeqlensError(f"{name}: need one value per pattern ({k}), got {len(x)}")
     return x
 
 
@@ -268,7 +277,7 @@ def embed_patterns(X, patterns, positions, strands="+", sample: bool = False,
     """
     Xo = _to_numpy(X).astype(np.float32, copy=True)
     if Xo.ndim != 3:
-        raise ValueError(f"X must be one-hot (N, A, L), got shape {Xo.shape}")
+        raise SeqlensError(f"X must be one-hot (N, A, L), got shape {Xo.shape}")
     if not isinstance(patterns, (list, tuple)):
         patterns = [patterns]
     k = len(patterns)
@@ -281,11 +290,11 @@ def embed_patterns(X, patterns, positions, strands="+", sample: bool = False,
         W = inst.shape[2]
         pos = int(pos)
         if pos < 0 or pos + W > L:
-            raise ValueError(f"pattern of width {W} at position {pos} does not fit in length {L}")
+            raise SeqlensError(f"pattern of width {W} at position {pos} does not fit in length {L}")
         if strand in ("-", -1):
             inst = reverse_complement(inst, alphabet)
         elif strand not in ("+", 1):
-            raise ValueError(f"strand must be '+' or '-', got {strand!r}")
+            raise SeqlensError(f"strand must be '+' or '-', got {strand!r}")
         Xo[:, :, pos:pos + W] = inst
     return Xo
 
@@ -297,11 +306,11 @@ def occlude(X, start: int, end: int, method: str = "shuffle", random_state=None)
     shuffle of the region), ``"random"`` (uniform random letters) or ``"zeros"`` (all-zero columns).
     """
     if method not in OCCLUSIONS:
-        raise ValueError(f"unknown occlusion {method!r}; choose one of {OCCLUSIONS}")
+        raise SeqlensError(f"unknown occlusion {method!r}; choose one of {OCCLUSIONS}")
     Xo = _to_numpy(X).astype(np.float32, copy=True)
     L = Xo.shape[2]
     if not 0 <= start < end <= L:
-        raise ValueError(f"occlusion region [{start}, {end}) is not within [0, {L})")
+        raise SeqlensError(f"occlusion region [{start}, {end}) is not within [0, {L})")
     region = Xo[:, :, start:end]
     if method == "zeros":
         Xo[:, :, start:end] = 0.0
@@ -365,17 +374,19 @@ def global_importance(model: nn.Module, X_null, patterns=None, positions=None, s
     Returns a :class:`GIAResult`: ``importance = mean(f(X') - f(X))`` and its standard error.
     """
     if (patterns is None) == (intervention is None):
-        raise ValueError("give either patterns (with positions) or an intervention callable")
+        raise SeqlensError("give either patterns (with positions) or an intervention callable")
     if patterns is not None and positions is None:
-        raise ValueError("patterns need positions")
+        raise SeqlensError("patterns need positions")
     Xn = _to_numpy(X_null).astype(np.float32, copy=False)
+    if Xn.ndim != 3 or not len(Xn):
+        raise SeqlensError(f"X_null must be a non-empty one-hot batch (n, A, L), got shape {Xn.shape}")
     rng = np.random.default_rng(random_state)
     if null_predictions is None:
         f0 = predict(model, Xn, target=target, batch_size=batch_size, device=device)
     else:
         f0 = np.asarray(null_predictions, dtype=np.float64)
         if len(f0) != len(Xn):
-            raise ValueError(f"null_predictions has {len(f0)} values for {len(Xn)} null sequences")
+            raise SeqlensError(f"null_predictions has {len(f0)} values for {len(Xn)} null sequences")
 
     def apply(xb):
         if intervention is not None:
@@ -428,14 +439,20 @@ def _table(effects: np.ndarray, **columns) -> pd.DataFrame:
 def _prep(model, X_null, target, batch_size, device):
     Xn = _to_numpy(X_null).astype(np.float32, copy=False)
     if Xn.ndim != 3 or not len(Xn):
-        raise ValueError(f"X_null must be a non-empty one-hot batch (n, A, L), got shape {Xn.shape}")
+        raise SeqlensError(f"X_null must be a non-empty one-hot batch (n, A, L), got shape {Xn.shape}")
     if target is None:
-        raise ValueError("experiments need a single target output (an int or a list of ints)")
+        raise SeqlensError("experiments need a single target output (an int or a list of ints)")
     return Xn, predict(model, Xn, target=target, batch_size=batch_size, device=device)
 
 
 def _center(L: int, W: int) -> int:
     return max((L - W) // 2, 0)
+
+
+def _check_fit(position: int, width: int, length: int) -> None:
+    if not 0 <= position <= length - width:
+        raise SeqlensError(f"a pattern of width {width} at position {position} does not fit in "
+                           f"sequences of length {length} (positions 0..{length - width})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -455,10 +472,15 @@ def kmer_screen(model: nn.Module, X_null, k: int = 6, position: int | None = Non
     (default: the centre). Returns a DataFrame ``kmer, importance, se`` sorted by importance
     (descending); feed its top rows to :func:`align_kmers` to read off a motif."""
     alphabet = get_alphabet(alphabet)
+    if kmers is None and not 1 <= k <= MAX_K:
+        raise SeqlensError(f"k must be in [1, {MAX_K}] (4**{MAX_K} k-mers at most), got {k}")
     Xn, f0 = _prep(model, X_null, target, batch_size, device)
     kmers = list(kmers) if kmers is not None else all_kmers(k, alphabet)
+    if not kmers:
+        raise SeqlensError("no k-mers to screen")
     k = len(kmers[0])
     position = _center(Xn.shape[2], k) if position is None else int(position)
+    _check_fit(position, k, Xn.shape[2])
     onehots = np.stack([pattern_instances(s, 1, alphabet)[0] for s in kmers])  # (J, A, k)
     if strand == "-":
         onehots = reverse_complement(onehots, alphabet)
@@ -487,10 +509,10 @@ def align_kmers(kmers: Sequence[str], weights=None, alphabet: str | Alphabet = D
     alphabet = get_alphabet(alphabet)
     kmers = [s.upper() for s in kmers]
     if not kmers:
-        raise ValueError("no k-mers to align")
+        raise SeqlensError("no k-mers to align")
     k = len(kmers[0])
     if any(len(s) != k for s in kmers):
-        raise ValueError("k-mers must all have the same length")
+        raise SeqlensError("k-mers must all have the same length")
     w = np.ones(len(kmers)) if weights is None else np.clip(np.asarray(weights, float), 0, None)
     if w.sum() <= 0:
         w = np.ones(len(kmers))
@@ -534,7 +556,7 @@ def kmer_mutagenesis(model: nn.Module, X_null, kmer: str, position: int | None =
     alphabet = get_alphabet(alphabet)
     kmer = kmer.upper()
     if any(c not in alphabet.letters for c in kmer):
-        raise ValueError(f"k-mer {kmer!r} must use only the letters {alphabet.letters}")
+        raise SeqlensError(f"k-mer {kmer!r} must use only the letters {alphabet.letters}")
     rows = [(i, a, kmer[:i] + a + kmer[i + 1:]) for i in range(len(kmer)) for a in alphabet.letters]
     df = kmer_screen(model, X_null, kmers=list(dict.fromkeys(r[2] for r in rows)), position=position,
                      strand=strand, target=target, alphabet=alphabet, batch_size=batch_size, device=device,
@@ -557,6 +579,8 @@ def positional_bias(model: nn.Module, X_null, pattern, positions=None, strand: s
     Xn, f0 = _prep(model, X_null, target, batch_size, device)
     W = _pattern_width(pattern)
     positions = list(range(Xn.shape[2] - W + 1)) if positions is None else [int(p) for p in positions]
+    if not positions:
+        raise SeqlensError(f"a pattern of width {W} does not fit in sequences of length {Xn.shape[2]}")
 
     def make(xb, j, rng):
         return embed_patterns(xb, pattern, positions[j], strand, sample=sample, alphabet=alphabet,
@@ -590,12 +614,12 @@ def multiple_sites(model: nn.Module, X_null, pattern, max_copies: int = 5, posit
     L, W = Xn.shape[2], _pattern_width(pattern)
     if positions is None:
         if max_copies * W > L:
-            raise ValueError(f"{max_copies} copies of width {W} do not fit in length {L}")
+            raise SeqlensError(f"max_copies={max_copies} copies of width {W} do not fit in length {L}")
         slot = L // max_copies
         positions = [i * slot + (slot - W) // 2 for i in range(max_copies)]
     positions = [int(p) for p in positions]
     if len(positions) < max_copies:
-        raise ValueError(f"need {max_copies} positions, got {len(positions)}")
+        raise SeqlensError(f"need {max_copies} positions, got {len(positions)}")
 
     def make(xb, j, rng):
         c = j + 1
@@ -628,17 +652,19 @@ def spacing(model: nn.Module, X_null, pattern_a, pattern_b, distances=None, anch
     if distances is None:
         distances = list(range(0, L - Wa - Wb + 1))
     distances = [int(d) for d in distances]
+    if not distances:
+        raise SeqlensError("no distances to test (an empty range?)")
     if min(distances) < 0:
-        raise ValueError("distances are gaps between the patterns and must be >= 0")
+        raise SeqlensError("distances are gaps between the patterns and must be >= 0")
     span = Wa + max(distances) + Wb
     if span > L:
-        raise ValueError(f"patterns of widths {Wa}, {Wb} at distance {max(distances)} exceed length {L}")
+        raise SeqlensError(f"patterns of widths {Wa}, {Wb} at distance {max(distances)} exceed length {L}")
     anchor = (L - span) // 2 if anchor is None else int(anchor)
     if anchor < 0 or anchor + span > L:
-        raise ValueError(f"anchor {anchor} leaves no room for distance {max(distances)} in length {L}")
+        raise SeqlensError(f"anchor {anchor} leaves no room for distance {max(distances)} in length {L}")
     for o in orientations:
         if len(o) != 2 or any(c not in "+-" for c in o):
-            raise ValueError(f"orientation must be two strands such as '++' or '+-', got {o!r}")
+            raise SeqlensError(f"orientation must be two strands such as '++' or '+-', got {o!r}")
     combos = [(o, d) for o in orientations for d in distances]
 
     def make(xb, j, rng):
@@ -688,12 +714,13 @@ def gc_bias(model: nn.Module, X_null, pattern, position: int | None = None, flan
     """
     alphabet = get_alphabet(alphabet)
     if alphabet.size != 4:
-        raise ValueError("gc_bias needs a nucleotide alphabet")
+        raise SeqlensError("gc_bias needs a nucleotide alphabet")
     Xn, f0 = _prep(model, X_null, target, batch_size, device)
     L, W = Xn.shape[2], _pattern_width(pattern)
     position = _center(L, W) if position is None else int(position)
     if position - flank < 0 or position + W + flank > L:
-        raise ValueError(f"motif at {position} with flanks of {flank} does not fit in length {L}")
+        raise SeqlensError(f"a motif of width {W} at position {position} with flanks of flank={flank} "
+                           f"does not fit in length {L}")
     rng = np.random.default_rng(random_state)
     kw = dict(null_predictions=f0, target=target, batch_size=batch_size, device=device,
               verbose=verbose)
@@ -739,17 +766,18 @@ def hairpin(model: nn.Module, X_null, pattern, position: int | None = None, stem
     """
     alphabet = get_alphabet(alphabet)
     if alphabet.complement is None:
-        raise ValueError("hairpin needs a nucleotide alphabet")
+        raise SeqlensError("hairpin needs a nucleotide alphabet")
     Xn, f0 = _prep(model, X_null, target, batch_size, device)
     L, W = Xn.shape[2], _pattern_width(pattern)
     loop = W + 6 if loop is None else int(loop)
     if loop < W:
-        raise ValueError(f"loop of {loop} is shorter than the motif ({W})")
+        raise SeqlensError(f"loop of {loop} is shorter than the motif ({W})")
     stem = max(int(stem), W)  # the stem-arm design needs the motif to fit in the arm
     total = 2 * stem + loop
     start = _center(L, total) if position is None else int(position) - stem - (loop - W) // 2
     if start < 0 or start + total > L:
-        raise ValueError(f"a stem-loop of {total} bp does not fit at {start} in length {L}")
+        raise SeqlensError(f"a stem-loop of {total} bp (stem={stem}, loop={loop}) does not fit at "
+                           f"{start} in length {L}")
     loop_motif = start + stem + (loop - W) // 2
     rng = np.random.default_rng(random_state)
     kw = dict(null_predictions=f0, target=target, batch_size=batch_size, device=device,
