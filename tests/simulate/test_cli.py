@@ -14,7 +14,8 @@ def test_cli_simulate_writes_file_summary_and_metrics(tmp_path, capsys):
     assert rc == 0 and out.exists()
     text = capsys.readouterr().out
     assert "class balance" in text and "motifs per sequence" in text and "SP1" in text
-    metrics = json.loads((out.parent / "metrics.json").read_text())
+    metrics = json.loads(out.with_name("mt.h5.metrics.json").read_text())
+    assert sorted(p.name for p in out.parent.iterdir()) == ["mt.h5", "mt.h5.metrics.json"]
     ds = load_dataset(out)
     assert ds.seq_length == 150 and metrics["n_sequences"] == 300 and metrics["n_train"] == 210
     assert metrics["length"] == 150 and metrics["seed"] == 3
@@ -28,5 +29,5 @@ def test_cli_simulate_writes_file_summary_and_metrics(tmp_path, capsys):
 def test_cli_simulate_reports_impossible_request(tmp_path, capsys):
     out = tmp_path / "x.h5"
     rc = main(["simulate", "regulatory_code", "--out", str(out), "--n", "50", "--length", "30"])
-    assert rc == 2 and not out.exists()
+    assert rc == 2 and list(tmp_path.iterdir()) == []
     assert "length is 30" in capsys.readouterr().err

@@ -28,9 +28,14 @@ def test_train_then_predict(toy_h5, tmp_path, capsys):
                "--config", '{"dense": [8]}', "--epochs", "3", "--evoaug", "rc,mutation",
                "--finetune-epochs", "1", "--out", str(run), "--quiet", "--threads", "1"])
     assert rc == 0
-    for name in ("weights.pt", "config.json", "metrics.json", "history.csv", "history.json",
-                 "curve.png"):
+    names = ("weights.pt", "config.json", "metrics.json", "history.csv", "history.json",
+             "curve.png")
+    for name in names:
         assert (run / name).stat().st_size > 0, name
+    # the published run holds the outputs and the manifest listing them, no training state
+    assert sorted(p.name for p in run.iterdir()) == sorted((*names, "manifest.json"))
+    assert set(json.loads((run / "manifest.json").read_text())["files"]) == set(names)
+    assert not run.with_name("run.partial").exists()
     metrics = json.loads((run / "metrics.json").read_text())
     assert 0 <= metrics["test_auroc"] <= 1 and metrics["epochs_run"] == 4
     assert "test_auroc" in capsys.readouterr().out
@@ -42,7 +47,8 @@ def test_train_then_predict(toy_h5, tmp_path, capsys):
     table = pd.read_csv(out)
     assert list(table.columns) == ["name", "motif"] and len(table) == 100
     assert table["motif"].between(0, 1).all()
-    pm = json.loads((out.parent / "metrics.json").read_text())
+    pm = json.loads(out.with_name("preds.csv.metrics.json").read_text())
+    assert sorted(p.name for p in out.parent.iterdir()) == ["preds.csv", "preds.csv.metrics.json"]
     assert pm["test_auroc"] == pytest.approx(metrics["test_auroc"], abs=1e-6)
 
     X, _ = toy_data(5, length=40, seed=9)

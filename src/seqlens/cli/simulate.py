@@ -1,12 +1,16 @@
 """``seqlens simulate NAME --out FILE.h5``: write a named synthetic dataset and summarise it.
 
 Prints the class balance per task and split and the histogram of motifs per sequence, and writes the
-same figures as flat keys to ``metrics.json`` beside the HDF5 file.
+same figures as flat keys to ``FILE.h5.metrics.json`` beside the HDF5 file. The run works in
+``FILE.h5.partial/`` and publishes both files at the end; ``--resume`` reuses a dataset that a
+killed run with the same settings had already written there.
 """
 
 from __future__ import annotations
 
 import re
+
+from seqlens.cli.common import add_resume_option, nonnegative_int, positive_int
 
 NAMES = ("multitask_motifs", "regulatory_code", "motif_interactions")
 
@@ -16,10 +20,14 @@ def register(sub) -> None:
                        description="Simulate a named synthetic dataset with ground truth and save it "
                                    "in the HDF5 layout (X/Y/model per split).")
     p.add_argument("name", choices=NAMES, help="dataset recipe")
-    p.add_argument("--out", required=True, help="output HDF5 file (metrics.json is written beside it)")
-    p.add_argument("--n", type=int, default=None, help="number of sequences (default: the recipe's)")
-    p.add_argument("--length", type=int, default=None, help="sequence length (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", required=True,
+                   help="output HDF5 file (its metrics go to <out>.metrics.json beside it)")
+    p.add_argument("--n", type=positive_int, default=None,
+                   help="number of sequences (default: the recipe's)")
+    p.add_argument("--length", type=positive_int, default=None,
+                   help="sequence length (default 200)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
+    add_resume_option(p)
     p.set_defaults(func=run)
 
 
@@ -63,30 +71,64 @@ def summarize(dataset) -> dict:
     return m
 
 
+def _resumable(path, args):
+    """The dataset a killed run with the same settings left at ``path``, or None."""
+    import inspect
+
+    from seqlens.errors import SeqlensError
+    from seqlens.io.hdf5 import load_dataset
+    from seqlens.simulate.datasets import DATASETS
+
+    if not path.is_file():
+        return None
+    defaults = inspect.signature(DATASETS[args.name]).parameters
+    want = {"name": args.name, "seed": args.seed,
+            "n": args.n if args.n is not None else defaults["n"].default,
+            "length": args.length if args.length is not None else defaults["length"].default}
+    try:
+        dataset = load_dataset(path)
+    except SeqlensError:
+        return None  # unreadable: simulate again
+    return dataset if all(dataset.metadata.get(k) == v for k, v in want.items()) else None
+
+
 def run(args) -> int:
     import time
-    from pathlib import Path
 
-    from seqlens.io.atomic import write_json
-    from seqlens.io.hdf5 import SPLITS, save_dataset
+    from seqlens.cli.common import metrics_path
+    from seqlens.io.atomic import check_output_path, output_file, partial_path, write_json
+    from seqlens.io.hdf5 import save_dataset
     from seqlens.simulate.datasets import simulate_dataset
 
-    out = Path(args.out)
-    n = getattr(args, "n", None)
-    length = getattr(args, "length", None)
-    seed = getattr(args, "seed", 0)
+    out = check_output_path(args.out, "file")
+    seed = args.seed
     t0 = time.perf_counter()
-    dataset = simulate_dataset(args.name, n=n, length=length, random_state=seed)
+    dataset = _resumable(partial_path(out) / out.name, args) if args.resume else None
+    reused = dataset is not None
+    if not reused:
+        dataset = simulate_dataset(args.name, n=args.n, length=args.length, random_state=seed)
     seconds_simulate = time.perf_counter() - t0
-    save_dataset(out, dataset)
-    metrics = summarize(dataset)
-    metrics["seed"] = seed
-    metrics["seconds_simulate"] = round(seconds_simulate, 3)
-    metrics["seconds"] = round(time.perf_counter() - t0, 3)
+    with output_file(out, resume=args.resume) as work:
+        for stale in work.glob(".*.tmp"):  # a write cut short by SIGKILL
+            stale.unlink()
+        if not reused:
+            save_dataset(work / out.name, dataset)
+        metrics = summarize(dataset)
+        metrics["seed"] = seed
+        metrics["seconds_simulate"] = round(seconds_simulate, 3)
+        metrics["seconds"] = round(time.perf_counter() - t0, 3)
+        write_json(metrics_path(work, out), metrics)
+    _print_summary(args.name, dataset, metrics, out, reused)
+    return 0
 
-    print(f"{args.name}: {metrics['n_sequences']} sequences x {metrics['length']} "
+
+def _print_summary(name, dataset, metrics: dict, out, reused: bool) -> None:
+    from seqlens.io.hdf5 import SPLITS
+
+    how = "reused from the unfinished run" if reused else f"seed {metrics['seed']}"
+    print(f"{name}: {metrics['n_sequences']} sequences x {metrics['length']} "
           f"(train {metrics['n_train']}, valid {metrics['n_valid']}, test {metrics['n_test']}), "
-          f"seed {seed} -> {out}")
+          f"{how} -> {out}")
     tasks = dataset.metadata.get("tasks", [])
     width = max([len(t) for t in tasks] + [4])
     print("\nclass balance (fraction positive)")
@@ -103,5 +145,3 @@ def run(args) -> int:
             print(f"  {k:>6}  {hist[k]:>9}  {hist[k] / metrics['n_sequences']:8.3f}")
         print(f"  mean {metrics['mean_motifs_per_sequence']:.3f} motifs, {metrics['n_instances']} instances")
     print(f"\n{metrics['seconds_simulate']:.2f} s to simulate, {metrics['seconds']:.2f} s in all")
-    write_json(out.parent / "metrics.json", metrics)
-    return 0

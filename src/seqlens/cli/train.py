@@ -1,17 +1,69 @@
 """``seqlens train`` and ``seqlens predict``.
 
-``seqlens train --data FILE.h5 --model NAME --out RUN_DIR [options]`` trains a zoo model and
-writes the checkpoint (``weights.pt`` + ``config.json``), ``metrics.json``, ``history.csv``,
-``history.json`` and ``curve.png`` into RUN_DIR.
+``seqlens train --data FILE.h5 --model NAME --out RUN_DIR [options] [--resume]`` trains a zoo
+model and publishes RUN_DIR with the checkpoint (``weights.pt`` + ``config.json``),
+``metrics.json``, ``history.csv``, ``history.json``, ``curve.png`` and ``manifest.json``. The run
+works in ``RUN_DIR.partial/``, where the trainer keeps a resumable state after every epoch
+(``resume/``, removed before publishing): ``--resume`` continues a killed run from its last
+finished epoch and gives the same model as an uninterrupted run.
 
 ``seqlens predict --model RUN_DIR --data FILE.h5|FASTA --out preds.csv`` writes predictions
-(probabilities for BCE models) and, for HDF5 input with labels, ``metrics.json`` beside the CSV.
+(probabilities for BCE models) and, for HDF5 input with labels, ``preds.csv.metrics.json``.
+Predictions are written in one step, so ``--resume`` simply redoes them.
+
+Every input and option is checked before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from seqlens.cli.common import (
+    add_resume_option,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
+
+STATE_FOLDER = "resume"  # inside <out>.partial/: the trainer's resumable state
+
+
+def _int_or_off(low: int):
+    """An argparse type: ``-1`` (off) or an integer ``>= low``."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or (value != -1 and value < low):
+            raise argparse.ArgumentTypeError(f"expected -1 (off) or an integer >= {low}, "
+                                             f"got {text!r}")
+        return value
+
+    parse.__name__ = f"-1 or an integer >= {low}"
+    return parse
+
+
+def _device(text: str) -> str:
+    """An argparse type: a torch device that exists here (``cpu``, ``cuda``, ``cuda:1``)."""
+    import argparse
+
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"expected a device such as cpu, cuda or cuda:1, got "
+                                         f"{text!r}") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (
+            device.index is not None and device.index >= torch.cuda.device_count())):
+        raise argparse.ArgumentTypeError(f"device {text!r} is not available here")
+    return text
 
 
 def register(sub) -> None:
@@ -22,64 +74,126 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="run folder")
     g = p.add_argument_group("architecture")
     g.add_argument("--activation", help="first-layer activation (e.g. relu, exponential)")
-    g.add_argument("--pool", type=int, help="first-layer max-pool size")
-    g.add_argument("--filters", type=int, help="first-layer filters")
-    g.add_argument("--kernel-size", type=int, help="first-layer kernel size")
-    g.add_argument("--dropout", type=float, help="first-layer dropout")
+    g.add_argument("--pool", type=positive_int, help="first-layer max-pool size")
+    g.add_argument("--filters", type=positive_int, help="first-layer filters")
+    g.add_argument("--kernel-size", type=positive_int, help="first-layer kernel size")
+    g.add_argument("--dropout", type=unit_interval, help="first-layer dropout")
     g.add_argument("--no-batch-norm", action="store_true", help="turn BatchNorm off (cnn)")
-    g.add_argument("--config", help="JSON string or file with more architecture keywords")
+    g.add_argument("--config", help="more architecture keywords: JSON text (starting with '{') "
+                                    "or a JSON file")
     g = p.add_argument_group("training")
     g.add_argument("--loss", choices=("bce", "mse", "poisson"), default="bce")
-    g.add_argument("--epochs", type=int, default=100)
-    g.add_argument("--batch-size", type=int, default=128)
-    g.add_argument("--lr", type=float, default=1e-3)
-    g.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
-    g.add_argument("--patience", type=int, default=10, help="early-stopping patience (-1: off)")
-    g.add_argument("--lr-patience", type=int, default=5, help="reduce-on-plateau patience (-1: off)")
+    g.add_argument("--epochs", type=positive_int, default=100)
+    g.add_argument("--batch-size", type=positive_int, default=128)
+    g.add_argument("--lr", type=positive_float, default=1e-3)
+    g.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 penalty")
+    g.add_argument("--patience", type=_int_or_off(1), default=10,
+                   help="early-stopping patience (-1: off)")
+    g.add_argument("--lr-patience", type=_int_or_off(0), default=5,
+                   help="reduce-on-plateau patience (-1: off)")
     g.add_argument("--monitor", help="validation metric to monitor (auroc, aupr, pearson, loss)")
-    g.add_argument("--clip-grad", type=float, help="gradient-norm clipping")
+    g.add_argument("--clip-grad", type=positive_float, help="gradient-norm clipping")
     g = p.add_argument_group("robust training")
     g.add_argument("--adversarial", action="store_true", help="adversarial training")
     g.add_argument("--adv-method", choices=("pgd", "fgsm"), default="pgd")
-    g.add_argument("--epsilon", type=float, default=0.1)
-    g.add_argument("--adv-steps", type=int, default=10)
-    g.add_argument("--adv-step-size", type=float)
-    g.add_argument("--adv-warmup", type=int, default=5, help="clean warm-up epochs")
-    g.add_argument("--adv-mixed", type=int, default=5, help="clean + adversarial epochs")
-    g.add_argument("--noise-std", type=float, default=0.0, help="Gaussian input noise")
+    g.add_argument("--epsilon", type=nonnegative_float, default=0.1)
+    g.add_argument("--adv-steps", type=positive_int, default=10)
+    g.add_argument("--adv-step-size", type=positive_float)
+    g.add_argument("--adv-warmup", type=nonnegative_int, default=5, help="clean warm-up epochs")
+    g.add_argument("--adv-mixed", type=nonnegative_int, default=5,
+                   help="clean + adversarial epochs")
+    g.add_argument("--noise-std", type=nonnegative_float, default=0.0, help="Gaussian input noise")
     g.add_argument("--evoaug", nargs="?", const="all", default=None, metavar="AUGS",
                    help="EvoAug augmentations: 'all' or a comma list (deletion,insertion,"
                         "translocation,inversion,mutation,rc,noise)")
-    g.add_argument("--max-augs", type=int, default=2, help="EvoAug augmentations per sequence")
-    g.add_argument("--finetune-epochs", type=int, default=None,
+    g.add_argument("--max-augs", type=positive_int, default=2,
+                   help="EvoAug augmentations per sequence")
+    g.add_argument("--finetune-epochs", type=nonnegative_int, default=None,
                    help="fine-tune epochs on original data (default 5 with --evoaug, else 0)")
-    g.add_argument("--finetune-lr", type=float, default=1e-4)
-    g.add_argument("--mixup", type=float, help="mixup Beta(alpha, alpha)")
+    g.add_argument("--finetune-lr", type=positive_float, default=1e-4)
+    g.add_argument("--mixup", type=positive_float, help="mixup Beta(alpha, alpha)")
     g.add_argument("--mixup-layer", help="module name for manifold mixup (e.g. conv1)")
     g = p.add_argument_group("run")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available)")
-    g.add_argument("--threads", type=int, help="torch CPU threads")
+    g.add_argument("--seed", type=nonnegative_int, default=0)
+    g.add_argument("--device", type=_device,
+                   help="cpu, cuda, cuda:1 (default: CUDA when available)")
+    g.add_argument("--threads", type=positive_int, help="torch CPU threads")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_resume_option(g)
     p.set_defaults(func=run_train)
 
     q = sub.add_parser("predict", help="predict with a trained model",
                        description="Predict with a trained run folder on HDF5 or FASTA input.")
     q.add_argument("--model", required=True, help="run folder written by seqlens train")
     q.add_argument("--data", required=True, help="HDF5 dataset or FASTA file")
-    q.add_argument("--out", required=True, help="output CSV")
+    q.add_argument("--out", required=True,
+                   help="output CSV (metrics of labelled input go to <out>.metrics.json)")
     q.add_argument("--split", default="test", choices=("train", "valid", "test"),
                    help="HDF5 split to predict (default test)")
     q.add_argument("--raw", action="store_true", help="raw outputs (logits) instead of the link")
-    q.add_argument("--batch-size", type=int, default=256)
-    q.add_argument("--device")
-    q.add_argument("--threads", type=int)
+    q.add_argument("--batch-size", type=positive_int, default=256)
+    q.add_argument("--device", type=_device)
+    q.add_argument("--threads", type=positive_int)
+    add_resume_option(q)
     q.set_defaults(func=run_predict)
 
 
-def _architecture_overrides(args, data) -> dict:
+# ---------------------------------------------------------------------------------- validation
+def _input_file(path: str | Path) -> Path:
+    """``--data`` as a path; a folder is refused (a missing file is reported by the reader)."""
     from seqlens.errors import SeqlensError
 
+    path = Path(path)
+    if path.is_dir():
+        raise SeqlensError(f"--data {path}: a folder; expected a file")
+    return path
+
+
+def _is_hdf5(path: Path) -> bool:
+    """HDF5 by suffix or by content (an HDF5 file named ``.dat`` is not read as FASTA)."""
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def _check_dataset(data, path: Path, loss: str) -> None:
+    """Shapes agree across splits and labels suit ``loss`` (BCE: in [0, 1]; Poisson: >= 0)."""
+    import numpy as np
+
+    from seqlens.errors import SeqlensError
+    from seqlens.io.hdf5 import SPLITS
+
+    if len(data.train) == 0:
+        raise SeqlensError(f"{path}: X_train has no sequences")
+    if data.n_tasks == 0:
+        raise SeqlensError(f"{path}: Y_train has no label columns")
+    shape = (data.train.X.shape[1:], data.n_tasks)
+    for name in SPLITS:
+        split = data.split(name)
+        if len(split) and (split.X.shape[1:], split.Y.shape[1]) != shape:
+            raise SeqlensError(
+                f"{path}: X_{name}/Y_{name} have shapes {split.X.shape[1:]} and "
+                f"{split.Y.shape[1]} tasks, but X_train/Y_train have {shape[0]} and {shape[1]}")
+        Y = np.asarray(split.Y, dtype=np.float64)
+        bad = ~np.isfinite(Y)
+        need = "finite labels"
+        if loss == "bce":
+            bad |= (Y < 0) | (Y > 1)
+            need = "labels in [0, 1] (use --loss mse or poisson for other targets)"
+        elif loss == "poisson":
+            bad |= Y < 0
+            need = "counts >= 0"
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise SeqlensError(f"{path}: Y_{name} record {i} (task {j}) has label {Y[i, j]:g}; "
+                               f"--loss {loss} needs {need}")
+
+
+def _architecture_overrides(args, data) -> dict:
     over = {"seq_length": data.seq_length, "n_outputs": data.n_tasks,
             "in_channels": int(data.train.X.shape[1])}
     for key in ("activation", "pool", "filters", "kernel_size", "dropout"):
@@ -89,127 +203,197 @@ def _architecture_overrides(args, data) -> dict:
     if args.no_batch_norm:
         over["batch_norm"] = False
     if args.config:
-        text = Path(args.config).read_text() if Path(args.config).exists() else args.config
-        try:
-            extra = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SeqlensError(f"--config is neither a JSON file nor JSON text ({exc})") from None
-        if not isinstance(extra, dict):
-            raise SeqlensError("--config must be a JSON object")
-        over.update(extra)
+        over.update(_config(args.config))
     return over
 
 
+def _config(text: str) -> dict:
+    """``--config``: JSON text when it starts with ``{``, otherwise the name of a JSON file."""
+    from seqlens.errors import SeqlensError
+
+    where = "--config"
+    if not text.lstrip().startswith("{"):
+        path = Path(text)
+        where = f"--config {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SeqlensError(f"{where}: no such file (JSON text must start with '{{')") from None
+        except UnicodeDecodeError:
+            raise SeqlensError(f"{where}: not a UTF-8 text file") from None
+        except OSError as exc:
+            raise SeqlensError(f"{where}: cannot read ({exc.strerror})") from None
+
+    def refuse(name):
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        extra = json.loads(text, parse_constant=refuse)
+    except (ValueError, RecursionError) as exc:
+        raise SeqlensError(f"{where}: malformed JSON ({exc})") from None
+    if not isinstance(extra, dict):
+        raise SeqlensError(f"{where}: must be a JSON object of architecture keywords, got "
+                           f"{type(extra).__name__}")
+    return extra
+
+
+def _training_setup(args, model, data):
+    """Robust-training objects and the fine-tune epochs, checked before any output exists."""
+    from seqlens.errors import SeqlensError
+    from seqlens.train import AdversarialTraining, EvoAug, resolve_monitor
+
+    try:
+        resolve_monitor(args.monitor, args.loss, len(data.valid) > 0)
+        adversarial = None
+        if args.adversarial:
+            adversarial = AdversarialTraining(args.adv_method, args.epsilon, args.adv_step_size,
+                                              args.adv_steps, args.adv_warmup, args.adv_mixed)
+        augment = EvoAug.from_spec(args.evoaug, args.max_augs) if args.evoaug else None
+    except ValueError as exc:
+        raise SeqlensError(f"{exc}") from None
+    if args.mixup_layer is not None:
+        if args.mixup is None:
+            raise SeqlensError("--mixup-layer needs --mixup ALPHA")
+        names = [k for k, _ in model.named_modules() if k]
+        if args.mixup_layer not in names:
+            raise SeqlensError(f"--mixup-layer {args.mixup_layer!r} is not a module of "
+                               f"{args.model}; choose from {names[:20]}")
+    finetune = args.finetune_epochs if args.finetune_epochs is not None else (5 if augment else 0)
+    return adversarial, augment, finetune
+
+
+# ------------------------------------------------------------------------------------- commands
 def run_train(args) -> int:
+    import shutil
     import time
 
     import torch
 
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
+    from seqlens.io.atomic import check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset
     from seqlens.models import build_model, count_parameters, save_model
     from seqlens.plot.curves import plot_history, save_figure
-    from seqlens.train import AdversarialTraining, EvoAug, evaluate, fit
+    from seqlens.train import evaluate, fit
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = load_dataset(args.data)
+    out = check_output_path(args.out, "folder")
+    path = _input_file(args.data)
+    data = load_dataset(path)
+    _check_dataset(data, path, args.loss)
     try:
         model = build_model(args.model, random_state=args.seed,
                             **_architecture_overrides(args, data))
-    except ValueError as exc:
-        raise SeqlensError(str(exc)) from None
-    adversarial = None
-    if args.adversarial:
-        adversarial = AdversarialTraining(args.adv_method, args.epsilon, args.adv_step_size,
-                                          args.adv_steps, args.adv_warmup, args.adv_mixed)
-    augment = EvoAug.from_spec(args.evoaug, args.max_augs) if args.evoaug else None
-    finetune = args.finetune_epochs if args.finetune_epochs is not None else (5 if augment else 0)
-    out = Path(args.out)
-    t0 = time.perf_counter()
-    try:
-        res = fit(model, data.train, data.valid if len(data.valid) else None, loss=args.loss,
-                  epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                  weight_decay=args.weight_decay, monitor=args.monitor,
-                  patience=None if args.patience < 0 else args.patience,
-                  lr_patience=None if args.lr_patience < 0 else args.lr_patience,
-                  clip_grad=args.clip_grad, adversarial=adversarial, noise_std=args.noise_std,
-                  augment=augment, finetune_epochs=finetune, finetune_lr=args.finetune_lr,
-                  mixup=args.mixup, mixup_layer=args.mixup_layer, random_state=args.seed,
-                  device=args.device, verbose=not args.quiet, out_dir=out)
-    except ValueError as exc:
-        raise SeqlensError(str(exc)) from None
-    seconds = time.perf_counter() - t0
-    metrics = {"model": args.model, "loss": args.loss}
-    if len(data.test):
-        metrics.update(evaluate(model, data.test, loss=args.loss, device=args.device,
-                                prefix="test_"))
-    if len(data.valid):
-        metrics.update(evaluate(model, data.valid, loss=args.loss, device=args.device,
-                                prefix="valid_"))
-    n_seen = sum(len(data.train) for _ in res.history)
-    metrics.update({"best_epoch": res.best_epoch, "epochs_run": len(res.history),
-                    "stopped_early": res.stopped_early, "n_parameters": count_parameters(model),
-                    "seconds": seconds, "train_sequences_per_second": n_seen / max(res.seconds, 1e-9)})
-    tasks = data.metadata.get("tasks") or [f"task_{i}" for i in range(data.n_tasks)]
-    save_model(model.cpu(), out, metadata={
-        "loss": args.loss, "tasks": tasks, "data": str(args.data), "metrics": metrics,
-        "training": {k: v for k, v in vars(args).items() if k != "func"},
-    })
-    save_figure(plot_history(res.history, title=f"{args.model} on {Path(args.data).name}"),
-                out / "curve.png")
-    report_metrics(metrics, out, title=f"seqlens train: {args.model} -> {out}")
+    except (ValueError, TypeError, RuntimeError, OverflowError) as exc:
+        raise SeqlensError(f"--model {args.model}: {exc}") from None
+    adversarial, augment, finetune = _training_setup(args, model, data)
+
+    with output_folder(out, resume=args.resume) as work:
+        for stale in work.glob(".*.tmp"):  # a write cut short by SIGKILL
+            stale.unlink()
+        t0 = time.perf_counter()
+        try:
+            res = fit(model, data.train, data.valid if len(data.valid) else None,
+                      loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      weight_decay=args.weight_decay, monitor=args.monitor,
+                      patience=None if args.patience < 0 else args.patience,
+                      lr_patience=None if args.lr_patience < 0 else args.lr_patience,
+                      clip_grad=args.clip_grad, adversarial=adversarial,
+                      noise_std=args.noise_std, augment=augment, finetune_epochs=finetune,
+                      finetune_lr=args.finetune_lr, mixup=args.mixup,
+                      mixup_layer=args.mixup_layer, random_state=args.seed,
+                      device=args.device, verbose=not args.quiet, out_dir=work,
+                      checkpoint_dir=work / STATE_FOLDER, resume=args.resume)
+        except SeqlensError:
+            raise
+        except ValueError as exc:
+            raise SeqlensError(str(exc)) from None
+        seconds = time.perf_counter() - t0
+        metrics = {"model": args.model, "loss": args.loss}
+        if len(data.test):
+            metrics.update(evaluate(model, data.test, loss=args.loss, device=args.device,
+                                    prefix="test_"))
+        if len(data.valid):
+            metrics.update(evaluate(model, data.valid, loss=args.loss, device=args.device,
+                                    prefix="valid_"))
+        n_seen = len(data.train) * len(res.history)
+        metrics.update({"best_epoch": res.best_epoch, "epochs_run": len(res.history),
+                        "stopped_early": res.stopped_early,
+                        "n_parameters": count_parameters(model), "seconds": seconds,
+                        "train_sequences_per_second": n_seen / max(res.seconds, 1e-9)})
+        tasks = data.metadata.get("tasks") or [f"task_{i}" for i in range(data.n_tasks)]
+        save_model(model.cpu(), work, metadata={
+            "loss": args.loss, "tasks": tasks, "data": str(args.data), "metrics": metrics,
+            "training": {k: v for k, v in vars(args).items() if k not in ("func", "resume")},
+        })
+        save_figure(plot_history(res.history, title=f"{args.model} on {path.name}"),
+                    work / "curve.png")
+        report_metrics(metrics, work, title=f"seqlens train: {args.model} -> {out}")
+        shutil.rmtree(work / STATE_FOLDER)  # the finished run needs no resumable state
     return 0
+
+
+def _load_sequences(args, path: Path):
+    """``(names, X, labels or None)`` from an HDF5 split or a FASTA file."""
+    if _is_hdf5(path):
+        from seqlens.io.hdf5 import load_dataset
+
+        data = load_dataset(path, splits=(args.split,), truth=False)
+        split = data.split(args.split)
+        key = f"names_{args.split}"
+        names = ([n.decode() if isinstance(n, bytes) else str(n) for n in data.extras[key]]
+                 if key in data.extras else [f"{args.split}_{i}" for i in range(len(split.X))])
+        return names, split.X, split.Y
+    from seqlens.io.fasta import read_fasta_onehot
+
+    names, X = read_fasta_onehot(path)
+    return names, X, None
 
 
 def run_predict(args) -> int:
     import pandas as pd
     import torch
 
-    from seqlens.cli.common import report_metrics
+    from seqlens.cli.common import metrics_path, report_metrics
     from seqlens.errors import SeqlensError
-    from seqlens.io.atomic import atomic_path
+    from seqlens.io.atomic import check_output_path, output_file
     from seqlens.models import load_model, read_checkpoint_info
     from seqlens.train import LINKS, evaluate_predictions, predict
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    out = check_output_path(args.out, "file")
     info = read_checkpoint_info(args.model)
     model = load_model(args.model)
     meta = info.get("metadata", {})
     loss = meta.get("loss", "bce")
+    if loss not in LINKS:
+        raise SeqlensError(f"{args.model}: unknown loss {loss!r} in the checkpoint metadata")
     n_out = int(info["model"].get("n_outputs", 1))
     tasks = meta.get("tasks") or [f"task_{i}" for i in range(n_out)]
-    path = Path(args.data)
-    labels = None
-    if path.suffix.lower() in (".h5", ".hdf5"):
-        from seqlens.io.hdf5 import load_dataset
-
-        data = load_dataset(path, splits=(args.split,), truth=False)
-        split = data.split(args.split)
-        X, labels = split.X, split.Y
-        key = f"names_{args.split}"
-        names = ([n.decode() if isinstance(n, bytes) else str(n) for n in data.extras[key]]
-                 if key in data.extras else [f"{args.split}_{i}" for i in range(len(X))])
-    else:
-        from seqlens.io.fasta import read_fasta_onehot
-
-        names, X = read_fasta_onehot(path)
+    path = _input_file(args.data)
+    names, X, labels = _load_sequences(args, path)
+    if len(X) == 0:
+        raise SeqlensError(f"{path}: no sequences to predict")
     expected = info["model"].get("seq_length")
     if expected is not None and X.shape[2] != expected:
         raise SeqlensError(f"{path}: sequences have length {X.shape[2]}, but the model in "
                            f"{args.model} expects {expected}")
-    link = None if args.raw else LINKS.get(loss)
+    if labels is not None and len(labels) and labels.shape[1] != n_out:
+        raise SeqlensError(f"{path}: Y_{args.split} has {labels.shape[1]} columns, but the "
+                           f"model in {args.model} has {n_out} outputs")
+    link = None if args.raw else LINKS[loss]
     pred = predict(model, X, batch_size=args.batch_size, device=args.device, link=link)
     table = pd.DataFrame(pred, columns=[str(t) for t in tasks][:pred.shape[1]])
     table.insert(0, "name", names)
-    out = Path(args.out)
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False)
     metrics = {"n_sequences": int(len(X)), "n_tasks": int(pred.shape[1])}
     if labels is not None and len(labels):
         metrics_names = ("auroc", "aupr") if loss == "bce" else ("pearson", "spearman")
         metrics.update(evaluate_predictions(labels, pred, metrics_names, prefix=f"{args.split}_"))
-    report_metrics(metrics, out.parent, title=f"seqlens predict: {len(X)} sequences -> {out}")
+    with output_file(out, resume=args.resume) as work:
+        table.to_csv(work / out.name, index=False)
+        report_metrics(metrics, metrics_path(work, out),
+                       title=f"seqlens predict: {len(X)} sequences -> {out}")
     return 0

@@ -17,11 +17,20 @@ from seqlens.train.augment import (
     RandomTranslocation,
 )
 from seqlens.train.metrics import aupr, auroc, evaluate_predictions, pearson, spearman
-from seqlens.train.trainer import LINKS, FitResult, evaluate, fit, loss_function, predict
+from seqlens.train.state import TrainingStateError
+from seqlens.train.trainer import (
+    LINKS,
+    FitResult,
+    evaluate,
+    fit,
+    loss_function,
+    predict,
+    resolve_monitor,
+)
 
 __all__ = [
     "AUGMENTATIONS", "AdversarialTraining", "EvoAug", "FitResult", "LINKS", "RandomDeletion",
     "RandomInsertion", "RandomInversion", "RandomMutation", "RandomNoise", "RandomRC",
     "RandomTranslocation", "aupr", "auroc", "evaluate", "evaluate_predictions", "fgsm", "fit",
-    "loss_function", "pearson", "pgd", "predict", "spearman",
+    "TrainingStateError", "loss_function", "pearson", "pgd", "predict", "resolve_monitor", "spearman",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlens.io.atomic import atomic_path, write_json
+from seqlens.io.atomic import atomic_path, json_ready, to_json_value, write_json
 from seqlens.models.base import resolve_device
 from seqlens.train.adversarial import AdversarialTraining
 from seqlens.train.metrics import CLASSIFICATION, REGRESSION, evaluate_predictions
@@ -164,6 +164,21 @@ def _evaluate(model, X, Y, loss_fn, link, metrics, batch_size, device, prefix) -
     return res
 
 
+def resolve_monitor(monitor: str | None, loss: str, has_valid: bool) -> str:
+    """The validation metric :func:`fit` monitors (without ``valid_``); ``ValueError`` if
+    ``monitor`` does not fit ``loss`` or needs validation data that is missing."""
+    metrics = CLASSIFICATION if loss == "bce" else REGRESSION
+    if monitor is None:
+        monitor = ("auroc" if loss == "bce" else "pearson") if has_valid else "loss"
+    monitor = monitor.removeprefix("valid_")
+    if monitor != "loss" and monitor not in metrics:
+        raise ValueError(f"monitor must be 'loss' or one of {metrics} for loss {loss!r}, "
+                         f"got {monitor!r}")
+    if monitor != "loss" and not has_valid:
+        raise ValueError(f"monitor {monitor!r} needs validation data")
+    return monitor
+
+
 def _settings(args: dict, arrays: tuple) -> dict:
     """The arguments of :func:`fit` that a resumed run must share with the saved one, as JSON
     values, plus a SHA-256 of the training (and validation) data."""
@@ -179,7 +194,10 @@ def _settings(args: dict, arrays: tuple) -> dict:
         digest.update(str(tuple(a.shape)).encode())
         digest.update(np.ascontiguousarray(a.numpy()).data)
     out["data_sha256"] = digest.hexdigest()
-    return json.loads(json.dumps(out))
+    model = args["model"]
+    out["model"] = {"type": type(model).__qualname__, "config": getattr(model, "config", None),
+                    "shapes": {k: list(v.shape) for k, v in model.state_dict().items()}}
+    return json.loads(json.dumps(json_ready(out), default=to_json_value))
 
 
 def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int = 100,
@@ -232,13 +250,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
     Xtr, Ytr = _xy(train, "train")
     val = _xy(valid, "valid")
     metrics = CLASSIFICATION if loss == "bce" else REGRESSION
-    if monitor is None:
-        monitor = ("auroc" if loss == "bce" else "pearson") if val is not None else "loss"
-    monitor = monitor.removeprefix("valid_")
-    if monitor != "loss" and monitor not in metrics:
-        raise ValueError(f"monitor must be 'loss' or one of {metrics} for loss {loss!r}")
-    if monitor != "loss" and val is None:
-        raise ValueError(f"monitor {monitor!r} needs validation data")
+    monitor = resolve_monitor(monitor, loss, val is not None)
     mode = "min" if monitor == "loss" else "max"
     device = resolve_device(device)
     model.to(device)
