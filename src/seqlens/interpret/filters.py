@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from seqlens.errors import SeqlensError
 from seqlens.models.base import first_layer as first_conv_layer
 from seqlens.motifs.motif import Motif
 
@@ -47,13 +48,13 @@ def _resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
     if isinstance(layer, str):
         if layer not in names:
             conv = [n for n, m in names.items() if isinstance(m, nn.Conv1d)]
-            raise ValueError(f"no module named {layer!r} in {type(model).__name__}; "
+            raise SeqlensError(f"no module named {layer!r} in {type(model).__name__}; "
                              f"its Conv1d layers are {conv}")
         return layer, names[layer]
     for name, module in names.items():
         if module is layer:
             return name, module
-    raise ValueError(f"layer {layer!r} is not a module of {type(model).__name__}")
+    raise SeqlensError(f"layer {layer!r} is not a module of {type(model).__name__}")
 
 
 def _as_int(v) -> int:
@@ -133,10 +134,10 @@ def _activation_fn(model: nn.Module, layer) -> Callable[[torch.Tensor], torch.Te
         finally:
             handle.remove()
         if "out" not in store:
-            raise ValueError("the chosen layer was not called in the forward pass")
+            raise SeqlensError("the chosen layer was not called in the forward pass")
         out = store["out"]
         if out.ndim != 3:
-            raise ValueError(f"layer output must be (N, C, L), got shape {tuple(out.shape)}")
+            raise SeqlensError(f"layer output must be (N, C, L), got shape {tuple(out.shape)}")
         return out
 
     return run
@@ -228,11 +229,11 @@ def activation_motifs(model: nn.Module, X, layer=None, threshold: float = 0.5,
     uniform probability motif with ``n_sites`` 0 and ``empty`` True.
     """
     if edges not in ("pad", "skip"):
-        raise ValueError(f"edges must be 'pad' or 'skip', got {edges!r}")
+        raise SeqlensError(f"edges must be 'pad' or 'skip', got {edges!r}")
     if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold must be a fraction in [0, 1], got {threshold}")
+        raise SeqlensError(f"threshold must be a fraction in [0, 1], got {threshold}")
     if len(X) == 0:
-        raise ValueError("X holds no sequences")
+        raise SeqlensError("X holds no sequences")
     dev = _device(device)
     model = model.to(dev).eval()
     fn = _activation_fn(model, layer)
@@ -301,7 +302,7 @@ def _alphabet(n_letters: int):
         return DNA
     if n_letters == PROTEIN.size:
         return PROTEIN
-    raise ValueError(f"no alphabet with {n_letters} letters")
+    raise SeqlensError(f"no alphabet with {n_letters} letters")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ def filter_weight_motifs(model_or_weights, method: str = "softmax", base: float 
     if w.ndim == 2:
         w = w[None]
     if w.ndim != 3:
-        raise ValueError(f"weights must be (F, A, K), got shape {w.shape}")
+        raise SeqlensError(f"weights must be (F, A, K), got shape {w.shape}")
     if method == "softmax":
         z = w * math.log(base)
         z = z - z.max(axis=1, keepdims=True)
@@ -337,7 +338,7 @@ def filter_weight_motifs(model_or_weights, method: str = "softmax", base: float 
         flat = p.sum(axis=1, keepdims=True) == 0
         p = np.where(flat, 1.0, p)
     else:
-        raise ValueError(f"method must be 'softmax' or 'normalise', got {method!r}")
+        raise SeqlensError(f"method must be 'softmax' or 'normalise', got {method!r}")
     p = p / p.sum(axis=1, keepdims=True)
     alphabet = _alphabet(w.shape[1])
     out = []
@@ -446,9 +447,9 @@ def filter_statistics(matches: pd.DataFrame, n_filters: int, truth_ids: Iterable
     ``n_truth_covered``, and ``metric``/``cutoff``.
     """
     if metric not in ("q_value", "e_value", "p_value"):
-        raise ValueError(f"metric must be q_value, e_value or p_value, got {metric!r}")
+        raise SeqlensError(f"metric must be q_value, e_value or p_value, got {metric!r}")
     if n_filters <= 0:
-        raise ValueError("n_filters must be positive")
+        raise SeqlensError("n_filters must be positive")
     truth_ids = list(dict.fromkeys(truth_ids))
     sig = matches[matches[metric] <= cutoff]
     any_hit = set(sig["filter"])

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from seqlens.alphabet import _to_numpy
+from seqlens.errors import SeqlensError
 
 __all__ = [
     "GlifacResult", "attention_maps", "attention_threshold", "pooled_activations", "select_position_pairs",
@@ -79,7 +80,7 @@ def attention_maps(model: nn.Module, X, reduce: str = "max", layer: int = 0, bat
     if not hasattr(model, "attention_maps"):
         raise TypeError(f"{type(model).__name__} has no attention_maps(X); use a cnn_attention model")
     if reduce not in ("max", "mean", None):
-        raise ValueError(f"reduce must be 'max', 'mean' or None, got {reduce!r}")
+        raise SeqlensError(f"reduce must be 'max', 'mean' or None, got {reduce!r}")
 
     def fn(xb):
         maps = model.attention_maps(xb, all_layers=True)[layer] if layer else model.attention_maps(xb)
@@ -124,9 +125,9 @@ def select_position_pairs(attention, threshold: float = 0.1, random_fraction: fl
     """
     att = _to_numpy(attention)
     if att.ndim != 3 or att.shape[1] != att.shape[2]:
-        raise ValueError(f"attention must be (N, L', L'), got shape {att.shape}")
+        raise SeqlensError(f"attention must be (N, L', L'), got shape {att.shape}")
     if not 0 <= random_fraction <= 1:
-        raise ValueError(f"random_fraction must be in [0, 1], got {random_fraction}")
+        raise SeqlensError(f"random_fraction must be in [0, 1], got {random_fraction}")
     if quantile is not None:
         threshold = attention_threshold(att, quantile, diagonal)
     rng = np.random.default_rng(random_state)
@@ -170,11 +171,11 @@ def filter_correlations(activations, pairs) -> np.ndarray:
     act = _to_numpy(activations)
     pairs = np.asarray(pairs, dtype=np.int64)
     if act.ndim != 3:
-        raise ValueError(f"activations must be (N, F, L'), got shape {act.shape}")
+        raise SeqlensError(f"activations must be (N, F, L'), got shape {act.shape}")
     if pairs.ndim != 2 or pairs.shape[1] != 3:
-        raise ValueError(f"pairs must be (P, 3) rows (sequence, i, j), got shape {pairs.shape}")
+        raise SeqlensError(f"pairs must be (P, 3) rows (sequence, i, j), got shape {pairs.shape}")
     if len(pairs) < 3:
-        raise ValueError(f"only {len(pairs)} position pairs selected; lower the threshold")
+        raise SeqlensError(f"only {len(pairs)} position pairs selected; lower the threshold")
     U = act[pairs[:, 0], :, pairs[:, 1]].astype(np.float64)  # (P, F) queries
     V = act[pairs[:, 0], :, pairs[:, 2]].astype(np.float64)  # (P, F) keys
     U -= U.mean(axis=0)
@@ -199,7 +200,7 @@ def _labels(labels, n: int) -> list:
     labels = [None if (lab is None or (isinstance(lab, float) and np.isnan(lab)) or lab == "") else str(lab)
               for lab in labels]
     if len(labels) != n:
-        raise ValueError(f"need one label per filter ({n}), got {len(labels)}")
+        raise SeqlensError(f"need one label per filter ({n}), got {len(labels)}")
     return labels
 
 
@@ -266,7 +267,7 @@ def glifac(attention, activations, labels=None, motifs: Sequence[str] | None = N
     att = _to_numpy(attention)
     act = _to_numpy(activations)
     if att.ndim != 3 or act.ndim != 3 or att.shape[0] != act.shape[0] or att.shape[1] != act.shape[2]:
-        raise ValueError(f"attention (N, L', L') and activations (N, F, L') disagree: {att.shape} vs "
+        raise SeqlensError(f"attention (N, L', L') and activations (N, F, L') disagree: {att.shape} vs "
                          f"{act.shape}")
     labels = _labels(labels, act.shape[1])
     if quantile is not None:
@@ -325,13 +326,13 @@ def evaluate_interactions(matrix: pd.DataFrame, interacting_pairs, motifs: Seque
     for a, b in interacting_pairs:
         for m in (a, b):
             if m not in names:
-                raise ValueError(f"interacting pair ({a}, {b}): motif {m!r} is not among {names}")
+                raise SeqlensError(f"interacting pair ({a}, {b}): motif {m!r} is not among {names}")
     full = matrix.reindex(index=names, columns=names, fill_value=0.0).fillna(0.0)
     df = pair_table(full, interacting_pairs, use_abs)
     y, s = df["true"].to_numpy(), df["score"].to_numpy()
     n_true = int(y.sum())
     if n_true == 0 or n_true == len(y):
-        raise ValueError("need both interacting and non-interacting motif pairs to evaluate")
+        raise SeqlensError("need both interacting and non-interacting motif pairs to evaluate")
     neg = s[~y].mean()
     return {
         "auroc": float(roc_auc_score(y, s)),

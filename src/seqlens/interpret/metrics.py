@@ -22,6 +22,8 @@ import warnings
 import numpy as np
 from scipy.stats import rankdata
 
+from seqlens.errors import SeqlensError
+
 PROTOCOLS = {"a": (0.01, False), "b": (0.1, True)}
 
 
@@ -50,7 +52,7 @@ def position_scores(attr, X=None, reduce: str = "observed") -> np.ndarray:
     a = _np(attr)
     if reduce == "observed":
         if X is None:
-            raise ValueError("reduce='observed' needs the one-hot X")
+            raise SeqlensError("reduce='observed' needs the one-hot X")
         return (a * _np(X)).sum(-2)
     if reduce == "l2":
         return np.sqrt((a ** 2).sum(-2))
@@ -58,7 +60,7 @@ def position_scores(attr, X=None, reduce: str = "observed") -> np.ndarray:
         return a.sum(-2)
     if reduce == "max":
         return np.abs(a).max(-2)
-    raise ValueError(f"reduce must be observed/l2/sum/max, got {reduce!r}")
+    raise SeqlensError(f"reduce must be observed/l2/sum/max, got {reduce!r}")
 
 
 def auroc_aupr(scores, truth, protocol: str = "a") -> tuple[np.ndarray, np.ndarray]:
@@ -67,12 +69,12 @@ def auroc_aupr(scores, truth, protocol: str = "a") -> tuple[np.ndarray, np.ndarr
     positives or without negatives gets NaN. AUPR is the area under the precision-recall curve
     (trapezoid rule, as in the published evaluations)."""
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be 'a' or 'b', got {protocol!r}")
+        raise SeqlensError(f"protocol must be 'a' or 'b', got {protocol!r}")
     thr, exclude = PROTOCOLS[protocol]
     s = _np(scores)
     info = information(truth)
     if s.shape != info.shape:
-        raise ValueError(f"scores {s.shape} do not match the ground truth positions {info.shape}")
+        raise SeqlensError(f"scores {s.shape} do not match the ground truth positions {info.shape}")
     roc = np.full(len(s), np.nan)
     pr = np.full(len(s), np.nan)
     for i in range(len(s)):

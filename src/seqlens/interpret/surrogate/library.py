@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from seqlens.alphabet import DNA, Alphabet, _to_numpy, get_alphabet, one_hot
-from seqlens.errors import SequenceError
+from seqlens.errors import SeqlensError, SequenceError
 
 MODES = ("local", "global")
 
@@ -106,7 +106,7 @@ def one_hot_to_codes(X, source: str = "input") -> np.ndarray:
     if squeeze:
         Xn = Xn[None]
     if Xn.ndim != 3:
-        raise ValueError(f"expected one-hot of shape (N, A, L), got {Xn.shape}")
+        raise SeqlensError(f"expected one-hot of shape (N, A, L), got {Xn.shape}")
     ok = (np.abs(Xn.sum(1) - 1) < 1e-6) & (np.abs(Xn.max(1) - 1) < 1e-6)
     if not ok.all():
         i, pos = np.argwhere(~ok)[0]
@@ -121,10 +121,10 @@ def _wild_type_codes(sequence, alphabet: Alphabet) -> np.ndarray:
     X = _to_numpy(sequence)
     if X.ndim == 3:
         if X.shape[0] != 1:
-            raise ValueError(f"expected one sequence, got a batch of {X.shape[0]}")
+            raise SeqlensError(f"expected one sequence, got a batch of {X.shape[0]}")
         X = X[0]
     if X.ndim != 2 or X.shape[0] != alphabet.size:
-        raise ValueError(f"expected a string or a one-hot (A={alphabet.size}, L) sequence, got {X.shape}")
+        raise SeqlensError(f"expected a string or a one-hot (A={alphabet.size}, L) sequence, got {X.shape}")
     return one_hot_to_codes(X, "sequence")
 
 
@@ -137,10 +137,10 @@ def parse_window(window, length: int) -> tuple[int, int]:
             a, b = window.split(":")
             window = (int(a) if a else 0, int(b) if b else length)
         except ValueError:
-            raise ValueError(f"window must look like 'start:end', got {window!r}") from None
+            raise SeqlensError(f"window must look like 'start:end', got {window!r}") from None
     start, end = (int(v) for v in window)
     if not 0 <= start < end <= length:
-        raise ValueError(f"window {start}:{end} is outside the sequence of length {length}")
+        raise SeqlensError(f"window {start}:{end} is outside the sequence of length {length}")
     return start, end
 
 
@@ -176,9 +176,9 @@ def mutagenesis_library(sequence, n: int = 10000, rate: float = 0.1, window=None
     """
     alphabet = get_alphabet(alphabet)
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise SeqlensError(f"mode must be one of {MODES}, got {mode!r}")
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise SeqlensError(f"n must be >= 1, got {n}")
     wt = _wild_type_codes(sequence, alphabet)
     L = len(wt)
     start, end = parse_window(window, L)
@@ -186,11 +186,11 @@ def mutagenesis_library(sequence, n: int = 10000, rate: float = 0.1, window=None
     rng = np.random.default_rng(random_state)
     if n_mutations is None:
         if rate < 0:
-            raise ValueError(f"rate must be >= 0, got {rate}")
+            raise SeqlensError(f"rate must be >= 0, got {rate}")
         k = np.minimum(rng.poisson(rate * W, size=n), W)
     else:
         if not 0 <= n_mutations <= W:
-            raise ValueError(f"n_mutations must be in [0, {W}], got {n_mutations}")
+            raise SeqlensError(f"n_mutations must be in [0, {W}], got {n_mutations}")
         k = np.full(n, n_mutations)
     k[0] = 0
     codes = np.repeat(wt[None], n, axis=0)
@@ -215,7 +215,7 @@ def combinatorial_library(sequence, window=None, max_order: int = 2,
     """
     alphabet = get_alphabet(alphabet)
     if max_order not in (1, 2):
-        raise ValueError(f"max_order must be 1 or 2, got {max_order}")
+        raise SeqlensError(f"max_order must be 1 or 2, got {max_order}")
     wt = _wild_type_codes(sequence, alphabet)
     start, end = parse_window(window, len(wt))
     A = alphabet.size
@@ -246,17 +246,17 @@ def _select_output(out: torch.Tensor, target, reduce: Callable | None) -> torch.
         out = reduce(out)
         out = torch.as_tensor(out)
         if out.ndim != 1:
-            raise ValueError(f"reduce must return one value per sequence, got shape {tuple(out.shape)}")
+            raise SeqlensError(f"reduce must return one value per sequence, got shape {tuple(out.shape)}")
         return out
     if out.ndim == 1:
         return out
     if out.ndim == 2 and out.shape[1] == 1 and target in (0, None):
         return out[:, 0]
     if target is None:
-        raise ValueError(f"model output has shape {tuple(out.shape)}; give target= or reduce=")
+        raise SeqlensError(f"model output has shape {tuple(out.shape)}; give target= or reduce=")
     out = out[:, target] if not isinstance(target, (list, tuple)) else out[:, list(target)].sum(1)
     if out.ndim != 1:
-        raise ValueError(f"model output per sequence is {tuple(out.shape[1:])} after target; give reduce=")
+        raise SeqlensError(f"model output per sequence is {tuple(out.shape[1:])} after target; give reduce=")
     return out
 
 
@@ -290,7 +290,7 @@ def predict_library(model: nn.Module, library, target=0, reduce: Callable | None
     else:
         Xn = _to_numpy(library)
         if Xn.ndim != 3:
-            raise ValueError(f"expected one-hot of shape (N, A, L), got {Xn.shape}")
+            raise SeqlensError(f"expected one-hot of shape (N, A, L), got {Xn.shape}")
         n = len(Xn)
 
         def batch(i):

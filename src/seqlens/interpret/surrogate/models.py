@@ -43,6 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from seqlens.alphabet import DNA, Alphabet, get_alphabet
+from seqlens.errors import SeqlensError
 from seqlens.interpret.surrogate.library import one_hot_to_codes
 from seqlens.interpret.surrogate.quality import fit_quality
 
@@ -65,12 +66,12 @@ def as_codes(X, n_letters: int | None = None) -> np.ndarray:
     if X.ndim == 2 and np.issubdtype(X.dtype, np.integer):
         codes = X.astype(np.int64)
         if n_letters is not None and (codes.min(initial=0) < 0 or codes.max(initial=0) >= n_letters):
-            raise ValueError(f"letter codes must lie in [0, {n_letters}), got {codes.min()}..{codes.max()}")
+            raise SeqlensError(f"letter codes must lie in [0, {n_letters}), got {codes.min()}..{codes.max()}")
         return codes
     if X.ndim != 3:
-        raise ValueError(f"expected one-hot (N, A, L) or integer codes (N, L), got shape {X.shape}")
+        raise SeqlensError(f"expected one-hot (N, A, L) or integer codes (N, L), got shape {X.shape}")
     if n_letters is not None and X.shape[1] != n_letters:
-        raise ValueError(f"expected {n_letters} letters on axis 1, got {X.shape[1]}")
+        raise SeqlensError(f"expected {n_letters} letters on axis 1, got {X.shape[1]}")
     return one_hot_to_codes(X, "X").astype(np.int64)
 
 
@@ -100,16 +101,16 @@ def gauge_probabilities(gauge: str, L: int, A: int, codes=None, wild_type=None) 
         return np.full((L, A), 1.0 / A)
     if gauge == "empirical":
         if codes is None:
-            raise ValueError("the empirical gauge needs the variants (codes)")
+            raise SeqlensError("the empirical gauge needs the variants (codes)")
         counts = np.stack([np.bincount(codes[:, l], minlength=A) for l in range(L)]).astype(np.float64)
         return counts / counts.sum(1, keepdims=True)
     if gauge == "wild_type":
         if wild_type is None:
-            raise ValueError("the wild-type gauge needs wild_type")
+            raise SeqlensError("the wild-type gauge needs wild_type")
         p = np.zeros((L, A))
         p[np.arange(L), np.asarray(wild_type, dtype=np.int64)] = 1.0
         return p
-    raise ValueError(f"gauge must be one of {GAUGES[:3]}, got {gauge!r}")
+    raise SeqlensError(f"gauge must be one of {GAUGES[:3]}, got {gauge!r}")
 
 
 def fix_gauge(theta_0: float, theta_lc: np.ndarray, theta_lclc: np.ndarray | None, p: np.ndarray):
@@ -232,7 +233,7 @@ class _Noise(nn.Module):
             self.log_a = nn.Parameter(torch.tensor(math.log(5.0)))
             self.log_b = nn.Parameter(torch.tensor(math.log(5.0)))
         else:
-            raise ValueError(f"noise must be one of {NOISES}, got {kind!r}")
+            raise SeqlensError(f"noise must be one of {NOISES}, got {kind!r}")
 
     def nll(self, y, y_hat):
         if self.kind == "gaussian":
@@ -277,13 +278,13 @@ class _SurrogateBase:
         codes = as_codes(X, A)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(codes) != len(y):
-            raise ValueError(f"X has {len(codes)} variants but y has {len(y)} values")
+            raise SeqlensError(f"X has {len(codes)} variants but y has {len(y)} values")
         if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinite values")
+            raise SeqlensError("y contains NaN or infinite values")
         if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+            raise SeqlensError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.gauge not in GAUGES:
-            raise ValueError(f"gauge must be one of {GAUGES}, got {self.gauge!r}")
+            raise SeqlensError(f"gauge must be one of {GAUGES}, got {self.gauge!r}")
         if wild_type is not None:
             if isinstance(wild_type, str):
                 from seqlens.alphabet import one_hot
@@ -295,7 +296,7 @@ class _SurrogateBase:
                 wt = np.asarray(wild_type)
                 wild_type = as_codes(wt[None] if wt.ndim in (1, 2) else wt, A)[0]
             if len(wild_type) != codes.shape[1]:
-                raise ValueError(f"wild_type has length {len(wild_type)}, variants have {codes.shape[1]}")
+                raise SeqlensError(f"wild_type has length {len(wild_type)}, variants have {codes.shape[1]}")
         elif self.gauge == "wild_type":
             wild_type = codes[0]  # libraries put the wild type first
         self.wild_type_ = None if wild_type is None else np.asarray(wild_type, dtype=np.int64)
@@ -328,7 +329,7 @@ class _SurrogateBase:
         L, A = self.theta_lc_.shape
         codes = as_codes(X, A)
         if codes.shape[1] != L:
-            raise ValueError(f"surrogate has {L} positions, X has {codes.shape[1]}")
+            raise SeqlensError(f"surrogate has {L} positions, X has {codes.shape[1]}")
         phi = self.theta_0_ + self.theta_lc_[np.arange(L), codes].sum(1)
         if getattr(self, "theta_lclc_", None) is not None:
             pr = _pairs(L)
@@ -391,7 +392,7 @@ class _SurrogateBase:
         L, A = self.theta_lc_.shape
         wt = self.wild_type_ if wild_type is None else as_codes(np.asarray(wild_type)[None], A)[0]
         if wt is None:
-            raise ValueError("no wild type known; pass wild_type= here or to fit()")
+            raise SeqlensError("no wild type known; pass wild_type= here or to fit()")
         p = gauge_probabilities("wild_type", L, A, wild_type=wt)
         th0, lc, _ = fix_gauge(self.theta_0_, self.theta_lc_, getattr(self, "theta_lclc_", None), p)
         letters = self.alphabet.letters
@@ -471,9 +472,9 @@ class Surrogate(_SurrogateBase):
         from tqdm.auto import tqdm
 
         if self.link not in LINKS:
-            raise ValueError(f"link must be one of {LINKS}, got {self.link!r}")
+            raise SeqlensError(f"link must be one of {LINKS}, got {self.link!r}")
         if self.noise not in NOISES:
-            raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+            raise SeqlensError(f"noise must be one of {NOISES}, got {self.noise!r}")
         gauge = self.gauge
         codes, y = self._prepare(X, y, wild_type)
         n_dup = 0
@@ -483,7 +484,7 @@ class Surrogate(_SurrogateBase):
         N, L = codes.shape
         A = self.alphabet.size
         if N < 10:
-            raise ValueError(f"need at least 10 distinct variants to fit, got {N}")
+            raise SeqlensError(f"need at least 10 distinct variants to fit, got {N}")
         t0 = time.perf_counter()
         rng = np.random.default_rng(self.random_state)
         torch_gen = torch.Generator().manual_seed(int(rng.integers(0, 2**31 - 1)))
@@ -682,7 +683,7 @@ class RidgeSurrogate(_SurrogateBase):
         A = self.alphabet.size
         n_feat = L * A + (len(_pairs(L)) * A * A if self.kind == "pairwise" else 0)
         if n_feat > self.max_features:
-            raise ValueError(f"ridge with {n_feat} features exceeds max_features={self.max_features}; "
+            raise SeqlensError(f"ridge with {n_feat} features exceeds max_features={self.max_features}; "
                              f"use a smaller window or Surrogate(kind={self.kind!r})")
         K = int(self.cv) if self.cv and self.cv > 1 else 1
         rng = np.random.default_rng(self.random_state)

@@ -17,6 +17,7 @@ import pandas as pd
 from torch import nn
 
 from seqlens.alphabet import DNA, Alphabet, get_alphabet
+from seqlens.errors import SeqlensError
 from seqlens.interpret.surrogate.library import (
     MutagenesisLibrary,
     mutagenesis_library,
@@ -57,7 +58,7 @@ def surrogate_analysis(model: nn.Module, sequence, window=None, n: int = 100000,
                        gauge: str = "empirical", test_fraction: float = 0.1, ridge: bool = True,
                        ridge_max_features: int = 6000, alphabet: str | Alphabet = DNA,
                        batch_size: int = 512, device=None, random_state=0, verbose: bool = False,
-                       **surrogate_kwargs) -> SurrogateResult:
+                       y=None, **surrogate_kwargs) -> SurrogateResult:
     """Library -> network outputs -> surrogate (+ ridge) fitted on the window -> held-out scores.
 
     Parameters
@@ -72,6 +73,8 @@ def surrogate_analysis(model: nn.Module, sequence, window=None, n: int = 100000,
     ridge : also fit the cross-validated ridge baseline (skipped when it would have more than
         ``ridge_max_features`` features).
     batch_size, device, random_state, verbose : as everywhere.
+    y : the network outputs of this library (same arguments and seed), when already known: the
+        query is skipped (e.g. a resumed run).
     """
     alphabet = get_alphabet(alphabet)
     metrics: dict = {}
@@ -80,8 +83,13 @@ def surrogate_analysis(model: nn.Module, sequence, window=None, n: int = 100000,
                               alphabet=alphabet, random_state=random_state)
     metrics["seconds_library"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    y = predict_library(model, lib, target=target, reduce=reduce, batch_size=batch_size, device=device,
-                        verbose=verbose)
+    if y is None:
+        y = predict_library(model, lib, target=target, reduce=reduce, batch_size=batch_size,
+                            device=device, verbose=verbose)
+    else:
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (len(lib),):
+            raise SeqlensError(f"y has shape {y.shape}, but the library has {len(lib)} variants")
     metrics["seconds_query"] = time.perf_counter() - t0
     rng = np.random.default_rng(random_state)
     perm = 1 + rng.permutation(len(lib) - 1)  # the wild type always trains

@@ -13,6 +13,8 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 from scipy.stats import rankdata
 
+from seqlens.errors import SeqlensError
+
 
 def predictive_information(y, y_hat, k: int = 5, max_samples: int = 5000, random_state=0) -> float:
     """KSG estimate of the mutual information between ``y`` and ``y_hat``, in bits.
@@ -23,7 +25,7 @@ def predictive_information(y, y_hat, k: int = 5, max_samples: int = 5000, random
     y = np.asarray(y, dtype=np.float64).ravel()
     z = np.asarray(y_hat, dtype=np.float64).ravel()
     if y.shape != z.shape:
-        raise ValueError(f"y and y_hat differ in length: {y.shape} vs {z.shape}")
+        raise SeqlensError(f"y and y_hat differ in length: {y.shape} vs {z.shape}")
     ok = np.isfinite(y) & np.isfinite(z)
     y, z = y[ok], z[ok]
     rng = np.random.default_rng(random_state)
@@ -56,7 +58,7 @@ def fit_quality(y, y_hat, predictive_info: bool = True, random_state=0) -> dict:
     y = np.asarray(y, dtype=np.float64).ravel()
     y_hat = np.asarray(y_hat, dtype=np.float64).ravel()
     if y.shape != y_hat.shape:
-        raise ValueError(f"y and y_hat differ in length: {y.shape} vs {y_hat.shape}")
+        raise SeqlensError(f"y and y_hat differ in length: {y.shape} vs {y_hat.shape}")
     if len(y) < 2 or np.std(y) == 0 or np.std(y_hat) == 0:
         r = float("nan")
     else:
