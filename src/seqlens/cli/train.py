@@ -140,12 +140,14 @@ def register(sub) -> None:
 
 # ---------------------------------------------------------------------------------- validation
 def _input_file(path: str | Path) -> Path:
-    """``--data`` as a path; a folder is refused (a missing file is reported by the reader)."""
+    """``--data`` as a path to an existing file."""
     from seqlens.errors import SeqlensError
 
     path = Path(path)
     if path.is_dir():
         raise SeqlensError(f"--data {path}: a folder; expected a file")
+    if not path.exists():
+        raise SeqlensError(f"--data {path}: no such file")
     return path
 
 
