@@ -235,7 +235,8 @@ def test_cli_fit_mutations_score_sample(tmp_path):
     assert args.func(args) == 0
     seqs = [line for line in fa.read_text().splitlines() if not line.startswith(">")]
     assert len(seqs) == 30 and all(s[1] == "C" for s in seqs)
-    metrics = json.loads((tmp_path / "samp" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "samp" / "samples.fasta.metrics.json").read_text())
+    assert sorted(p.name for p in fa.parent.iterdir()) == ["samples.fasta", "samples.fasta.metrics.json"]
     assert 0 <= metrics["mean_nearest_hamming"] <= 5
 
 

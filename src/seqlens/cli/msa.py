@@ -1,24 +1,32 @@
-"""``seqlens msa <action>``: sequence-family models. Actions: ``contacts`` (more to come:
-fit / score / mutations / sample)."""
+"""``seqlens msa <action>``: sequence-family models. ``contacts`` lives here; ``fit``, ``score``,
+``mutations`` and ``sample`` in :mod:`seqlens.cli.msa_models`."""
 
 from __future__ import annotations
+
+from seqlens.cli.common import add_resume_option, nonnegative_int, positive_float, positive_int, unit_interval
+from seqlens.cli.msa_models import RESUME_NOTE, add_potts_options, device_option
 
 
 def register(sub) -> None:
     p = sub.add_parser("msa", help="alignment models: contacts, fit, score, mutations, sample")
     actions = p.add_subparsers(dest="msa_action", metavar="ACTION")
     actions.required = True
-    c = actions.add_parser("contacts", help="predict contacts from an alignment and score them")
+    c = actions.add_parser("contacts", help="predict contacts from an alignment and score them",
+                           description="Fit a model of an alignment, rank residue pairs by "
+                                       "coupling strength and score them against a structure or "
+                                       "a distance table. " + RESUME_NOTE)
     c.add_argument("--msa", required=True, help="alignment file (fasta/a2m/a3m/stockholm, .gz ok)")
-    c.add_argument("--format", default=None, help="alignment format (default: from extension)")
+    c.add_argument("--format", default=None,
+                   choices=["fasta", "a2m", "a3m", "stockholm", "plain"],
+                   help="alignment format (default: from extension)")
     c.add_argument("--alphabet", default="protein", choices=["protein", "rna"])
     c.add_argument("--focus", default=None,
                    help="focus sequence name (prefix); 'first' for the first record; default none")
     c.add_argument("--model", default="potts", choices=["potts", "gaussian", "pssm", "mi"])
-    c.add_argument("--preset", default="plmc", help="Potts preset: plmc, evcouplings, gremlin")
-    c.add_argument("--max-iter", type=int, default=None, help="Potts iterations")
-    c.add_argument("--lambda-j", default=None, help="Potts coupling L2 (number or formula in q, L)")
-    c.add_argument("--identity", type=float, default=0.8, help="sequence-weight identity threshold")
+    add_potts_options(c)
+    c.add_argument("--max-iter", type=positive_int, default=None, help="Potts iterations")
+    c.add_argument("--identity", type=unit_interval, default=0.8,
+                   help="sequence-weight identity threshold in [0, 1]")
     c.add_argument("--pdb", default=None, help="structure file (PDB or mmCIF) for the truth")
     c.add_argument("--chain", default=None, help="chain of --pdb (default: first)")
     c.add_argument("--atoms", default="cb", choices=["cb", "heavy"],
@@ -27,12 +35,13 @@ def register(sub) -> None:
                    help="structure -> focus residues: pairwise alignment of the sequences, or the "
                         "structure's residue numbers taken as focus residue numbers")
     c.add_argument("--distances", default=None, help="distance table (csv i,j,dist or 'i j ... dist')")
-    c.add_argument("--threshold", type=float, default=None,
+    c.add_argument("--threshold", type=positive_float, default=None,
                    help="contact distance cut-off in A (default 8 for cb/tables, 5 for heavy)")
     c.add_argument("--out", required=True, help="output folder")
-    c.add_argument("--device", default=None)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--device", type=device_option, default=None)
+    c.add_argument("--seed", type=nonnegative_int, default=0)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_resume_option(c)
     c.set_defaults(func=run_contacts)
     from seqlens.cli.msa_models import register_msa_models
 
@@ -43,19 +52,61 @@ def _model(args):
     from seqlens.msa import PSSM, Gaussian, MutualInformation, Potts
 
     if args.model == "potts":
-        lam = args.lambda_j
-        if lam is not None:
-            try:
-                lam = float(lam)
-            except ValueError:
-                pass
-        return Potts(preset=args.preset, max_iter=args.max_iter, lambda_J=lam, identity=args.identity,
-                     device=args.device, random_state=args.seed, verbose=not args.quiet)
+        return Potts(preset=args.preset, max_iter=args.max_iter, lambda_J=args.lambda_j,
+                     identity=args.identity, max_memory_gb=args.max_memory_gb, device=args.device,
+                     random_state=args.seed, verbose=not args.quiet)
     if args.model == "gaussian":
         return Gaussian(pseudocount=0.5, identity=args.identity)
     if args.model == "pssm":
         return PSSM(identity=args.identity)
     return MutualInformation(identity=args.identity)
+
+
+def _read_truth(args, msa):
+    """``(truth, threshold, source)``: the distance table of ``--pdb`` (in focus residue
+    numbers) or ``--distances``; ``(None, None, None)`` without either."""
+    from seqlens.cli.msa_models import input_file
+    from seqlens.io.structures import map_to_focus, read_distance_table, structure_distances
+
+    if args.pdb:
+        path = input_file(args.pdb, "--pdb")
+        table, seq, numbers = structure_distances(path, args.chain, mode=args.atoms)
+        if args.map == "align":
+            table = map_to_focus(table, seq, numbers, msa.focus_sequence(),
+                                 msa.columns["residue"].to_numpy())
+        return table, args.threshold or (5.0 if args.atoms == "heavy" else 8.0), path
+    if args.distances:
+        path = input_file(args.distances, "--distances")
+        return read_distance_table(path), args.threshold or 8.0, path
+    return None, None, None
+
+
+def _precision(pairs, truth, msa, threshold, source) -> dict:
+    """Precision metrics; refuses a truth that scores no predicted pair, and reports (null)
+    precisions with no scored pair at larger separations."""
+    import warnings
+
+    from seqlens.errors import SeqlensError
+    from seqlens.msa import precision_table
+    from seqlens.msa.contacts import known_distances
+
+    if len(known_distances(pairs, truth, 6)) == 0:
+        res = msa.columns["residue"]
+        have = (f"it has {len(truth)} pairs, residues {int(truth[['i', 'j']].min().min())}.."
+                f"{int(truth[['i', 'j']].max().max())}" if len(truth) else "it has no pairs")
+        raise SeqlensError(
+            f"{source}: no predicted pair (separation >= 6) has a distance here ({have}; the "
+            f"model columns are residues {int(res.min())}..{int(res.max())}); check --chain, "
+            "--atoms, --map or the table's numbering")
+    prec = precision_table(pairs, truth, msa.length, threshold=threshold)
+    empty = sorted(k for k, v in prec.items() if v != v)
+    if empty:
+        warnings.warn(f"{source}: no scored pair for {', '.join(empty)} (written as null)",
+                      stacklevel=2)
+    metrics = {k: (None if v != v else round(v, 4)) for k, v in prec.items()}
+    metrics["precision_at_L"] = metrics["precision_at_L_sep6"]
+    metrics["contact_threshold"] = threshold
+    return metrics
 
 
 def run_contacts(args) -> int:
@@ -66,60 +117,64 @@ def run_contacts(args) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
 
     from seqlens.cli.common import report_metrics
-    from seqlens.io.atomic import atomic_path
-    from seqlens.io.structures import map_to_focus, read_distance_table, structure_distances
-    from seqlens.msa import Alignment, contact_table, precision_table
+    from seqlens.cli.msa_models import (
+        check_potts_memory,
+        fit_model,
+        focus_value,
+        input_file,
+        read_checked_alignment,
+    )
+    from seqlens.errors import SeqlensError
+    from seqlens.io.atomic import check_output_path, output_folder
+    from seqlens.msa import contact_table
     from seqlens.plot.contacts import plot_contact_map
 
-    out = Path(args.out)
-    focus = True if args.focus == "first" else args.focus
+    out = check_output_path(args.out, "folder")
+    path = input_file(args.msa, "--msa")
+    focus = focus_value(args.focus, default_first=False)
+    if args.pdb and args.map == "align" and focus is None:
+        raise SeqlensError("--pdb with --map align needs --focus (the structure is aligned to the "
+                           "focus sequence); give --focus NAME or --focus first")
+    if args.model != "potts" and (args.lambda_j is not None or args.max_memory_gb is not None
+                                  or args.max_iter is not None):
+        raise SeqlensError(f"--lambda-j, --max-iter, --max-memory-gb: Potts options, not used by "
+                           f"--model {args.model}")
+    model = _model(args)
+    if args.model == "potts":
+        check_potts_memory(model, path, args.format, focus, q=5 if args.alphabet == "rna" else 21)
+    msa = read_checked_alignment(path, focus, "contact prediction", fmt=args.format,
+                                 alphabet=args.alphabet, identical="error")
+    truth, threshold, source = _read_truth(args, msa)
     t0 = time.perf_counter()
-    msa = Alignment.read(args.msa, format=args.format, alphabet=args.alphabet, focus=focus)
-    if len(msa.dropped):
-        print(f"dropped {len(msa.dropped)} sequence(s), e.g. {msa.dropped.iloc[0]['name']}: "
-              f"{msa.dropped.iloc[0]['reason']}")
-    model = _model(args).fit(msa)
+    fit_model(model, msa, args.lambda_j)
     scores = model.contacts()
     seconds = time.perf_counter() - t0
+    bad = ~np.isfinite(scores[np.triu_indices(msa.length, 1)])
+    if bad.any():
+        raise SeqlensError(f"{path}: the {args.model} fit gave {int(bad.sum())} non-finite pair "
+                           f"scores; the alignment has too little variation (Neff "
+                           f"{msa.neff(args.identity):.1f} over {msa.length} columns)")
     pairs = contact_table(scores, msa.columns)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "scores.csv") as tmp:
-        pairs.to_csv(tmp, index=False)
     metrics = {"model": args.model, "n_sequences": msa.n_sequences, "n_dropped": len(msa.dropped),
                "length": msa.length, "neff": round(msa.neff(args.identity), 3),
                "seconds": round(seconds, 3)}
-    truth = None
-    threshold = args.threshold
-    if args.pdb:
-        table, seq, numbers = structure_distances(args.pdb, args.chain, mode=args.atoms)
-        if args.map == "align":
-            truth = map_to_focus(table, seq, numbers, msa.focus_sequence(),
-                                 msa.columns["residue"].to_numpy())
-        else:
-            truth = table
-        threshold = threshold or (5.0 if args.atoms == "heavy" else 8.0)
-    elif args.distances:
-        truth = read_distance_table(args.distances)
-        threshold = threshold or 8.0
     if truth is not None:
-        prec = precision_table(pairs, truth, msa.length, threshold=threshold)
-        metrics.update({k: round(v, 4) for k, v in prec.items()})
-        metrics["precision_at_L"] = metrics["precision_at_L_sep6"]
-        metrics["contact_threshold"] = threshold
-        with atomic_path(out / "precision.csv") as tmp:
+        metrics.update(_precision(pairs, truth, msa, threshold, source))
+    with output_folder(out, resume=args.resume) as work:
+        pairs.to_csv(work / "scores.csv", index=False)
+        if truth is not None:
             rows = [{"separation": s, "top": k, "precision": metrics[f"precision_at_{k}_sep{s}"]}
                     for s in (6, 12, 24) for k in ("L", "L2", "L5")]
-            import pandas as pd
-
-            pd.DataFrame(rows).to_csv(tmp, index=False)
-    ax = plot_contact_map(pairs, truth, n_top=msa.length, threshold=threshold or 8.0,
-                          title=f"{Path(args.msa).name}: {args.model}, top L pairs")
-    with atomic_path(out / "contact_map.png") as tmp:
-        ax.figure.savefig(tmp, dpi=120, format="png", bbox_inches="tight")
-    plt.close(ax.figure)
-    if args.model == "pssm":
-        print("note: a site-independent model has no couplings; its scores are all zero")
-    report_metrics(metrics, out, title=f"seqlens msa contacts ({args.model})")
+            pd.DataFrame(rows).to_csv(work / "precision.csv", index=False)
+        ax = plot_contact_map(pairs, truth, n_top=msa.length, threshold=threshold or 8.0,
+                              title=f"{Path(args.msa).name}: {args.model}, top L pairs")
+        ax.figure.savefig(work / "contact_map.png", dpi=120, format="png", bbox_inches="tight")
+        plt.close(ax.figure)
+        if args.model == "pssm":
+            print("note: a site-independent model has no couplings; its scores are all zero")
+        report_metrics(metrics, work, title=f"seqlens msa contacts ({args.model})")
     return 0

@@ -23,6 +23,7 @@ import pandas as pd
 from seqlens.alphabet import Alphabet
 from seqlens.errors import SequenceError
 from seqlens.io.msa import read_msa
+from seqlens.msa.errors import ParameterError
 
 PROTEIN_MSA = Alphabet("PROTEIN_GAP", "ACDEFGHIKLMNPQRSTVWY-")
 RNA_MSA = Alphabet("RNA_GAP", "ACGU-")
@@ -35,12 +36,12 @@ def msa_alphabet(alphabet: str | Alphabet) -> Alphabet:
     """``"protein"`` / ``"rna"`` / an Alphabet whose last letter is the gap ``-``."""
     if isinstance(alphabet, Alphabet):
         if not alphabet.letters.endswith("-"):
-            raise ValueError(f"an MSA alphabet must end with the gap '-', got {alphabet.letters!r}")
+            raise ParameterError(f"an MSA alphabet must end with the gap '-', got {alphabet.letters!r}")
         return alphabet
     try:
         return _ALPHABETS[str(alphabet).lower()]
     except KeyError:
-        raise ValueError(f"unknown MSA alphabet {alphabet!r}; choose 'protein' or 'rna'") from None
+        raise ParameterError(f"unknown MSA alphabet {alphabet!r}; choose 'protein' or 'rna'") from None
 
 
 def _lookup(alphabet: Alphabet) -> np.ndarray:
@@ -80,6 +81,8 @@ class Alignment:
     n_records : number of records in the file.
     dropped : DataFrame ``name, record, reason`` of sequences removed (invalid characters, filters).
     source : file name (for messages).
+    width : columns of the file's rows before any column is dropped (A2M: insert columns
+        included); ``columns['alignment_column']`` counts within it.
     """
 
     names: list[str]
@@ -94,6 +97,7 @@ class Alignment:
         default_factory=lambda: pd.DataFrame(columns=["name", "record", "reason"])
     )
     source: str | None = None
+    width: int | None = None
 
     def __post_init__(self):
         self.X = np.ascontiguousarray(self.X, dtype=np.uint8)
@@ -109,6 +113,9 @@ class Alignment:
             self.source_index = np.arange(n)
         if self.n_records is None:
             self.n_records = n
+        if self.width is None:
+            aln = self.columns["alignment_column"]
+            self.width = int(aln.max()) if len(aln) else length
         self._weights: dict = {}
 
     # ------------------------------------------------------------------ construction
@@ -164,7 +171,7 @@ class Alignment:
                     f"the first has {length}"
                 )
         if invalid not in ("drop", "error"):
-            raise ValueError("invalid must be 'drop' or 'error'")
+            raise ParameterError(f"invalid must be 'drop' or 'error', got {invalid!r}")
         focus_index = _find_focus(names, focus, where)
         ref = rows[focus_index if focus_index is not None else 0]
         ref_arr = np.frombuffer(ref.encode("ascii", errors="replace"), dtype=np.uint8)
@@ -231,7 +238,8 @@ class Alignment:
         return cls(names=[names[i] for i in idx], X=X, alphabet=alphabet, columns=columns,
                    focus=names[focus_index] if focus_index is not None else None,
                    focus_index=new_focus, source_index=idx, n_records=len(rows),
-                   dropped=dropped_df.sort_values("record").reset_index(drop=True), source=source)
+                   dropped=dropped_df.sort_values("record").reset_index(drop=True), source=source,
+                   width=length)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -274,7 +282,7 @@ class Alignment:
                          alphabet=self.alphabet, columns=self.columns.copy(),
                          focus=self.focus if fi is not None else None, focus_index=fi,
                          source_index=self.source_index[index], n_records=self.n_records,
-                         dropped=self.dropped, source=self.source)
+                         dropped=self.dropped, source=self.source, width=self.width)
 
     # ------------------------------------------------------------------ weights
     def weights(self, identity: float | None = 0.8) -> np.ndarray:
@@ -315,6 +323,80 @@ def _find_focus(names: list[str], focus, where: str) -> int | None:
         if n.startswith(focus):
             return i
     raise SequenceError(f"{where}focus sequence {focus!r} not found among {len(names)} records")
+
+
+def alignment_dimensions(path: str | Path, format: str | None = None,
+                         focus: bool | str | None = None) -> tuple[int, int]:
+    """``(records, columns)`` of an alignment file from one streaming pass that keeps one row
+    at a time: the columns are those :meth:`Alignment.read` would model (the focus's uppercase
+    residues with ``focus``, the match columns without).
+
+    Much cheaper than reading (nothing is kept or encoded), so a fit can be refused from the
+    dimensions before the file is read. A malformed file gives rough figures (``(0, 0)`` when
+    nothing looks like a record); :meth:`Alignment.read` then reports what is wrong with it.
+    """
+    from seqlens.io.msa import guess_format
+
+    fmt = (format or guess_format(path)).lower()
+    want = None if focus is None or isinstance(focus, bool) else str(focus)
+    records = _fasta_records(path) if fmt in ("fasta", "a2m", "a3m") else _block_records(
+        path, fmt, want)
+    n, first, exact, prefix = 0, None, None, None
+    for name, row in records:
+        n += 1
+        first = row if first is None else first
+        if want is not None and exact is None and name == want:
+            exact = row
+        elif want is not None and prefix is None and name.startswith(want):
+            prefix = row
+    row = exact if exact is not None else prefix if prefix is not None else first
+    if not row:
+        return n, 0
+    if focus is not None and focus is not False:
+        return n, sum(c.isupper() for c in row)
+    if fmt in ("a2m", "a3m"):
+        return n, sum(not (c.islower() or c == ".") for c in row)
+    return n, len(row)
+
+
+def _fasta_records(path):
+    """``(name, row)`` of each record of a FASTA-like file, one at a time."""
+    from seqlens.io.text import iter_lines
+
+    name, parts = None, []
+    for line in iter_lines(path):
+        line = line.strip()
+        if line.startswith(">"):
+            if name is not None:
+                yield name, "".join(parts)
+            name, parts = (line[1:].split(None, 1) or [""])[0], []
+        elif name is not None and line and not line.startswith(";"):
+            parts.append(line.replace(" ", ""))
+    if name is not None:
+        yield name, "".join(parts)
+
+
+def _block_records(path, fmt: str, want: str | None):
+    """``(name, row)`` of a Stockholm or plain file; only the first row and rows whose name
+    starts with ``want`` are assembled (the others are empty)."""
+    from seqlens.io.text import iter_lines
+
+    rows: dict[str, list[str]] = {}
+    lines = iter_lines(path)
+    if fmt == "stockholm":
+        next(lines, None)
+    for line in lines:
+        s = line.strip()
+        if fmt == "stockholm" and s == "//":
+            break
+        if not s or s.startswith("#"):
+            continue
+        fields = s.split() if fmt == "stockholm" else [f"seq{len(rows) + 1}", s]
+        if len(fields) == 2:
+            parts = rows.setdefault(fields[0], [])
+            if len(rows) == 1 or (want is not None and fields[0].startswith(want)):
+                parts.append(fields[1])
+    return ((name, "".join(parts)) for name, parts in rows.items())
 
 
 def read_alignment(path: str | Path, **kwargs) -> Alignment:

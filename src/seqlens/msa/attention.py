@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from seqlens.msa.alignment import Alignment
+from seqlens.msa.errors import ParameterError
 from seqlens.msa.models import ThreadLimitedFit, resolve_device
 from seqlens.msa.potts import PottsLayout
 
@@ -119,9 +120,10 @@ class FactoredAttention(ThreadLimitedFit, PottsLayout):
         from seqlens.msa.potts import PseudoLikelihood
 
         if self.gaps not in ("ignore", "state"):
-            raise ValueError("gaps must be 'ignore' or 'state'")
+            raise ParameterError(f"FactoredAttention: gaps must be 'ignore' or 'state', got {self.gaps!r}")
         if self.optimizer not in ("adam", "lbfgs"):
-            raise ValueError("optimizer must be 'adam' or 'lbfgs'")
+            raise ParameterError(f"FactoredAttention: optimizer must be 'adam' or 'lbfgs', got "
+                                 f"{self.optimizer!r}")
         t0 = time.perf_counter()
         device = resolve_device(self.device)
         gen = torch.Generator().manual_seed(int(self.random_state))
@@ -229,6 +231,7 @@ class FactoredAttention(ThreadLimitedFit, PottsLayout):
         self.lambda_J_ = lam_J
         self.neff_ = float(w_np.sum())
         self.columns_ = msa.columns.copy()
+        self.alignment_width_ = msa.width
         self.alphabet_ = msa.alphabet
         self.gap_code_ = msa.gap_code
         self.n_parameters_ = self.parameter_count(L, Q, H, d)

@@ -69,11 +69,10 @@ def contact_table(scores: np.ndarray, columns: pd.DataFrame | None = None,
     return df.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def precision_at(pairs: pd.DataFrame, truth: pd.DataFrame, n_top: int, min_separation: int = 6,
-                 threshold: float = 8.0) -> float:
-    """Fraction of the top ``n_top`` predicted pairs (``i``, ``j`` residue numbers, ranked) with
-    ``|i - j| >= min_separation`` and a known distance that are contacts (``dist < threshold``).
-    Pairs absent from ``truth`` (unresolved residues) are skipped, as EVcouplings does."""
+def known_distances(pairs: pd.DataFrame, truth: pd.DataFrame, min_separation: int = 6) -> np.ndarray:
+    """Distances from ``truth`` (``i``, ``j``, ``dist``) of the ranked ``pairs`` with
+    ``|i - j| >= min_separation``, in rank order; pairs without a finite distance are left out.
+    An empty result means the prediction cannot be scored against this truth."""
     t = truth.copy()
     lo = np.minimum(t["i"], t["j"])
     hi = np.maximum(t["i"], t["j"])
@@ -81,8 +80,17 @@ def precision_at(pairs: pd.DataFrame, truth: pd.DataFrame, n_top: int, min_separ
     dist = dist[~dist.index.duplicated()]
     p = pairs[np.abs(pairs["j"] - pairs["i"]) >= min_separation]
     key = pd.MultiIndex.from_arrays([np.minimum(p["i"], p["j"]), np.maximum(p["i"], p["j"])])
-    d = dist.reindex(key).to_numpy()
-    d = d[~np.isnan(d)][:n_top]
+    d = dist.reindex(key).to_numpy(dtype=np.float64)
+    return d[np.isfinite(d)]
+
+
+def precision_at(pairs: pd.DataFrame, truth: pd.DataFrame, n_top: int, min_separation: int = 6,
+                 threshold: float = 8.0) -> float:
+    """Fraction of the top ``n_top`` predicted pairs (``i``, ``j`` residue numbers, ranked) with
+    ``|i - j| >= min_separation`` and a known distance that are contacts (``dist < threshold``).
+    Pairs absent from ``truth`` (unresolved residues) are skipped, as EVcouplings does; NaN when
+    no pair is left."""
+    d = known_distances(pairs, truth, min_separation)[:n_top]
     if len(d) == 0:
         return float("nan")
     return float((d < threshold).mean())

@@ -44,6 +44,7 @@ class Gaussian(MSAModel):
         self.covariance_ = C
         self.precision_ = np.linalg.inv(C)
         self.columns_ = msa.columns.copy()
+        self.alignment_width_ = msa.width
         self.alphabet_ = msa.alphabet
         self.gap_code_ = msa.gap_code
         self._A = A

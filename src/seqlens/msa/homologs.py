@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from seqlens.msa.errors import ParameterError
 from seqlens.msa.mutations import rankdata
 
 
@@ -70,7 +71,7 @@ def sequence_scores(model, X: np.ndarray, kind: str = "auto") -> np.ndarray:
     if kind == "energy" or (kind == "auto" and hasattr(model, "energy")):
         return np.asarray(model.energy(X), dtype=np.float64)
     if kind not in ("score", "auto"):
-        raise ValueError("kind must be 'auto', 'energy' or 'score'")
+        raise ParameterError(f"kind must be 'auto', 'energy' or 'score', got {kind!r}")
     return np.asarray(model._score_codes(X), dtype=np.float64)
 
 

@@ -50,7 +50,8 @@ def resolve_device(device) -> torch.device:
 class MSAModel:
     """Base class: ``fit(msa)``, ``score(seqs)``, ``mutation_effects(mutants)``, ``contacts()``.
 
-    Subclasses set ``columns_``, ``alphabet_``, ``gap_code_`` in ``fit`` and implement
+    Subclasses set ``columns_``, ``alignment_width_`` (columns of the training file's rows),
+    ``alphabet_``, ``gap_code_`` in ``fit`` and implement
     ``_score_codes(X)`` (``(N,)`` log-probability or pseudo-log-likelihood of coded rows) and
     optionally ``_delta_codes(wt, mut)``.
     """
@@ -74,6 +75,28 @@ class MSAModel:
             r, c = np.argwhere(X == 255)[0]
             raise SequenceError(f"sequence #{r + 1}, column {c + 1}: invalid character {seqs[r][c]!r}")
         return X
+
+    def select_columns(self, rows, names=None, source=None) -> list[str]:
+        """Aligned rows cut to the model's columns. Rows of the model's L columns are kept; rows
+        of the training alignment's full width (``alignment_width_``; A2M insert columns
+        included) are cut to ``columns_['alignment_column']``. Any other width raises a
+        :class:`SequenceError` naming ``source`` and the record (``names``, default ``#k``)."""
+        self._check_fitted()
+        L = len(self.columns_)
+        cols = self.columns_["alignment_column"].to_numpy() - 1
+        width = int(getattr(self, "alignment_width_", cols.max() + 1 if L else 0))
+        where = f"{source}: " if source else ""
+        out = []
+        for k, row in enumerate(rows):
+            if len(row) == width and width != L:
+                row = "".join(row[c] for c in cols)
+            elif len(row) != L:
+                name = names[k] if names is not None else f"#{k + 1}"
+                raise SequenceError(
+                    f"{where}record {name!r} has {len(row)} columns; the model takes rows of its "
+                    f"{L} columns or of the {width} columns of its training alignment")
+            out.append(row)
+        return out
 
     def _decode(self, X: np.ndarray) -> list[str]:
         letters = np.array(list(self.alphabet_.letters))

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from seqlens.errors import SequenceError
+from seqlens.msa.errors import ParameterError
 
 THREE_TO_ONE = {
     "ALA": "A", "CYS": "C", "ASP": "D", "GLU": "E", "PHE": "F", "GLY": "G", "HIS": "H",
@@ -112,20 +113,25 @@ def is_synonymous(subs: tuple[Substitution, ...]) -> bool:
     return bool(subs) and all(s.synonymous for s in subs)
 
 
-def wildtype_from_mutants(mutants) -> dict[int, str]:
-    """``{residue: wild-type letter}`` read off mutant names; conflicting letters raise."""
-    wt: dict[int, str] = {}
+def wildtype_from_mutants(mutants, conflicts: str = "raise") -> dict[int, str]:
+    """``{residue: wild-type letter}`` read off mutant names. Mutants that disagree on a
+    residue's letter raise (``conflicts="raise"``) or are outvoted (``"majority"``: the most
+    frequent letter, the first seen on ties; the others then count as wrong wild types)."""
+    if conflicts not in ("raise", "majority"):
+        raise ParameterError(f"conflicts must be 'raise' or 'majority', got {conflicts!r}")
+    votes: dict[int, dict[str, int]] = {}
     first: dict[int, str] = {}
     for mutant in mutants:
         for sub in parse_mutant(mutant):
-            if sub.pos in wt and wt[sub.pos] != sub.wt:
+            seen = votes.setdefault(sub.pos, {})
+            if conflicts == "raise" and seen and sub.wt not in seen:
                 raise SequenceError(
                     f"mutants {first[sub.pos]!r} and {mutant!r} disagree on the wild type at "
-                    f"residue {sub.pos} ({wt[sub.pos]} vs {sub.wt})"
+                    f"residue {sub.pos} ({next(iter(seen))} vs {sub.wt})"
                 )
-            wt.setdefault(sub.pos, sub.wt)
+            seen[sub.wt] = seen.get(sub.wt, 0) + 1
             first.setdefault(sub.pos, str(mutant))
-    return wt
+    return {pos: max(seen, key=seen.get) for pos, seen in votes.items()}
 
 
 # ---------------------------------------------------------------------------- numbering
@@ -196,14 +202,27 @@ def focus_residue_map(focus: str, reference, start: int = 1, match: float = 2.0,
     return out
 
 
-def numbering_agreement(focus: str, residues, reference: dict[int, str]) -> float:
-    """Fraction of the columns with a residue known in ``reference`` whose letter matches."""
+def _matches(focus: str, residues, reference: dict[int, str]) -> tuple[int, int]:
+    """``(matching, known)``: columns whose residue is known in ``reference``, and of them those
+    whose letter matches."""
     hits = tot = 0
     for letter, r in zip(str(focus).upper(), np.asarray(residues)):
         if int(r) in reference:
             tot += 1
             hits += reference[int(r)] == letter
+    return hits, tot
+
+
+def numbering_agreement(focus: str, residues, reference: dict[int, str]) -> float:
+    """Fraction of the columns with a residue known in ``reference`` whose letter matches."""
+    hits, tot = _matches(focus, residues, reference)
     return hits / tot if tot else 0.0
+
+
+# ``numbering="auto"`` keeps the header numbering unless a re-alignment matches at least this
+# many residues: a handful of wild-type letters (a table of mutants at 3 positions) can be
+# matched anywhere by chance.
+MIN_REALIGNED_MATCHES = 5
 
 
 def reference_dict(reference, start: int = 1) -> dict[int, str]:
@@ -229,7 +248,8 @@ def resolve_numbering(focus: str, header, reference=None, start: int = 1, number
         None keeps the header numbering.
     numbering : ``"header"``, ``"align"`` (:func:`focus_residue_map` of the focus letters to the
         reference) or ``"auto"`` (the header unless fewer than ``min_agreement`` of its letters
-        match the reference).
+        match the reference and a re-alignment matches at least that fraction and
+        :data:`MIN_REALIGNED_MATCHES` residues).
 
     Returns
     -------
@@ -237,11 +257,11 @@ def resolve_numbering(focus: str, header, reference=None, start: int = 1, number
     or ``"align"``, and the fraction of the columns with a known reference letter that match.
     """
     if numbering not in ("auto", "header", "align"):
-        raise ValueError("numbering must be 'auto', 'header' or 'align'")
+        raise ParameterError(f"numbering must be 'auto', 'header' or 'align', got {numbering!r}")
     header = np.asarray(header, dtype=np.int64)
     if reference is None:
         if numbering == "align":
-            raise ValueError("numbering='align' needs the wild-type sequence (reference)")
+            raise ParameterError("numbering='align' needs the wild-type sequence (reference)")
         return header, "header", float("nan")
     ref = reference_dict(reference, start)
     agree = numbering_agreement(focus, header, ref)
@@ -249,7 +269,10 @@ def resolve_numbering(focus: str, header, reference=None, start: int = 1, number
         return header, "header", agree
     residues = focus_residue_map(focus, reference if isinstance(reference, dict) else str(reference),
                                  start=start)
-    return residues, "align", numbering_agreement(focus, residues, ref)
+    hits, tot = _matches(focus, residues, ref)
+    if numbering == "auto" and (hits < MIN_REALIGNED_MATCHES or hits < min_agreement * tot):
+        return header, "header", agree
+    return residues, "align", hits / tot if tot else 0.0
 
 
 # ---------------------------------------------------------------------------- mapping
@@ -481,7 +504,8 @@ def evaluate_dms(model, table: pd.DataFrame, numbering: str = "auto", min_agreem
         to the wild type) or ``"auto"`` (header numbering unless fewer than ``min_agreement`` of
         its letters match the wild type); see :func:`resolve_numbering`.
     wildtype, start : the full wild-type sequence and the number of its first residue; default:
-        the wild-type letters read off the table's mutant names.
+        the wild-type letters read off the table's mutant names (the majority letter where they
+        disagree; the other rows then count as wrong wild types).
 
     Returns
     -------
@@ -489,16 +513,24 @@ def evaluate_dms(model, table: pd.DataFrame, numbering: str = "auto", min_agreem
     ``numbering``, ``numbering_agreement``; the table with ``prediction`` and ``status``.
     """
     if numbering not in ("auto", "header", "align"):
-        raise ValueError("numbering must be 'auto', 'header' or 'align'")
+        raise ParameterError(f"numbering must be 'auto', 'header' or 'align', got {numbering!r}")
     df = table.copy()
     n_all = len(df)
     nan = df["score"].isna().to_numpy()
-    subs = [parse_mutant(m) for m in df["mutant"]]
+    source = table.attrs.get("source")
+    lines = df["row"] if "row" in df else np.arange(2, n_all + 2)
+    subs = []
+    for mutant, line in zip(df["mutant"], lines):
+        try:
+            subs.append(parse_mutant(mutant))
+        except SequenceError as exc:
+            raise SequenceError(f"{source + ': ' if source else ''}line {line}: {exc}") from None
     wt_rows = np.array([len(s) == 0 for s in subs])
     syn = np.array([is_synonymous(s) for s in subs])
     focus = "".join(model.columns_["focus_letter"])
     header = model.columns_["residue"].to_numpy()
-    ref = wildtype if wildtype is not None else wildtype_from_mutants(df["mutant"][~wt_rows])
+    ref = wildtype if wildtype is not None else wildtype_from_mutants(
+        [m for m, s in zip(df["mutant"], subs) if s], conflicts="majority")
     residues, used, agree = resolve_numbering(focus, header, ref, start, numbering, min_agreement)
     keep = ~nan & ~wt_rows & ~syn
     sub = df[keep].reset_index(drop=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqlens.errors import SeqlensError
 from seqlens.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 FORMAT = "seqlens-msa-model"
@@ -113,4 +114,45 @@ def load_msa_model(path: str | Path):
         raise CheckpointError(f"{where}: cannot rebuild {cls.__name__} ({exc})") from None
     if "loss_history_" in vars(model):
         model.loss_history_ = np.asarray(model.loss_history_)
+    _check_consistent(model, where)
     return model
+
+
+COLUMNS = ("column", "alignment_column", "residue", "focus_letter")
+
+
+def _check_consistent(model, where: Path) -> None:
+    """Refuse a rebuilt model whose parts disagree (column table, alphabet, array shapes), as a
+    checkpoint edited with its hash recomputed can: score its focus sequence as a smoke test."""
+    import pandas as pd
+
+    name = type(model).__name__
+    cols, letters = model.columns_, model.alphabet_.letters
+    L, q = len(cols), len(letters)
+    width = getattr(model, "alignment_width_", None)
+    problem = None
+    if list(cols.columns) != list(COLUMNS) or L == 0:
+        problem = f"the column table must have the columns {list(COLUMNS)} and at least one row"
+    elif not (letters.endswith("-") and len(set(letters)) == q >= 2):
+        problem = f"alphabet {letters!r} must be distinct letters ending with the gap '-'"
+    elif not (pd.api.types.is_integer_dtype(cols["alignment_column"])
+              and cols["alignment_column"].min() >= 1):
+        problem = "alignment columns must be integers >= 1"
+    elif width is not None and not (isinstance(width, int)
+                                    and width >= cols["alignment_column"].max()):
+        problem = f"alignment_width_ {width!r} is below its largest alignment column"
+    elif hasattr(model, "h_") and hasattr(model, "J_"):
+        Q = model.h_.shape[-1] if model.h_.ndim == 2 else -1
+        if model.h_.shape != (L, Q) or model.J_.shape != (L, Q, L, Q) or Q not in (q - 1, q):
+            problem = (f"fields {model.h_.shape} / couplings {model.J_.shape} do not fit {L} "
+                       f"columns of {q} letters")
+    if problem is None and hasattr(model, "_score_codes"):
+        focus = "".join(map(str, cols["focus_letter"])).replace(".", "-")
+        try:
+            score = model.score([focus])
+            if not np.isfinite(score).all():
+                problem = "scoring its focus sequence gives a non-finite value"
+        except (SeqlensError, ValueError, TypeError, IndexError, KeyError, RuntimeError) as exc:
+            problem = f"scoring its focus sequence fails: {exc}"
+    if problem:
+        raise CheckpointError(f"{where}: inconsistent {name} checkpoint: {problem}")

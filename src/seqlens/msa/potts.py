@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from seqlens.expressions import check_expression, parse_expression
 from seqlens.msa.alignment import Alignment
+from seqlens.msa.errors import FitMemoryError, ParameterError
 from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
 PRESETS = {
@@ -272,7 +273,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
                  max_memory_gb: float | None = None, device=None, random_state=0,
                  verbose: bool = False, n_threads: int | None = None):
         if preset is not None and preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
+            raise ParameterError(f"Potts: unknown preset {preset!r}; choose one of {list(PRESETS)}")
         base = dict(PRESETS[preset or "plmc"])
         given = dict(lambda_h=lambda_h, lambda_J=lambda_J, gaps=gaps, optimizer=optimizer,
                      max_iter=max_iter)
@@ -284,9 +285,9 @@ class Potts(ThreadLimitedFit, PottsLayout):
         self.optimizer = base["optimizer"]
         self.max_iter = base["max_iter"]
         if self.gaps not in ("ignore", "state"):
-            raise ValueError("gaps must be 'ignore' or 'state'")
+            raise ParameterError(f"Potts: gaps must be 'ignore' or 'state', got {self.gaps!r}")
         if self.optimizer not in ("lbfgs", "adam"):
-            raise ValueError("optimizer must be 'lbfgs' or 'adam'")
+            raise ParameterError(f"Potts: optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
         check_expression(self.lambda_J, ("q", "L"), name="lambda_J", low=0.0)
         self.identity = identity
         self.batch_size = batch_size
@@ -327,6 +328,14 @@ class Potts(ThreadLimitedFit, PottsLayout):
         n = min(N, batch_size or N)
         return params * copies + 3 * full + n * L * Q * 4.0 * 6 + n * L * 8 * 4
 
+    def check_memory(self, n_sequences: int, n_columns: int, q: int = 21) -> float:
+        """Bytes a fit on ``n_sequences`` rows of ``n_columns`` model columns over ``q`` letters
+        (gap included) needs; raises :class:`~seqlens.msa.errors.FitMemoryError` with the estimate
+        when it exceeds ``max_memory_gb`` (default 80% of the memory). Cheap: call it with a
+        file's dimensions (:func:`~seqlens.msa.alignment.alignment_dimensions`) before reading."""
+        Q = q - 1 if self.gaps == "ignore" else q
+        return self._check_memory(int(n_sequences), int(n_columns), Q, resolve_device(self.device))
+
     def _backend(self, device) -> str:
         return "numba" if device.type == "cpu" and self.optimizer == "lbfgs" else "torch"
 
@@ -344,13 +353,13 @@ class Potts(ThreadLimitedFit, PottsLayout):
             except (ValueError, OSError, AttributeError):
                 limit = float("inf")
         if need > limit:
-            raise MemoryError(
-                f"Potts fit needs about {need / 1e9:.1f} GB (L={L} columns x Q={Q} states: "
+            raise FitMemoryError(
+                f"Potts fit needs about {need / 1e9:.3g} GB (L={L} columns x Q={Q} states: "
                 f"{L * L * Q * Q / 1e6:.0f}M couplings, float32, {self.optimizer} state, "
                 f"batch of {min(N, self.batch_size or N)} sequences) but the limit is "
-                f"{limit / 1e9:.1f} GB; use fewer columns (focus mode, gap filters), a smaller "
-                f"history_size (L-BFGS keeps 2 x history_size copies of the parameters), a "
-                f"smaller batch_size or optimizer='adam'"
+                f"{limit / 1e9:.3g} GB (max_memory_gb); use fewer columns (focus mode, gap "
+                f"filters), a smaller history_size (L-BFGS keeps 2 x history_size copies of the "
+                f"parameters), a smaller batch_size or optimizer='adam'"
             )
         return need
 
@@ -377,6 +386,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
         self.Q_ = Q
         self.neff_ = float(w_np.sum())
         self.columns_ = msa.columns.copy()
+        self.alignment_width_ = msa.width
         self.alphabet_ = msa.alphabet
         self.gap_code_ = msa.gap_code
 

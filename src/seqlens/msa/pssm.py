@@ -58,6 +58,7 @@ class PSSM(MSAModel):
         self.Q_ = Q
         self.neff_ = float(w.sum())
         self.columns_ = msa.columns.copy()
+        self.alignment_width_ = msa.width
         self.alphabet_ = msa.alphabet
         self.gap_code_ = msa.gap_code
         return self

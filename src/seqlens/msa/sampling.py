@@ -20,6 +20,7 @@ import itertools
 import numba
 import numpy as np
 
+from seqlens.msa.errors import ParameterError
 from seqlens.msa.mutations import _wildtype_codes
 
 
@@ -31,12 +32,12 @@ def _fixed_array(fixed, L: int) -> np.ndarray:
     if isinstance(fixed, dict):
         for k, v in fixed.items():
             if not 0 <= int(k) < L:
-                raise ValueError(f"fixed column {k} outside 0..{L - 1}")
+                raise ParameterError(f"fixed: column {k} outside 0..{L - 1}")
             out[int(k)] = int(v)
         return out
     arr = np.asarray(fixed, dtype=np.int64)
     if arr.shape != (L,):
-        raise ValueError(f"fixed must be a dict or an (L,)={L} array with -1 for free columns")
+        raise ParameterError(f"fixed must be a dict or an (L,)={L} array with -1 for free columns")
     return arr
 
 
@@ -67,9 +68,9 @@ def sample_potts(h: np.ndarray, J: np.ndarray, n: int, temperature: float = 1.0,
     ``(n, L)`` int64 codes (and energies).
     """
     if method not in ("gibbs", "metropolis"):
-        raise ValueError("method must be 'gibbs' or 'metropolis'")
+        raise ParameterError(f"method must be 'gibbs' or 'metropolis', got {method!r}")
     if temperature <= 0:
-        raise ValueError("temperature must be > 0")
+        raise ParameterError(f"temperature must be > 0, got {temperature}")
     h = np.asarray(h, dtype=np.float64)
     L, Q = h.shape
     J = np.ascontiguousarray(np.asarray(J, dtype=np.float64).reshape(L, Q, L, Q))
@@ -83,7 +84,7 @@ def sample_potts(h: np.ndarray, J: np.ndarray, n: int, temperature: float = 1.0,
         X = np.array(np.broadcast_to(np.asarray(init, dtype=np.int64), (C, L)))
     X[:, fixed >= 0] = fixed[fixed >= 0]
     if (X < 0).any() or (X >= Q).any():
-        raise ValueError(f"initial / fixed codes must be in 0..{Q - 1}")
+        raise ParameterError(f"initial / fixed codes must be in 0..{Q - 1}")
     free = np.flatnonzero(fixed < 0)
     F = _local_fields(h, J, X)  # (C, L, Q); J[i, a] is the (L, Q) change when site i takes a
     beta = 1.0 / temperature

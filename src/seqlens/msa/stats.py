@@ -67,6 +67,7 @@ class MutualInformation:
     def fit(self, msa: Alignment) -> MutualInformation:
         self.scores_ = mutual_information(msa, self.identity, self.pseudocount, self.apc)
         self.columns_ = msa.columns.copy()
+        self.alignment_width_ = msa.width
         return self
 
     def contacts(self) -> np.ndarray:

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from seqlens.msa.alignment import Alignment
+from seqlens.msa.errors import ParameterError
 from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
 
@@ -143,7 +144,7 @@ class VAE(ThreadLimitedFit, MSAModel):
     # ------------------------------------------------------------------ fit
     def _build(self, L: int, q: int) -> _VAENet:
         if self.output not in ("lowrank", "dense"):
-            raise ValueError("output must be 'lowrank' or 'dense'")
+            raise ParameterError(f"VAE: output must be 'lowrank' or 'dense', got {self.output!r}")
         return _VAENet(L, q, self.latent_dim, self.encoder_sizes, self.decoder_sizes, self.output,
                        self.rank, self.dropout)
 
@@ -229,6 +230,7 @@ class VAE(ThreadLimitedFit, MSAModel):
         self.n_steps_ = step
         self.neff_ = float(w.sum())
         self.columns_ = msa.columns.copy()
+        self.alignment_width_ = msa.width
         self.alphabet_ = msa.alphabet
         self.gap_code_ = msa.gap_code
         self.fit_seconds_ = time.perf_counter() - t0

@@ -16,6 +16,8 @@ import math
 import numba
 import numpy as np
 
+from seqlens.msa.errors import ParameterError
+
 _LO7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HI = np.uint64(0x8080808080808080)
 _ONES = np.uint64(0x0101010101010101)
@@ -90,7 +92,7 @@ def neighbour_counts(X: np.ndarray, identity: float = 0.8, n_threads: int | None
     X = np.ascontiguousarray(X, dtype=np.uint8)
     n, length = X.shape
     if not 0.0 <= identity <= 1.0:
-        raise ValueError(f"identity must be in [0, 1], got {identity}")
+        raise ParameterError(f"identity must be in [0, 1], got {identity}")
     # same arithmetic as plmc: theta = 1 - identity, cutoff = (1 - theta) * L
     cutoff = (1.0 - (1.0 - identity)) * length
     min_identical = math.ceil(cutoff - 1e-9 * max(1.0, cutoff)) if cutoff > 0 else 0
