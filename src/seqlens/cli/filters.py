@@ -4,12 +4,15 @@ Extracts one motif per first-layer filter from the sequences of one split (activ
 default, or straight from the weights), matches them with Tomtom against a JASPAR release (and,
 through the synonym IDs, against the ground-truth motifs of a simulated dataset), and writes
 ``motifs.meme``, ``matches.csv``, ``stats.json``, ``filters.png`` (logo grid) and
-``metrics.json`` to ``--out``.
+``metrics.json`` to ``--out`` (through ``--out.partial/``, published with a manifest). ``--resume``
+is accepted for uniformity; an interrupted run has no finished parts to reuse and is redone.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from seqlens.cli.common import add_resume_option, positive_float, positive_int, unit_interval
 
 
 def register(sub) -> None:
@@ -34,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--layer", default=None,
                    help="module name of a deeper conv layer (windows span its receptive field); "
                         "default: the first layer")
-    p.add_argument("--threshold", type=float, default=0.5,
+    p.add_argument("--threshold", type=unit_interval, default=0.5,
                    help="fraction of each filter's maximum activation (default 0.5)")
     p.add_argument("--weighted", action="store_true", help="weight windows by their activation")
     p.add_argument("--edges", default="pad", choices=("pad", "skip"),
@@ -42,14 +45,15 @@ def register(sub) -> None:
     p.add_argument("--no-clip", action="store_true", help="keep full-width filter motifs")
     p.add_argument("--metric", default="q_value", choices=("q_value", "e_value", "p_value"),
                    help="significance measure of a Tomtom hit (default q_value)")
-    p.add_argument("--cutoff", type=float, default=0.1, help="significance cutoff (default 0.1)")
+    p.add_argument("--cutoff", type=positive_float, default=0.1, help="significance cutoff (default 0.1)")
     p.add_argument("--distance", default="euclidean", choices=("euclidean", "pearson"),
                    help="Tomtom column score: euclidean (MEME 5 default) or pearson (MEME 4)")
-    p.add_argument("--max-seqs", type=int, default=None, help="use at most this many sequences")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--max-seqs", type=positive_int, default=None, help="use at most this many sequences")
+    p.add_argument("--batch-size", type=positive_int, default=256)
     p.add_argument("--device", default=None, help="torch device (default: CUDA if available)")
-    p.add_argument("--ncols", type=int, default=6, help="logos per row in filters.png")
+    p.add_argument("--ncols", type=positive_int, default=6, help="logos per row in filters.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_resume_option(p)
     p.set_defaults(func=run)
 
 
@@ -60,7 +64,7 @@ def find_checkpoint(path: str | Path) -> Path:
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such model folder")
+        raise SeqlensError(f"--model {path}: no such model folder")
     if (path / "config.json").exists() or path.is_file():
         return path
     found = sorted({c.parent for c in [*path.glob("*/config.json"), *path.glob("*/*/config.json")]
@@ -75,14 +79,35 @@ def find_checkpoint(path: str | Path) -> Path:
 
 def load_database(spec):
     """Motifs to match against: a JASPAR release (CORE vertebrates) or a motif file."""
+    from seqlens.errors import SeqlensError
     from seqlens.io.motifs import read_jaspar, read_meme
-    from seqlens.motifs.jaspar import fetch_motifs
+    from seqlens.motifs.jaspar import JasparLookupError, fetch_motifs
 
     if spec is not None and Path(str(spec)).exists():
         path = Path(spec)
-        text = path.read_text(errors="replace")
-        return read_meme(path) if text.lstrip().startswith("MEME") else read_jaspar(path)
-    return fetch_motifs(release=spec, collection="CORE", tax_group="vertebrates")
+        if path.is_dir():
+            raise SeqlensError(f"--jaspar {path}: a folder; give a motif file or a JASPAR release year")
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+        return read_meme(path) if head.lstrip().startswith("MEME") else read_jaspar(path)
+    try:
+        return fetch_motifs(release=spec, collection="CORE", tax_group="vertebrates")
+    except JasparLookupError as exc:
+        raise SeqlensError(f"--jaspar {spec}: no such motif file, and {exc}") from None
+
+
+def check_database(database, spec, n_letters: int) -> None:
+    """Refuse motifs whose alphabet differs from the filters' (e.g. protein motifs for a DNA
+    model): Tomtom cannot compare them."""
+    from seqlens.errors import SeqlensError
+    from seqlens.interpret.filters import _alphabet
+
+    alphabet = _alphabet(n_letters)
+    for m in database:
+        if m.alphabet.letters != alphabet.letters:
+            raise SeqlensError(f"--jaspar {spec}: motif {m.name!r} has alphabet {m.alphabet.name} "
+                               f"({m.alphabet.letters[:20]}), but the model's filters read "
+                               f"{alphabet.name} ({alphabet.letters})")
 
 
 def run(args) -> int:
@@ -94,7 +119,9 @@ def run(args) -> int:
     import matplotlib.pyplot as plt
 
     from seqlens.cli.common import report_metrics
+    from seqlens.errors import SeqlensError
     from seqlens.interpret.filters import (
+        _resolve_layer,
         activation_motifs,
         best_matches,
         filter_statistics,
@@ -102,54 +129,62 @@ def run(args) -> int:
         match_filters,
         save_filter_matches,
     )
-    from seqlens.io.atomic import atomic_path, write_json
+    from seqlens.io.atomic import atomic_path, check_output_path, output_folder, write_json
     from seqlens.io.hdf5 import load_dataset
     from seqlens.models import load_model
     from seqlens.plot.filters import filter_logo_grid
     from seqlens.study.design_principles import truth_ids_of
 
     start = time.perf_counter()
-    out = Path(args.out)
+    out = check_output_path(args.out, "folder")
     model = load_model(find_checkpoint(args.model), device=args.device)
+    if args.layer is not None:
+        try:
+            _resolve_layer(model, args.layer)
+        except SeqlensError as exc:
+            raise SeqlensError(f"--layer {args.layer}: {exc}") from None
     data = load_dataset(args.data, splits=(args.split,), truth=False)
     X = data.split(args.split).X
     if args.max_seqs is not None:
         X = X[:args.max_seqs]
+    if not len(X):
+        raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
     truth_src = load_dataset(args.truth, splits=(), truth=False) if args.truth else data
     truth_ids = truth_ids_of(truth_src)
     database = load_database(args.jaspar)
+    check_database(database, args.jaspar, X.shape[1])
 
-    if args.method == "activation":
-        motifs = activation_motifs(model, X, layer=args.layer, threshold=args.threshold,
-                                   weighted=args.weighted,
-                                   edges=args.edges, clip=not args.no_clip,
-                                   batch_size=args.batch_size, device=args.device,
-                                   verbose=not args.quiet)
-    else:
-        motifs = filter_weight_motifs(model, method=args.method, clip=not args.no_clip)
-    matches = match_filters(motifs, database, truth_ids=truth_ids, distance=args.distance)
-    stats = filter_statistics(matches, len(motifs), truth_ids, metric=args.metric,
-                              cutoff=args.cutoff)
+    with output_folder(out, resume=args.resume) as work:
+        if args.method == "activation":
+            motifs = activation_motifs(model, X, layer=args.layer, threshold=args.threshold,
+                                       weighted=args.weighted,
+                                       edges=args.edges, clip=not args.no_clip,
+                                       batch_size=args.batch_size, device=args.device,
+                                       verbose=not args.quiet)
+        else:
+            motifs = filter_weight_motifs(model, method=args.method, clip=not args.no_clip)
+        matches = match_filters(motifs, database, truth_ids=truth_ids, distance=args.distance)
+        stats = filter_statistics(matches, len(motifs), truth_ids, metric=args.metric,
+                                  cutoff=args.cutoff)
 
-    out.mkdir(parents=True, exist_ok=True)
-    save_filter_matches(out, motifs, matches)
-    best = best_matches(matches, len(motifs))
-    stats_doc = dict(stats, database=str(args.jaspar or "latest CORE vertebrates"),
-                     n_database=len(database), truth_ids=truth_ids, method=args.method,
-                     n_sequences=int(len(X)), split=args.split,
-                     best_matches=_records(best[["filter", "target", "target_name", "q_value",
-                                                 "e_value", "truth"]]))
-    write_json(out / "stats.json", stats_doc)
-    fig = filter_logo_grid(motifs, matches, ncols=args.ncols, metric=args.metric)
-    with atomic_path(out / "filters.png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
+        save_filter_matches(work, motifs, matches)
+        best = best_matches(matches, len(motifs))
+        stats_doc = dict(stats, database=str(args.jaspar or "latest CORE vertebrates"),
+                         n_database=len(database), truth_ids=truth_ids, method=args.method,
+                         n_sequences=int(len(X)), split=args.split,
+                         best_matches=_records(best[["filter", "target", "target_name", "q_value",
+                                                     "e_value", "truth"]]))
+        write_json(work / "stats.json", stats_doc)
+        fig = filter_logo_grid(motifs, matches, ncols=args.ncols, metric=args.metric)
+        with atomic_path(work / "filters.png") as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        plt.close(fig)
 
-    metrics = {k: v for k, v in stats.items() if isinstance(v, (int, float))}
-    metrics["n_database"] = len(database)
-    metrics["seconds"] = time.perf_counter() - start
-    report_metrics(metrics, out, title=f"seqlens filters: {len(motifs)} filters, "
-                                       f"{args.metric} <= {args.cutoff}")
+        metrics = {k: v for k, v in stats.items() if isinstance(v, (int, float))}
+        metrics["n_database"] = len(database)
+        metrics["seconds"] = time.perf_counter() - start
+        report_metrics(metrics, work, title=f"seqlens filters: {len(motifs)} filters, "
+                                            f"{args.metric} <= {args.cutoff}")
     return 0
 
 

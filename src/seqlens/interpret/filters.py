@@ -49,7 +49,7 @@ def _resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
         if layer not in names:
             conv = [n for n, m in names.items() if isinstance(m, nn.Conv1d)]
             raise SeqlensError(f"no module named {layer!r} in {type(model).__name__}; "
-                             f"its Conv1d layers are {conv}")
+                               f"its Conv1d layers are {conv}")
         return layer, names[layer]
     for name, module in names.items():
         if module is layer:
