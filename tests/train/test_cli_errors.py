@@ -217,3 +217,14 @@ def test_config_file_and_hdf5_without_suffix(inputs, tmp_path, capsys):
     assert main(["predict", "--model", str(run), "--data", str(data), "--out", str(out)]) == 0
     metrics = json.loads((tmp_path / "p.csv.metrics.json").read_text())
     assert metrics["n_sequences"] == 12 and 0 <= metrics["test_auroc"] <= 1
+
+
+def test_predict_warns_about_labels_the_model_cannot_score(inputs, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--model", str(inputs / "run"), "--data", str(inputs / "labels7.h5"),
+                 "--split", "train", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "labels7.h5: Y_train record 5 (task 0) has label 7, but a model trained with loss bce" \
+           " needs labels in [0, 1]; no metrics computed" in err
+    metrics = json.loads((tmp_path / "p.csv.metrics.json").read_text())
+    assert metrics == {"n_sequences": 40, "n_tasks": 1}

@@ -162,10 +162,28 @@ def _is_hdf5(path: Path) -> bool:
         return False
 
 
-def _check_dataset(data, path: Path, loss: str) -> None:
-    """Shapes agree across splits and labels suit ``loss`` (BCE: in [0, 1]; Poisson: >= 0)."""
+def _label_problem(Y, loss: str) -> tuple[str, str] | None:
+    """``(where, need)`` for the first label unsuitable for ``loss`` (BCE: in [0, 1]; Poisson:
+    >= 0; all: finite), or None."""
     import numpy as np
 
+    Y = np.asarray(Y, dtype=np.float64)
+    bad = ~np.isfinite(Y)
+    need = "finite labels"
+    if loss == "bce":
+        bad |= (Y < 0) | (Y > 1)
+        need = "labels in [0, 1]"
+    elif loss == "poisson":
+        bad |= Y < 0
+        need = "counts >= 0"
+    if not bad.any():
+        return None
+    i, j = (int(v) for v in np.argwhere(bad)[0])
+    return f"record {i} (task {j}) has label {Y[i, j]:g}", need
+
+
+def _check_dataset(data, path: Path, loss: str) -> None:
+    """Shapes agree across splits and labels suit ``loss``."""
     from seqlens.errors import SeqlensError
     from seqlens.io.hdf5 import SPLITS
 
@@ -180,19 +198,11 @@ def _check_dataset(data, path: Path, loss: str) -> None:
             raise SeqlensError(
                 f"{path}: X_{name}/Y_{name} have shapes {split.X.shape[1:]} and "
                 f"{split.Y.shape[1]} tasks, but X_train/Y_train have {shape[0]} and {shape[1]}")
-        Y = np.asarray(split.Y, dtype=np.float64)
-        bad = ~np.isfinite(Y)
-        need = "finite labels"
-        if loss == "bce":
-            bad |= (Y < 0) | (Y > 1)
-            need = "labels in [0, 1] (use --loss mse or poisson for other targets)"
-        elif loss == "poisson":
-            bad |= Y < 0
-            need = "counts >= 0"
-        if bad.any():
-            i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise SeqlensError(f"{path}: Y_{name} record {i} (task {j}) has label {Y[i, j]:g}; "
-                               f"--loss {loss} needs {need}")
+        problem = _label_problem(split.Y, loss) if len(split) else None
+        if problem:
+            hint = " (use --loss mse or poisson for other targets)" if loss == "bce" else ""
+            raise SeqlensError(f"{path}: Y_{name} {problem[0]}; --loss {loss} needs "
+                               f"{problem[1]}{hint}")
 
 
 def _architecture_overrides(args, data) -> dict:
@@ -355,6 +365,8 @@ def _load_sequences(args, path: Path):
 
 
 def run_predict(args) -> int:
+    import warnings
+
     import pandas as pd
     import torch
 
@@ -391,7 +403,11 @@ def run_predict(args) -> int:
     table = pd.DataFrame(pred, columns=[str(t) for t in tasks][:pred.shape[1]])
     table.insert(0, "name", names)
     metrics = {"n_sequences": int(len(X)), "n_tasks": int(pred.shape[1])}
-    if labels is not None and len(labels):
+    problem = _label_problem(labels, loss) if labels is not None and len(labels) else None
+    if problem:
+        warnings.warn(f"{path}: Y_{args.split} {problem[0]}, but a model trained with loss "
+                      f"{loss} needs {problem[1]}; no metrics computed", stacklevel=1)
+    elif labels is not None and len(labels):
         metrics_names = ("auroc", "aupr") if loss == "bce" else ("pearson", "spearman")
         metrics.update(evaluate_predictions(labels, pred, metrics_names, prefix=f"{args.split}_"))
     with output_file(out, resume=args.resume) as work:
