@@ -40,7 +40,7 @@ def data(tmp_path_factory):
     (d / "existing_file").write_text("x")
     (d / "a_folder").mkdir()
     (d / "a_folder" / "other.txt").write_text("not seqlens")
-    for name, model, extra in (("pssm", "pssm", []),
+    for name, model, extra in (("pssm", "pssm", []), ("gaussian", "gaussian", []),
                                ("potts", "potts", ["--max-iter", "3", "--threads", "1"])):
         assert main(["msa", "fit", "--msa", str(d / "ok.fasta"), "--model", model, "--out",
                      str(d / name), "--quiet", *extra]) == 0
@@ -133,6 +133,8 @@ def _cases():
         ("sample fix 999", samp + ["--n", "3", "--fix", "999"], r"--fix: residue 999 is not a model"),
         ("sample pssm temperature", ["msa", "sample", "--model", "{d}/pssm", "--temperature", "0.5",
                                      "--out", "{o}/s.fasta"], r"--temperature: not used by the PSSM"),
+        ("sample gaussian", ["msa", "sample", "--model", "{d}/gaussian", "--out", "{o}/s.fasta"],
+         r"--model .*gaussian: a Gaussian model cannot sample"),
         ("sample msa width", samp + ["--n", "3", "--msa", "{d}/wide.fasta"],
          r"17 columns, the model has 12"),
         ("mutations n-samples 0", mut + ["--dms", "{d}/dms_ok.csv", "--n-samples", "0"],

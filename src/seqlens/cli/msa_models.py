@@ -35,6 +35,7 @@ MODEL_NAMES = ("pssm", "potts", "gaussian", "vae", "attention")
 PRESETS = ("plmc", "evcouplings", "gremlin")
 RESUME_NOTE = ("--resume continues an interrupted run in <out>.partial/; a fit is not "
                "checkpointed, so it is redone.")
+REDO_NOTE = "--resume reuses an interrupted run's <out>.partial/; its work is redone."
 
 
 # ---------------------------------------------------------------------------- option types
@@ -73,8 +74,9 @@ def add_potts_options(p) -> None:
     """``--preset``, ``--lambda-j``, ``--max-memory-gb`` (Potts fits)."""
     p.add_argument("--preset", default="plmc", choices=PRESETS, help="Potts preset")
     p.add_argument("--lambda-j", type=lambda_j_option, default=None,
-                   help="Potts coupling L2: a number >= 0 or a formula in q (states) and L "
-                        "(columns) with + - * / ( ), e.g. 0.2*(L-1) (default: the preset's)")
+                   help="Potts / factored-attention coupling L2: a number >= 0 or a formula in "
+                        "q (states) and L (columns) with + - * / ( ), e.g. 0.2*(L-1) (default: "
+                        "the preset's)")
     p.add_argument("--max-memory-gb", type=positive_float, default=None,
                    help="refuse a Potts fit that needs more (default: 80%% of the memory)")
 
@@ -208,7 +210,9 @@ def register_msa_models(msa_subparsers) -> None:
     add_resume_option(p)
     p.set_defaults(func=run_fit)
 
-    p = msa_subparsers.add_parser("score", help="score aligned sequences with a saved model")
+    p = msa_subparsers.add_parser("score", help="score aligned sequences with a saved model",
+                                  description="Score aligned sequences with a saved model. "
+                                              + REDO_NOTE)
     p.add_argument("--model", required=True, help="model folder from 'seqlens msa fit'")
     p.add_argument("--sequences", required=True,
                    help="aligned sequences (model columns, or the training alignment's width)")
@@ -216,7 +220,9 @@ def register_msa_models(msa_subparsers) -> None:
     add_resume_option(p)
     p.set_defaults(func=run_score)
 
-    p = msa_subparsers.add_parser("mutations", help="score a DMS table and correlate")
+    p = msa_subparsers.add_parser("mutations", help="score a DMS table and correlate",
+                                  description="Score the mutants of a DMS table and correlate "
+                                              "the predictions with a phenotype. " + REDO_NOTE)
     p.add_argument("--model", required=True, help="model folder from 'seqlens msa fit'")
     p.add_argument("--dms", required=True, help="DMS table (DeepSequence or ProteinGym CSV)")
     p.add_argument("--column", default=None, help="phenotype column (e.g. CRIPT; default DMS_score)")
@@ -234,7 +240,8 @@ def register_msa_models(msa_subparsers) -> None:
     add_resume_option(p)
     p.set_defaults(func=run_mutations)
 
-    p = msa_subparsers.add_parser("sample", help="sample sequences from a saved model")
+    p = msa_subparsers.add_parser("sample", help="sample sequences from a saved model",
+                                  description="Sample sequences from a saved model. " + REDO_NOTE)
     p.add_argument("--model", required=True, help="model folder from 'seqlens msa fit'")
     p.add_argument("--n", type=positive_int, default=1000, help="sequences to draw (>= 1)")
     p.add_argument("--out", required=True,
