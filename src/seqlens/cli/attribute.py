@@ -31,7 +31,7 @@ METHOD_ALIASES = {"saliency": "saliency", "grad": "saliency", "gradxinput": "gra
                   "integrated_gradients": "ig", "eig": "eig", "expected_ig": "eig",
                   "deeplift": "deeplift", "deepshap": "deepshap", "ism": "ism"}
 GRADIENT_METHODS = ("saliency", "grad_x_input", "smoothgrad", "ig", "eig", "deeplift", "deepshap")
-# settings that change the maps of a method; a resumed run must use the same ones
+# settings that change the maps of a method; a resumed run reuses maps made with the same ones
 SETTINGS = ("target", "activation", "correct", "n_shuffles", "steps", "samples", "sigma", "seed")
 
 
@@ -75,6 +75,18 @@ def register(sub) -> None:
     q.add_argument("--out", help="output folder for metrics.json (default: <attr>.evaluation)")
     add_resume_option(q)
     q.set_defaults(func=run_evaluate)
+
+
+def check_input(path, option: str) -> Path:
+    """``path`` as an existing file; a one-line error naming ``option`` otherwise."""
+    from seqlens.errors import SeqlensError
+
+    path = Path(path)
+    if not path.exists():
+        raise SeqlensError(f"{option} {path}: no such file")
+    if path.is_dir():
+        raise SeqlensError(f"{option} {path}: a folder, not a file")
+    return path
 
 
 def _methods(text: str) -> list[str]:
@@ -127,7 +139,7 @@ def _load_input(args):
 
     from seqlens.errors import SeqlensError
 
-    path = Path(args.data)
+    path = check_input(args.data, "--data")
     truth = None
     if path.suffix.lower() in (".h5", ".hdf5"):
         from seqlens.io.hdf5 import load_dataset
@@ -170,48 +182,56 @@ def _run_key(args, info: dict, X, idx) -> dict:
             **{k: getattr(args, k) for k in SETTINGS}}
 
 
-def _method_maps(model, X, methods: list[str], args, folder: Path, key: dict):
-    """Maps and seconds of every method. Each finished method is kept in ``folder/<m>.npz``;
-    methods already there (a resumed run with the same ``key``) are read, not recomputed."""
-    import time
+def save_finished(path: Path, key: dict, **arrays) -> None:
+    """Keep a finished piece of a run in its working folder: an ``.npz`` of ``arrays`` written
+    atomically, with the settings ``key`` it was made with (read back by :func:`load_finished`)."""
+    import numpy as np
+
+    from seqlens.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, settings=np.array(json.dumps(key, sort_keys=True)), **arrays)
+
+
+def load_finished(path: Path, key: dict) -> dict | None:
+    """The arrays kept by :func:`save_finished` at ``path`` if they were made with the settings
+    ``key``; None when there are none, they are unreadable or their settings differ."""
     import zipfile
 
     import numpy as np
 
-    from seqlens.errors import SeqlensError
-    from seqlens.io.atomic import atomic_path, write_json
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as z:
+            if str(z["settings"]) != json.dumps(key, sort_keys=True):
+                print(f"seqlens: {path} was made with other settings; computing it again")
+                return None
+            return {k: z[k] for k in z.files if k != "settings"}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _method_maps(model, X, methods: list[str], args, folder: Path, key: dict):
+    """Maps and seconds of every method. Each finished method is kept in ``folder/<m>.npz``;
+    methods already there with the same ``key`` (a resumed run) are read, not recomputed."""
+    import time
+
+    import numpy as np
 
     folder.mkdir(exist_ok=True)
-    settings = folder / "settings.json"
-    if settings.exists():
-        try:
-            old = json.loads(settings.read_text())
-        except ValueError:
-            old = {}
-        changed = sorted(k for k in key.keys() | old.keys() if old.get(k) != key.get(k))
-        if changed:
-            raise SeqlensError(f"--resume: the unfinished run in {folder.parent} used another "
-                               f"{', '.join(changed)}; rerun without --resume to start over")
-    else:
-        write_json(settings, key)
     maps, seconds = {}, {}
     for m in methods:
         path = folder / f"{m}.npz"
-        if path.exists():
-            try:
-                with np.load(path) as z:
-                    a, sec = z["attr"], float(z["seconds"])
-                if a.shape == X.shape:
-                    maps[m], seconds[m] = a, sec
-                    print(f"seqlens attribute: {m}: reusing the finished map in {path}")
-                    continue
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-                pass  # unreadable: compute it again
+        kept = load_finished(path, {**key, "method": m})
+        if kept is not None and kept["attr"].shape == X.shape:
+            maps[m], seconds[m] = kept["attr"], float(kept["seconds"])
+            print(f"seqlens attribute: {m}: reusing the finished map in {path}")
+            continue
         t0 = time.perf_counter()
         maps[m] = np.asarray(compute(model, X, m, args), dtype=np.float32)
         seconds[m] = time.perf_counter() - t0
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, attr=maps[m], seconds=np.float64(seconds[m]))
+        save_finished(path, {**key, "method": m}, attr=maps[m], seconds=np.float64(seconds[m]))
     return maps, seconds
 
 
@@ -323,7 +343,8 @@ def run_evaluate(args) -> int:
     from seqlens.io.atomic import check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset, open_hdf5
 
-    path = Path(args.attr)
+    path = check_input(args.attr, "--attr")
+    check_input(args.truth, "--truth")
     out = check_output_path(args.out or f"{path}.evaluation", "folder")
     with open_hdf5(path) as fh:
         if "X" not in fh or "indices" not in fh:

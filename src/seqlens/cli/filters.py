@@ -118,6 +118,7 @@ def run(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from seqlens.cli.attribute import check_input
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.interpret.filters import (
@@ -143,13 +144,14 @@ def run(args) -> int:
             _resolve_layer(model, args.layer)
         except SeqlensError as exc:
             raise SeqlensError(f"--layer {args.layer}: {exc}") from None
-    data = load_dataset(args.data, splits=(args.split,), truth=False)
+    data = load_dataset(check_input(args.data, "--data"), splits=(args.split,), truth=False)
     X = data.split(args.split).X
     if args.max_seqs is not None:
         X = X[:args.max_seqs]
     if not len(X):
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
-    truth_src = load_dataset(args.truth, splits=(), truth=False) if args.truth else data
+    truth_src = (load_dataset(check_input(args.truth, "--truth"), splits=(), truth=False)
+                 if args.truth else data)
     truth_ids = truth_ids_of(truth_src)
     database = load_database(args.jaspar)
     check_database(database, args.jaspar, X.shape[1])

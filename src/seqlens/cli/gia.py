@@ -121,6 +121,7 @@ def run(args) -> int:
 
     import torch
 
+    from seqlens.cli.attribute import check_input
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
@@ -135,7 +136,7 @@ def run(args) -> int:
     _check_patterns(args)
     config = read_checkpoint_info(args.model).get("model") or {}
     model = load_model(args.model)
-    data = load_dataset(args.data, splits=(args.split,), truth=False)
+    data = load_dataset(check_input(args.data, "--data"), splits=(args.split,), truth=False)
     X = data.split(args.split).X
     if not len(X):
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")

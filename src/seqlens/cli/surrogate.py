@@ -69,9 +69,10 @@ def _wild_type(args) -> tuple[str, str]:
         if not seq:
             raise SeqlensError("--sequence is empty")
         return "sequence", seq
+    from seqlens.cli.attribute import check_input
     from seqlens.io.fasta import read_fasta
 
-    names, seqs = read_fasta(args.fasta)
+    names, seqs = read_fasta(check_input(args.fasta, "--fasta"))
     if not seqs:
         raise SeqlensError(f"{args.fasta}: no records")
     rec = str(args.record)
