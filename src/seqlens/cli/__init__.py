@@ -55,6 +55,8 @@ def _expected_message(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and (exc.filename or exc.strerror):
         where = f"{exc.filename}: " if exc.filename else ""
         return _one_line(f"{where}{exc.strerror or exc}")
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
+        return _one_line(exc)
     if isinstance(exc, MemoryError):
         return "out of memory; try a smaller input, batch size or model"
     return None
