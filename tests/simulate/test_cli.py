@@ -31,3 +31,17 @@ def test_cli_simulate_reports_impossible_request(tmp_path, capsys):
     rc = main(["simulate", "regulatory_code", "--out", str(out), "--n", "50", "--length", "30"])
     assert rc == 2 and list(tmp_path.iterdir()) == []
     assert "length is 30" in capsys.readouterr().err
+
+
+def test_cli_simulate_resume_reuses_only_a_matching_dataset(tmp_path, capsys):
+    args = ["simulate", "multitask_motifs", "--n", "40", "--length", "80"]
+    out = tmp_path / "x.h5"
+    assert main(args + ["--out", str(out), "--seed", "1"]) == 0
+    partial = tmp_path / "x.h5.partial"
+    partial.mkdir()
+    out.rename(partial / "x.h5")  # an unfinished run of seed 1
+    capsys.readouterr()
+    assert main(args + ["--out", str(out), "--seed", "2", "--resume"]) == 0
+    assert "seed 2 ->" in capsys.readouterr().out  # other settings: simulated afresh
+    assert load_dataset(out).metadata["seed"] == 2 and not partial.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.h5", "x.h5.metrics.json"]

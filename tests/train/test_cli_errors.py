@@ -228,3 +228,33 @@ def test_predict_warns_about_labels_the_model_cannot_score(inputs, tmp_path, cap
            " needs labels in [0, 1]; no metrics computed" in err
     metrics = json.loads((tmp_path / "p.csv.metrics.json").read_text())
     assert metrics == {"n_sequences": 40, "n_tasks": 1}
+
+
+def test_resume_refuses_other_settings_and_keeps_the_partial(inputs, tmp_path, capsys,
+                                                             monkeypatch):
+    import seqlens.train.trainer as trainer
+
+    out = tmp_path / "run"
+    argv = [a.replace("{in}", str(inputs)) for a in _with(TRAIN, "--epochs", "3", "--out", str(out),
+                                                          drop=["--out", "--epochs"])]
+    real = trainer.save_state
+
+    def stop_after_first_epoch(folder, info, tensors):
+        real(folder, info, tensors)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(trainer, "save_state", stop_after_first_epoch)
+        assert main(argv) == 130
+    partial = tmp_path / "run.partial"
+    assert "interrupted; unfinished output kept in" in capsys.readouterr().err
+    state = (partial / "resume" / "state.json").read_text()
+    for change, what in ((["--lr", "0.01"], "(lr 0.001 -> 0.01)"),
+                         (["--filters", "6"], "model.config.filters 4 -> 6")):
+        assert main(argv + change + ["--resume"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "the unfinished run was started with other settings" in err and what in err, err
+        assert "\n" not in err and (partial / "resume" / "state.json").read_text() == state
+    assert main(argv + ["--resume"]) == 0
+    assert not partial.exists()
+    assert len(json.loads((out / "history.json").read_text())) == 3

@@ -43,6 +43,16 @@ def save_state(folder: str | Path, info: dict, tensors: dict) -> Path:
     return path
 
 
+def _flat(settings, prefix: str = "") -> dict:
+    """Nested settings as ``{"a.b": leaf}``."""
+    if not isinstance(settings, dict):
+        return {prefix.rstrip("."): settings} if prefix else {}
+    out = {}
+    for k, v in settings.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
 def load_state(folder: str | Path, settings: dict) -> tuple[dict, dict] | None:
     """``(info, tensors)`` of the state in ``folder``, or ``None`` when there is none.
 
@@ -66,13 +76,14 @@ def load_state(folder: str | Path, settings: dict) -> tuple[dict, dict] | None:
     if sha256_file(pt) != info.get("tensors_sha256"):
         raise TrainingStateError(f"{pt}: does not match {path} (SHA-256); rerun without "
                                  "--resume to start over")
-    changed = sorted(k for k in set(settings) | set(info.get("settings", {}))
-                     if settings.get(k) != info.get("settings", {}).get(k))
+    was, now = _flat(info.get("settings")), _flat(settings)
+    changed = [f"{k} {was.get(k)} -> {now.get(k)}" for k in sorted(was.keys() | now.keys())
+               if was.get(k) != now.get(k)]
     if changed:
-        was = {k: info.get("settings", {}).get(k) for k in changed}
-        now = {k: settings.get(k) for k in changed}
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         raise TrainingStateError(f"{path}: the unfinished run was started with other settings "
-                                 f"({was} now {now}); rerun without --resume to start over")
+                                 f"({', '.join(changed[:3])}{more}); rerun without --resume to "
+                                 "start over")
     try:
         tensors = torch.load(pt, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError, EOFError for corrupt archives
