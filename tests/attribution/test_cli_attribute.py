@@ -44,7 +44,8 @@ def test_attribute_and_evaluate(run, capsys):
         assert fh["saliency"].shape == (4, 4, 100) and fh["ism"].shape == (4, 4, 100)
         assert list(fh["indices"][()]) == [0, 1, 2, 3]
     m = json.loads((tmp / "attr" / "attr.h5.metrics.json").read_text())
-    assert sorted(p.name for p in (tmp / "attr").iterdir()) == ["attr.h5", "attr.h5.metrics.json", "attr_logos"]
+    assert sorted(p.name for p in (tmp / "attr").iterdir()) == [
+        "attr.h5", "attr.h5.metrics.json", "attr_logos"]
     for key in ("saliency_auroc", "ism_auroc", "deepshap_aupr_b", "saliency_frac_over_45", "ism_seconds"):
         assert key in m
     assert (tmp / "attr" / "attr_logos" / "ism_0.png").exists()

@@ -173,30 +173,26 @@ def test_metrics_go_beside_the_file_and_evaluate_writes_a_folder(env, capsys, tm
 
 
 def test_resume_reuses_only_maps_made_with_the_same_settings(env, capsys, tmp_path):
-    from seqlens.cli.attribute import save_finished
-
-    out = tmp_path / "r.h5"
-    args = attribute_args(env, **{"--out": out, "--n": "3", "--method": "saliency,ism"})
-    assert main([str(x) for x in args]) == 0
-    with h5py.File(out) as fh:
-        want = {m: fh[m][()] for m in ("saliency", "ism")}
-    capsys.readouterr()
-    # an interrupted run left a finished saliency map (here: planted, with a marker value) ...
-    (tmp_path / "r.h5.partial" / "methods").mkdir(parents=True)
-    from seqlens.cli import attribute as cli_attr
-
-    class Args:
-        target, activation, correct, n_shuffles, steps, samples, sigma, seed = 0, None, False, 20, 50, 50, 0.1, 0
+    from seqlens.cli import build_parser
+    from seqlens.cli.attribute import _run_key, save_finished
     from seqlens.models import read_checkpoint_info
 
-    X = h5py.File(out)["X"][()]
-    key = cli_attr._run_key(Args, read_checkpoint_info(env / "run"), X, np.arange(3))
+    out = tmp_path / "r.h5"
+    args = [str(x) for x in attribute_args(env, **{"--out": out, "--n": "3", "--method": "saliency,ism"})]
+    assert main(args) == 0
+    with h5py.File(out) as fh:
+        want, X = {m: fh[m][()] for m in ("saliency", "ism")}, fh["X"][()]
+    capsys.readouterr()
+    # an interrupted run left a finished saliency map (planted here, with a marker value) and an
+    # ISM map made with other settings
+    key = _run_key(build_parser().parse_args(args), read_checkpoint_info(env / "run"), X, np.arange(3))
+    kept = tmp_path / "r.h5.partial" / "methods"
+    kept.mkdir(parents=True)
     planted = np.full_like(want["saliency"], 7.0)
-    save_finished(tmp_path / "r.h5.partial" / "methods" / "saliency.npz", {**key, "method": "saliency"},
-                  attr=planted, seconds=np.float64(1.5))
-    save_finished(tmp_path / "r.h5.partial" / "methods" / "ism.npz", {**key, "steps": 3, "method": "ism"},
-                  attr=planted, seconds=np.float64(1.5))
-    assert main([str(x) for x in args + ["--resume"]]) == 0
+    sec = np.float64(1.5)
+    save_finished(kept / "saliency.npz", {**key, "method": "saliency"}, attr=planted, seconds=sec)
+    save_finished(kept / "ism.npz", {**key, "seed": 3, "method": "ism"}, attr=planted, seconds=sec)
+    assert main(args + ["--resume"]) == 0
     printed = capsys.readouterr().out
     assert "saliency: reusing" in printed and "ism.npz was made with other settings" in printed
     with h5py.File(out) as fh:
