@@ -40,6 +40,9 @@ def inputs(tmp_path_factory):
     save_dataset(d / "test_length.h5", _dataset(test_X=X))
     save_dataset(d / "two_tasks_test.h5", _dataset(test_Y=np.zeros((12, 2), np.float32)))
     save_dataset(d / "no_tasks.h5", _dataset(train_Y=np.zeros((40, 0), np.float32)))
+    names = _dataset()
+    names.extras["names_test"] = np.array([b"a", b"b"])
+    save_dataset(d / "names.h5", names)
     # NaN labels / Inf inputs written raw (save_dataset would keep them too)
     for name, key, value in (("nanY.h5", "Y_valid", np.nan), ("infX.h5", "X_test", np.inf)):
         save_dataset(d / name, _dataset())
@@ -153,6 +156,8 @@ CASES = [
      "sequences have length 12, but the model in {in}/run expects 24"),
     ("predict label columns", _with(PREDICT, "--data", "{in}/two_tasks_test.h5",
                                     drop=["--data"]), "Y_test has 2 columns"),
+    ("predict names", _with(PREDICT, "--data", "{in}/names.h5", drop=["--data"]),
+     "names.h5: names_test has 2 names, but X_test has 12 sequences"),
     ("predict NaN input", _with(PREDICT, "--data", "{in}/infX.h5", drop=["--data"]), "X_test"),
     ("predict not a run", _with(PREDICT, "--model", "{in}/not_a_run", drop=["--model"]),
      "not_a_run"),

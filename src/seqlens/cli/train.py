@@ -335,9 +335,9 @@ def run_train(args) -> int:
                         "stopped_early": res.stopped_early,
                         "n_parameters": count_parameters(model), "seconds": seconds,
                         "train_sequences_per_second": n_seen / max(res.seconds, 1e-9)})
-        tasks = data.metadata.get("tasks") or [f"task_{i}" for i in range(data.n_tasks)]
         save_model(model.cpu(), work, metadata={
-            "loss": args.loss, "tasks": tasks, "data": str(args.data), "metrics": metrics,
+            "loss": args.loss, "tasks": _task_names(data.metadata.get("tasks"), data.n_tasks),
+            "data": str(args.data), "metrics": metrics,
             "training": {k: v for k, v in vars(args).items() if k not in ("func", "resume")},
         })
         save_figure(plot_history(res.history, title=f"{args.model} on {path.name}"),
@@ -347,8 +347,16 @@ def run_train(args) -> int:
     return 0
 
 
+def _task_names(tasks, n: int) -> list[str]:
+    """The task names of the metadata when they are a list of ``n``, else ``task_0, ...``."""
+    if isinstance(tasks, list) and len(tasks) == n:
+        return [str(t) for t in tasks]
+    return [f"task_{i}" for i in range(n)]
+
+
 def _load_sequences(args, path: Path):
     """``(names, X, labels or None)`` from an HDF5 split or a FASTA file."""
+    from seqlens.errors import SeqlensError
     if _is_hdf5(path):
         from seqlens.io.hdf5 import load_dataset
 
@@ -357,6 +365,9 @@ def _load_sequences(args, path: Path):
         key = f"names_{args.split}"
         names = ([n.decode() if isinstance(n, bytes) else str(n) for n in data.extras[key]]
                  if key in data.extras else [f"{args.split}_{i}" for i in range(len(split.X))])
+        if len(names) != len(split.X):
+            raise SeqlensError(f"{path}: {key} has {len(names)} names, but X_{args.split} has "
+                               f"{len(split.X)} sequences")
         return names, split.X, split.Y
     from seqlens.io.fasta import read_fasta_onehot
 
@@ -386,7 +397,6 @@ def run_predict(args) -> int:
     if loss not in LINKS:
         raise SeqlensError(f"{args.model}: unknown loss {loss!r} in the checkpoint metadata")
     n_out = int(info["model"].get("n_outputs", 1))
-    tasks = meta.get("tasks") or [f"task_{i}" for i in range(n_out)]
     path = _input_file(args.data)
     names, X, labels = _load_sequences(args, path)
     if len(X) == 0:
@@ -400,7 +410,7 @@ def run_predict(args) -> int:
                            f"model in {args.model} has {n_out} outputs")
     link = None if args.raw else LINKS[loss]
     pred = predict(model, X, batch_size=args.batch_size, device=args.device, link=link)
-    table = pd.DataFrame(pred, columns=[str(t) for t in tasks][:pred.shape[1]])
+    table = pd.DataFrame(pred, columns=_task_names(meta.get("tasks"), pred.shape[1]))
     table.insert(0, "name", names)
     metrics = {"n_sequences": int(len(X)), "n_tasks": int(pred.shape[1])}
     problem = _label_problem(labels, loss) if labels is not None and len(labels) else None
