@@ -40,6 +40,7 @@ def test_cli_simulate_resume_reuses_only_a_matching_dataset(tmp_path, capsys):
     partial = tmp_path / "x.h5.partial"
     partial.mkdir()
     out.rename(partial / "x.h5")  # an unfinished run of seed 1
+    (partial / ".x.h5.metrics.json.k3j2.tmp").write_text("{")  # left by SIGKILL
     capsys.readouterr()
     assert main(args + ["--out", str(out), "--seed", "2", "--resume"]) == 0
     assert "seed 2 ->" in capsys.readouterr().out  # other settings: simulated afresh

@@ -96,6 +96,7 @@ def run(args) -> int:
     import time
 
     from seqlens.cli.common import metrics_path
+    from seqlens.cli.train import drop_stale_temporaries
     from seqlens.io.atomic import check_output_path, output_file, partial_path, write_json
     from seqlens.io.hdf5 import save_dataset
     from seqlens.simulate.datasets import simulate_dataset
@@ -109,8 +110,7 @@ def run(args) -> int:
         dataset = simulate_dataset(args.name, n=args.n, length=args.length, random_state=seed)
     seconds_simulate = time.perf_counter() - t0
     with output_file(out, resume=args.resume) as work:
-        for stale in work.glob(".*.tmp"):  # a write cut short by SIGKILL
-            stale.unlink()
+        drop_stale_temporaries(work)
         if not reused:
             save_dataset(work / out.name, dataset)
         metrics = summarize(dataset)
