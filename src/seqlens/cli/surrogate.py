@@ -163,8 +163,16 @@ def _library_outputs(model, seq: str, window, args, key: dict, path):
     return y
 
 
-def run(args) -> int:
+def _run_key(args, info: dict, seq: str, window) -> dict:
+    """What the network's outputs on the library depend on."""
     import hashlib
+
+    return {"model": info.get("sha256"), "sequence": hashlib.sha256(seq.upper().encode()).hexdigest(),
+            "window": list(window),
+            **{k: getattr(args, k) for k in ("n", "rate", "n_mutations", "mode", "target", "seed")}}
+
+
+def run(args) -> int:
     import time
 
     import numpy as np
@@ -182,9 +190,7 @@ def run(args) -> int:
     info = read_checkpoint_info(args.model)
     window = _check_options(args, name, seq, info.get("model") or {})
     model = load_model(args.model)
-    key = {"model": info.get("sha256"), "sequence": hashlib.sha256(seq.upper().encode()).hexdigest(),
-           "window": list(window), **{k: getattr(args, k) for k in
-                                      ("n", "rate", "n_mutations", "mode", "target", "seed")}}
+    key = _run_key(args, info, seq, window)
     with output_folder(out, resume=args.resume) as work:
         y = _library_outputs(model, seq, window, args, key, work / "library_outputs.npz")
         res = surrogate_analysis(
