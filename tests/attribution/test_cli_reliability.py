@@ -94,6 +94,8 @@ ATTRIBUTE_BAD = [
     ({"--seed": "-1"}, "--seed"),
     ({"--logos": "-2"}, "--logos"),
     ({"--split": "bogus"}, "--split"),
+    ({"--device": "foo"}, "--device: expected cpu, cuda"),
+    ({"--device": "cuda:7"}, "no such CUDA device"),
     ({"--data": "FOLDER"}, "folder"),
     ({"--data": "MISSING.fa"}, "MISSING.fa"),
     ({"--data": "long.fa"}, "length 10000, but the model"),

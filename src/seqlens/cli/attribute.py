@@ -58,7 +58,7 @@ def register(sub) -> None:
     p.add_argument("--logos", type=nonnegative_int, default=0,
                    help="write logo figures of the first N sequences")
     p.add_argument("--batch-size", type=positive_int, default=64)
-    p.add_argument("--device")
+    p.add_argument("--device", type=device_option, help="cpu, cuda (default: CUDA when available)")
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--threads", type=positive_int)
     p.add_argument("--quiet", action="store_true")
@@ -75,6 +75,24 @@ def register(sub) -> None:
     q.add_argument("--out", help="output folder for metrics.json (default: <attr>.evaluation)")
     add_resume_option(q)
     q.set_defaults(func=run_evaluate)
+
+
+def device_option(text: str) -> str:
+    """argparse ``type`` of ``--device``: a torch device that exists on this machine."""
+    import argparse
+
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or mps, got {text!r}") from None
+    if device.type == "cuda" and not (torch.cuda.is_available() and
+                                      (device.index or 0) < torch.cuda.device_count()):
+        raise argparse.ArgumentTypeError(f"{text!r}: no such CUDA device on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: MPS is not available on this machine")
+    return text
 
 
 def check_input(path, option: str) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seqlens.cli.attribute import device_option
 from seqlens.cli.common import add_resume_option, positive_float, positive_int, unit_interval
 
 
@@ -50,7 +51,7 @@ def register(sub) -> None:
                    help="Tomtom column score: euclidean (MEME 5 default) or pearson (MEME 4)")
     p.add_argument("--max-seqs", type=positive_int, default=None, help="use at most this many sequences")
     p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--device", default=None, help="torch device (default: CUDA if available)")
+    p.add_argument("--device", type=device_option, help="cpu, cuda (default: CUDA when available)")
     p.add_argument("--ncols", type=positive_int, default=6, help="logos per row in filters.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_resume_option(p)

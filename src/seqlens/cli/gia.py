@@ -12,6 +12,7 @@ no finished parts to reuse and is redone.
 
 from __future__ import annotations
 
+from seqlens.cli.attribute import device_option
 from seqlens.cli.common import add_resume_option, nonnegative_int, positive_int
 
 EXPERIMENTS = ("importance", "kmer-screen", "mutagenesis", "positional", "copies", "spacing", "gc",
@@ -47,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--stem", type=positive_int, default=8, help="stem length for --experiment hairpin")
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--device", help="cpu, cuda (default: CUDA when available)")
+    p.add_argument("--device", type=device_option, help="cpu, cuda (default: CUDA when available)")
     p.add_argument("--threads", type=positive_int, help="torch CPU threads")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_resume_option(p)

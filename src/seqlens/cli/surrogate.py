@@ -14,6 +14,7 @@ interruption skips the query.
 
 from __future__ import annotations
 
+from seqlens.cli.attribute import device_option
 from seqlens.cli.common import (
     add_resume_option,
     nonnegative_float,
@@ -53,7 +54,7 @@ def register(sub) -> None:
     p.add_argument("--no-ridge", action="store_true", help="skip the ridge baseline")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.add_argument("--batch-size", type=positive_int, default=512)
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--device", type=device_option, help="cpu, cuda (default: CUDA when available)")
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", required=True, help="output folder")
