@@ -1,0 +1,412 @@
+"""Patterns: seqlets aligned and clustered into motifs (CWM, hypothetical CWM, PWM).
+
+Each seqlet is described by its hypothetical contributions and its contributions (``attr`` and
+``attr * X``, ``2A`` channels) over its flanked window. A pattern is a ``(2A, W)`` matrix; a
+seqlet's similarity to it is the best cosine similarity over every offset of the pattern inside
+the seqlet window and both strands (one ``conv1d`` over seqlets in chunks, so memory does not
+grow with the square of the number of seqlets, nor the time: a pass costs ``n x patterns``).
+
+Clustering, per sign (positive and negative seqlets apart):
+
+1. *seeding*: the strongest unassigned seqlet's core is a seed; the unassigned seqlets with
+   similarity >= ``min_similarity`` join it, the pattern becomes their aligned mean (re-centred on
+   its contribution), and this repeats ``n_iter`` times; a seed that gathers fewer than
+   ``min_seqlets`` is dropped (the seqlet stays unassigned);
+2. *refinement*: every seqlet goes to its most similar pattern (or none below
+   ``min_similarity``), patterns are recomputed, patterns more similar than ``merge_similarity``
+   to a larger one are merged into it, patterns with fewer than ``min_seqlets`` are dropped;
+3. *motifs*: the aligned windows of each pattern's seqlets (``W + 2 pattern_flank`` wide, read
+   from the whole maps on the seqlet's strand) give the CWM (mean contributions), the hypothetical
+   CWM and the PWM (base frequencies); the pattern is trimmed to the columns whose summed
+   absolute contribution is at least ``trim_threshold`` of the largest (plus ``trim_pad``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from seqlens.alphabet import DNA
+from seqlens.errors import SeqlensError
+from seqlens.motifs.motif import Motif
+
+MEMBER_COLUMNS = ["seqlet", "seq", "start", "end", "strand", "similarity"]
+
+
+@dataclass(eq=False)
+class Pattern:
+    """A discovered motif.
+
+    Attributes
+    ----------
+    name : ``"pos_0"``, ``"neg_1"``, ... (sign and rank by seqlet count).
+    sign : +1 (positive contributions) or -1.
+    cwm, hcwm : ``(A, W)`` mean contributions / hypothetical contributions of the aligned seqlets.
+    pwm : ``(A, W)`` base frequencies of the aligned seqlets (columns sum to 1).
+    seqlets : one row per seqlet: ``seqlet`` (id in the seqlet table), ``seq``, ``start``/``end``
+        (the aligned window on the forward strand; may reach beyond the sequence, which reads as
+        zeros), ``strand`` (+1/-1: the window is read reverse-complemented), ``similarity``.
+    trim : ``(start, stop)`` columns kept by trimming.
+    metadata : annotations (e.g. JASPAR matches, truth matches).
+    """
+
+    name: str
+    sign: int
+    cwm: np.ndarray
+    hcwm: np.ndarray
+    pwm: np.ndarray
+    seqlets: pd.DataFrame
+    trim: tuple[int, int]
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def n_seqlets(self) -> int:
+        return len(self.seqlets)
+
+    @property
+    def width(self) -> int:
+        return self.cwm.shape[1]
+
+    def trimmed(self, kind: str = "cwm") -> np.ndarray:
+        """The trimmed ``(A, w)`` ``"cwm"``, ``"hcwm"`` or ``"pwm"``."""
+        return getattr(self, kind)[:, self.trim[0]:self.trim[1]]
+
+    def motif(self, trimmed: bool = True, pseudocount: float = 0.0) -> Motif:
+        """The PWM as a :class:`Motif` of counts (``n_seqlets`` sites), named after the pattern."""
+        m = self.trimmed("pwm") if trimmed else self.pwm
+        counts = m * self.n_seqlets + pseudocount
+        counts = np.where(counts.sum(0, keepdims=True) > 0, counts, 1.0)
+        return Motif.from_counts(counts, name=self.name, alt_name=self.consensus(), alphabet=DNA,
+                                 metadata={"n_seqlets": self.n_seqlets, "sign": self.sign})
+
+    def consensus(self) -> str:
+        return "".join(np.array(list(DNA.letters))[self.trimmed("pwm").argmax(0)])
+
+
+# ------------------------------------------------------------------------------- aligned windows
+def aligned_windows(arrays, seq, start, strand, width: int) -> list[np.ndarray]:
+    """The ``(n, A, width)`` windows ``[start, start + width)`` of each ``(N, A, L)`` array in
+    ``arrays`` for sequences ``seq``; positions outside the sequence read as 0; windows with
+    ``strand == -1`` are reverse-complemented (letters and positions reversed)."""
+    seq = np.asarray(seq, np.int64)
+    start = np.asarray(start, np.int64)
+    strand = np.asarray(strand, np.int64)
+    L = arrays[0].shape[2]
+    idx = start[:, None] + np.arange(width)[None, :]
+    valid = (idx >= 0) & (idx < L)
+    safe = np.clip(idx, 0, L - 1)
+    out = []
+    for arr in arrays:
+        w = np.asarray(arr)[seq[:, None], :, safe]  # (n, width, A)
+        w = np.where(valid[:, :, None], w, 0).transpose(0, 2, 1)
+        rc = strand < 0
+        if rc.any():
+            w[rc] = w[rc][:, ::-1, ::-1]
+        out.append(np.ascontiguousarray(w, dtype=np.float32))
+    return out
+
+
+FEATURES = ("contributions", "hypothetical", "both")
+
+
+def _features(attr, contrib, seq, start, strand, width, kind: str = "contributions"):
+    """``(n, C, width)`` features of aligned windows: contributions (``C = A``), hypothetical
+    contributions (``A``) or both (``2A``, hypothetical first)."""
+    arrays = {"contributions": [contrib], "hypothetical": [attr], "both": [attr, contrib]}[kind]
+    return torch.from_numpy(np.concatenate(aligned_windows(arrays, seq, start, strand, width), 1))
+
+
+def _rc(P: torch.Tensor, A: int) -> torch.Tensor:
+    """Reverse complement of ``(..., 2A, W)`` features (each block of A letters reversed)."""
+    blocks = [P[..., i * A:(i + 1) * A, :].flip(-2) for i in range(P.shape[-2] // A)]
+    return torch.cat(blocks, dim=-2).flip(-1)
+
+
+def best_alignment(feats: torch.Tensor, patterns: torch.Tensor, A: int = 4, rc: bool = True,
+                   chunk_size: int = 4096):
+    """Best cosine similarity of each window set to each pattern over offsets and strands.
+
+    Parameters
+    ----------
+    feats : ``(n, C, S)`` features; patterns : ``(K, C, W)`` with ``W <= S``.
+
+    Returns
+    -------
+    ``(sim, offset, strand)``, each ``(n, K)``: the best cosine, the offset of the pattern's
+    first column in the window, and +1/-1 (the pattern's reverse complement matched).
+    """
+    n, C, S = feats.shape
+    K, _, W = patterns.shape
+    filt = torch.cat([patterns, _rc(patterns, A)]) if rc else patterns
+    norms = filt.flatten(1).norm(dim=1).clamp_min(1e-12)
+    ones = torch.ones(1, C, W, dtype=feats.dtype)
+    n_strands = 2 if rc else 1
+    sims, offs, strands = [], [], []
+    for lo in range(0, n, chunk_size):
+        f = feats[lo:lo + chunk_size]
+        num = F.conv1d(f, filt)  # (c, S*K, O)
+        den = F.conv1d(f * f, ones).clamp_min(1e-12).sqrt()  # (c, 1, O)
+        cos = num / den / norms[None, :, None]
+        c, _, O = cos.shape
+        cos = cos.view(c, n_strands, K, O).permute(0, 2, 1, 3).reshape(c, K, n_strands * O)
+        best, arg = cos.max(-1)
+        sims.append(best)
+        offs.append(arg % O)
+        strands.append(torch.where(arg >= O, -1, 1))
+    if not sims:
+        z = torch.zeros(0, K)
+        return z, z.long(), z.long()
+    return torch.cat(sims), torch.cat(offs), torch.cat(strands)
+
+
+# ------------------------------------------------------------------------------------ clustering
+@dataclass
+class _Cluster:
+    P: torch.Tensor  # (C, W) current pattern
+    members: np.ndarray  # indices into the sign's seqlets
+    start: np.ndarray  # absolute start of each member's aligned window
+    strand: np.ndarray
+    sim: np.ndarray
+
+
+@dataclass
+class _Context:
+    """What every clustering step needs: the seqlets' features and how to re-read windows."""
+
+    attr: np.ndarray
+    contrib: np.ndarray
+    seq: np.ndarray  # sequence of each seqlet (strongest first)
+    fs: np.ndarray  # absolute start of each seqlet's feature window
+    feats: torch.Tensor  # (n, C, S)
+    W: int
+    margin: int
+    A: int
+    kind: str
+    chunk_size: int
+
+    def align(self, Ps: torch.Tensor, rows=None):
+        f = self.feats if rows is None else self.feats[rows]
+        return best_alignment(f, Ps, self.A, chunk_size=self.chunk_size)
+
+    def recentre(self, members, off, strand):
+        """Pattern of ``members`` aligned at ``off`` (in their feature windows) and their
+        re-centred absolute starts."""
+        start = self.fs[members] + off
+        feats = _features(self.attr, self.contrib, self.seq[members], start - self.margin, strand,
+                          self.W + 2 * self.margin, self.kind)
+        mean = feats.mean(0)
+        mass = mean[-self.A:].abs().sum(0)
+        csum = torch.cat([torch.zeros(1), mass.cumsum(0)])
+        shift = int(torch.argmax(csum[self.W:] - csum[:-self.W])) - self.margin
+        P = mean[:, shift + self.margin: shift + self.margin + self.W].contiguous()
+        # a shift to the right in a reverse-complemented window is one to the left on the
+        # forward strand
+        return P, start + np.where(strand > 0, shift, -shift)
+
+
+def cluster_seqlets(attr, X, table: pd.DataFrame, min_similarity: float = 0.7,
+                    seed_similarity: float = 0.8, merge_similarity: float = 0.8,
+                    min_seqlets: int = 20, max_patterns: int = 50, n_iter: int = 3,
+                    n_refine: int = 3, max_failures: int = 50, features: str = "contributions",
+                    chunk_size: int = 4096) -> list[_Cluster]:
+    """Cluster the seqlets of ``table`` (one sign) into aligned clusters (see the module doc);
+    cluster members index the rows of ``table``."""
+    W = int((table["core_end"] - table["core_start"]).iloc[0]) if len(table) else 0
+    if len(table) < min_seqlets or W == 0:
+        return []
+    order = np.argsort(-np.abs(table["score"].to_numpy()), kind="stable")
+    seq = table["seq"].to_numpy()[order]
+    flank = max(int((table["core_start"] - table["start"]).max()), W // 3)
+    fs = table["core_start"].to_numpy()[order] - flank
+    contrib = attr * X
+    feats = _features(attr, contrib, seq, fs, np.ones(len(seq), np.int64), W + 2 * flank, features)
+    ctx = _Context(attr, contrib, seq, fs, feats, W, max(W // 3, 1), X.shape[1], features,
+                   chunk_size)
+    clusters = _seed(ctx, flank, seed_similarity, min_seqlets, max_patterns, n_iter, max_failures)
+    for _ in range(n_refine):
+        clusters = _refine(clusters, ctx, min_similarity, merge_similarity, min_seqlets)
+    for c in clusters:  # back to the caller's row order
+        c.members = order[c.members]
+    return clusters
+
+
+def _seed(ctx: _Context, flank, seed_similarity, min_seqlets, max_patterns, n_iter,
+          max_failures) -> list[_Cluster]:
+    """Seeds from the strongest seqlets that no pattern explains yet; each gathers the seqlets
+    more similar to it than ``seed_similarity`` and than to any earlier pattern."""
+    n = len(ctx.seq)
+    explained = np.full(n, -np.inf)  # best similarity to the patterns so far
+    failed = np.zeros(n, dtype=bool)
+    clusters: list[_Cluster] = []
+    failures = 0
+    while len(clusters) < max_patterns and failures < max_failures:
+        free = np.flatnonzero((explained < seed_similarity) & ~failed)
+        if len(free) < min_seqlets:
+            break
+        seed = free[0]
+        P = ctx.feats[seed, :, flank:flank + ctx.W].clone()
+        for it in range(n_iter + 1):
+            sim, off, st = (t[:, 0].numpy() for t in ctx.align(P[None]))
+            keep = np.flatnonzero((sim >= seed_similarity) & (sim > explained))
+            if it == n_iter or len(keep) < (min_seqlets if it else max(2, min_seqlets // 4)):
+                break
+            P, start = ctx.recentre(keep, off[keep], st[keep])
+        if len(keep) < min_seqlets:
+            failed[seed] = True
+            failures += 1
+            continue
+        failures = 0
+        P, start = ctx.recentre(keep, off[keep], st[keep])
+        clusters.append(_Cluster(P, keep, start, st[keep], sim[keep]))
+        explained = np.maximum(explained, sim)
+    return clusters
+
+
+def _refine(clusters, ctx: _Context, min_similarity, merge_similarity, min_seqlets):
+    """Assign every seqlet to its most similar pattern, rebuild, merge look-alikes."""
+    if not clusters:
+        return clusters
+    sim, off, st = ctx.align(torch.stack([c.P for c in clusters]))
+    best, k = sim.max(1)
+    pick = k[:, None]
+    off, st = off.gather(1, pick)[:, 0].numpy(), st.gather(1, pick)[:, 0].numpy()
+    best, k = best.numpy(), k.numpy()
+    assigned = best >= min_similarity
+    out = []
+    for j in range(len(clusters)):
+        m = np.flatnonzero(assigned & (k == j))
+        if len(m) >= min_seqlets:
+            P, start = ctx.recentre(m, off[m], st[m])
+            out.append(_Cluster(P, m, start, st[m], best[m]))
+    out.sort(key=lambda c: -len(c.members))
+    return _merge(out, ctx.A, merge_similarity)
+
+
+def pattern_similarity(Ps: torch.Tensor, A: int = 4, min_overlap: float = 0.7) -> np.ndarray:
+    """``(K, K)`` best cosine similarity between patterns ``(K, C, W)`` over strands and offsets
+    that overlap at least ``min_overlap`` of the width, each side normalised over the overlap."""
+    K, C, W = Ps.shape
+    pad = W - max(int(np.ceil(min_overlap * W)), 1)
+    padded = F.pad(Ps, (pad, pad))
+    mask = F.pad(torch.ones(1, C, W), (pad, pad))
+    filt = torch.cat([Ps, _rc(Ps, A)])
+    num = F.conv1d(padded, filt)  # (K, 2K, O)
+    den_self = F.conv1d(padded * padded, torch.ones(1, C, W))  # (K, 1, O)
+    den_other = F.conv1d(mask, filt * filt)  # (1, 2K, O)
+    cos = num / (den_self * den_other).clamp_min(1e-24).sqrt()
+    best = cos.view(K, 2, K, -1).amax(dim=(1, 3))
+    return best.numpy()
+
+
+def _merge(clusters, A, merge_similarity):
+    """Drop clusters whose pattern is at least ``merge_similarity`` similar to a larger one's;
+    their seqlets go to the most similar pattern at the next refinement."""
+    if len(clusters) < 2:
+        return clusters
+    sim = pattern_similarity(torch.stack([c.P for c in clusters]), A)
+    keep = []
+    for j in range(len(clusters)):
+        if not any(sim[j, i] >= merge_similarity for i in keep):
+            keep.append(j)
+    return [clusters[j] for j in keep]
+
+
+# --------------------------------------------------------------------------------------- motifs
+def trim_span(cwm: np.ndarray, threshold: float = 0.3, pad: int = 1) -> tuple[int, int]:
+    """Columns from the first to the last whose summed absolute contribution is at least
+    ``threshold`` x the largest, widened by ``pad`` (within the matrix)."""
+    mass = np.abs(cwm).sum(0)
+    if not np.any(mass > 0):
+        return 0, cwm.shape[1]
+    keep = np.flatnonzero(mass >= threshold * mass.max())
+    return max(int(keep[0]) - pad, 0), min(int(keep[-1]) + 1 + pad, cwm.shape[1])
+
+
+def build_pattern(attr, X, seq, start, strand, width: int, name: str, sign: int,
+                  seqlet_ids=None, similarity=None, trim_threshold: float = 0.3,
+                  trim_pad: int = 1) -> Pattern:
+    """A :class:`Pattern` from aligned windows ``[start, start + width)`` (``strand`` -1 read
+    reverse-complemented): CWM = mean of ``attr * X``, hypothetical CWM = mean of ``attr``,
+    PWM = base frequencies of ``X`` (positions outside the sequences are left out)."""
+    seq = np.asarray(seq, np.int64)
+    start = np.asarray(start, np.int64)
+    strand = np.asarray(strand, np.int64)
+    hyp, x = aligned_windows([attr, X], seq, start, strand, width)
+    con = hyp * x
+    counts = x.sum(0)
+    tot = counts.sum(0, keepdims=True)
+    pwm = np.where(tot > 0, counts / np.maximum(tot, 1e-12), 1.0 / X.shape[1])
+    cwm, hcwm = con.mean(0), hyp.mean(0)
+    n = len(seq)
+    members = pd.DataFrame({
+        "seqlet": np.asarray(seqlet_ids if seqlet_ids is not None else np.full(n, -1), np.int64),
+        "seq": seq, "start": start, "end": start + width, "strand": strand,
+        "similarity": np.asarray(similarity if similarity is not None else np.full(n, np.nan),
+                                 np.float64)}, columns=MEMBER_COLUMNS)
+    return Pattern(name, int(sign), cwm.astype(np.float64), hcwm.astype(np.float64),
+                   pwm.astype(np.float64), members, trim_span(cwm, trim_threshold, trim_pad))
+
+
+def find_patterns(attr, X, table: pd.DataFrame, min_similarity: float = 0.7,
+                  seed_similarity: float = 0.8, merge_similarity: float = 0.8,
+                  min_seqlets: int = 20, max_patterns: int = 50, n_iter: int = 3,
+                  n_refine: int = 3, features: str = "contributions", pattern_flank: int = 5,
+                  trim_threshold: float = 0.3, trim_pad: int = 1,
+                  chunk_size: int = 4096) -> list[Pattern]:
+    """Patterns of the seqlets in ``table`` (from :func:`~seqlens.interpret.discovery.seqlets`),
+    positive and negative apart, each sorted by seqlet count (see the module doc).
+
+    Parameters
+    ----------
+    attr, X : ``(N, A, L)`` hypothetical contributions and one-hot sequences.
+    table : seqlet table (``seq``, ``core_start``, ``core_end``, ``start``, ``sign``, ``score``).
+    min_similarity : cosine similarity a seqlet needs to stay in a pattern.
+    seed_similarity : similarity a seqlet needs to join a new pattern while seeding (and above
+        which it counts as explained, so it seeds no other pattern).
+    merge_similarity : patterns at least this similar are merged.
+    min_seqlets : smallest pattern kept; max_patterns : most patterns per sign.
+    n_iter, n_refine : rounds of a seed's growth and of the refinement.
+    features : what is compared: ``"contributions"`` (``attr * X``), ``"hypothetical"``
+        (``attr``) or ``"both"``.
+    pattern_flank : columns added on each side of the clustered core before trimming.
+    trim_threshold, trim_pad : see :func:`trim_span`.
+    chunk_size : seqlets per similarity pass (bounds the memory).
+
+    Returns
+    -------
+    list of :class:`Pattern`: positive patterns (``pos_0``, ...) then negative ones (``neg_0``,
+    ...), each group by decreasing seqlet count.
+    """
+    from seqlens.interpret.discovery.seqlets import check_pair
+
+    attr, X = check_pair(attr, X)
+    for name, v in (("min_similarity", min_similarity), ("seed_similarity", seed_similarity),
+                    ("merge_similarity", merge_similarity)):
+        if not 0 < v <= 1:
+            raise SeqlensError(f"{name} must be in (0, 1], got {v}")
+    if features not in FEATURES:
+        raise SeqlensError(f"features must be one of {FEATURES}, got {features!r}")
+    for col in ("seq", "start", "core_start", "core_end", "sign", "score"):
+        if col not in table:
+            raise SeqlensError(f"seqlet table lacks column {col!r}")
+    out = []
+    with torch.inference_mode():
+        for sign, prefix in ((1, "pos"), (-1, "neg")):
+            sub = table[table["sign"] == sign].reset_index(drop=True)
+            clusters = cluster_seqlets(attr, X, sub, min_similarity, seed_similarity,
+                                       merge_similarity, min_seqlets, max_patterns, n_iter,
+                                       n_refine, features=features, chunk_size=chunk_size)
+            ids = sub["seqlet"].to_numpy() if "seqlet" in sub else np.arange(len(sub))
+            built = [build_pattern(attr, X, sub["seq"].to_numpy()[c.members],
+                                   c.start - pattern_flank, c.strand,
+                                   c.P.shape[1] + 2 * pattern_flank, "", sign, ids[c.members],
+                                   c.sim, trim_threshold, trim_pad) for c in clusters]
+            built.sort(key=lambda p: -p.n_seqlets)
+            for i, p in enumerate(built):
+                p.name = f"{prefix}_{i}"
+            out.extend(built)
+    return out

@@ -1,0 +1,255 @@
+"""Scoring discovered patterns and hits against the truth of simulated data.
+
+A simulated dataset (:mod:`seqlens.simulate`) records every embedded instance (sequence, motif,
+start, end, strand). Patterns are scored two ways:
+
+* by sequence: the pattern's best Tomtom hit in a motif database (a core motif is *recovered*
+  when some pattern's top hit - lowest p-value, ties by the higher Tomtom score - is its JASPAR
+  matrix, any version of the same base ID);
+* by position: the pattern's *truth motif* is the embedded motif most of its seqlets fall on
+  (at least half the trimmed window on the instance); without a majority it has none.
+
+A hit is right when it falls on an instance of its pattern's truth motif, on the right strand and
+within ``tolerance`` nt. A pattern's frame need not be the JASPAR matrix's (trimmed, shifted or
+reverse-complemented), so each pattern's offset and orientation to its motif is the mode over
+its hits that overlap an instance; only the jitter around it is tolerated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from seqlens.errors import SeqlensError
+
+INSTANCE_COLUMNS = ["seq", "motif", "motif_id", "motif_index", "start", "end", "strand", "core"]
+
+
+def instances_for(dataset, split: str, indices=None) -> pd.DataFrame:
+    """The embedded instances of ``split`` of a simulated :class:`~seqlens.io.hdf5.Dataset`,
+    with ``seq`` renumbered to the rows ``indices`` (the sequences the maps cover; default all).
+    ``core`` is the dataset's core flag (every motif is core when the recipe has none)."""
+    from seqlens.simulate.datasets import instance_table
+
+    table = instance_table(dataset, split)
+    if "core" in table:
+        table["core"] = table["core"].astype(bool)
+    else:
+        table["core"] = True
+    if indices is not None:
+        indices = np.asarray(indices, np.int64)
+        row = pd.Series(np.arange(len(indices)), index=indices)
+        table = table[table["seq"].isin(indices)].copy()
+        table["seq"] = row.loc[table["seq"].to_numpy()].to_numpy()
+    return table[INSTANCE_COLUMNS].sort_values(["seq", "start"]).reset_index(drop=True)
+
+
+def _overlaps(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of rows of ``a`` and ``b`` (columns seq, start, end) on the same sequence that
+    overlap, with ``overlap`` (positions) and the row numbers ``i`` / ``j``."""
+    left = a[["seq", "start", "end"]].assign(i=np.arange(len(a)))
+    right = b[["seq", "start", "end"]].assign(j=np.arange(len(b)))
+    pairs = left.merge(right, on="seq", suffixes=("", "_b"))
+    ov = (np.minimum(pairs["end"], pairs["end_b"]) - np.maximum(pairs["start"], pairs["start_b"]))
+    return pairs.assign(overlap=ov)[ov > 0].reset_index(drop=True)
+
+
+def pattern_truth(pattern, instances: pd.DataFrame, min_fraction: float = 0.5) -> dict:
+    """The truth motif of a pattern: the motif most of its seqlets' trimmed windows fall on.
+
+    Returns ``truth_motif`` (name or ``""``), ``truth_motif_index`` (-1 if none),
+    ``truth_fraction`` (share of seqlets on it), ``truth_core`` and ``on_any_motif`` (share of
+    seqlets on some instance)."""
+    s = pattern.seqlets
+    w = pattern.trim[1] - pattern.trim[0]
+    start = s["start"].to_numpy() + np.where(s["strand"].to_numpy() > 0, pattern.trim[0],
+                                             pattern.width - pattern.trim[1])
+    wins = pd.DataFrame({"seq": s["seq"].to_numpy(), "start": start, "end": start + w})
+    pairs = _overlaps(wins, instances)
+    inst_w = (instances["end"] - instances["start"]).to_numpy()[pairs["j"]]
+    pairs = pairs[pairs["overlap"] >= 0.5 * np.minimum(w, inst_w)]
+    pairs = pairs.sort_values("overlap", ascending=False).drop_duplicates("i")
+    motif = instances["motif_index"].to_numpy()[pairs["j"]]
+    out = {"truth_motif": "", "truth_motif_index": -1, "truth_fraction": 0.0, "truth_core": False,
+           "on_any_motif": len(pairs) / max(len(s), 1)}
+    if len(motif):
+        vals, counts = np.unique(motif, return_counts=True)
+        k = int(np.argmax(counts))
+        frac = counts[k] / max(len(s), 1)
+        out["truth_fraction"] = float(frac)
+        if frac >= min_fraction:
+            row = instances[instances["motif_index"] == vals[k]].iloc[0]
+            out.update(truth_motif=str(row["motif"]), truth_motif_index=int(vals[k]),
+                       truth_core=bool(row["core"]))
+    return out
+
+
+def match_hits(hits: pd.DataFrame, instances: pd.DataFrame, pattern_motif: dict,
+               tolerance: int = 3, palindrome_fraction: float = 0.25
+               ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Which hits are right and which instances are found (see the module doc).
+
+    Parameters
+    ----------
+    hits : table of :func:`~seqlens.interpret.discovery.hits.call_hits`.
+    instances : table of :func:`instances_for`.
+    pattern_motif : pattern name -> truth motif index (-1 or absent: none).
+    tolerance : nt the hit's centre may be off its pattern's modal offset.
+    palindrome_fraction : the other orientation is right too when it holds at least this share
+        of the modal frame's pairs (a palindromic motif has no strand to get right).
+
+    Returns
+    -------
+    ``(hit_ok (n_hits,), found (n_instances,), frames)``: booleans, and each pattern's frames
+    ``[(orientation, twice the centre offset), ...]`` (two for palindromes).
+    """
+    hit_ok = np.zeros(len(hits), dtype=bool)
+    found = np.zeros(len(instances), dtype=bool)
+    frames = {}
+    if hits.empty or instances.empty:
+        return hit_ok, found, frames
+    pairs = _overlaps(hits, instances)
+    h = hits.iloc[pairs["i"]]
+    ins = instances.iloc[pairs["j"]]
+    want = h["pattern"].map(lambda p: pattern_motif.get(p, -1)).to_numpy()
+    same = want == ins["motif_index"].to_numpy()
+    pairs, h, ins = pairs[same], h[same], ins[same]
+    s_h = np.where(h["strand"].to_numpy() == "-", -1, 1)
+    s_i = np.where(ins["strand"].to_numpy() == "-", -1, 1)
+    orient = s_h * s_i
+    delta = s_h * ((h["start"] + h["end"]).to_numpy() - (ins["start"] + ins["end"]).to_numpy())
+    pat = h["pattern"].to_numpy()
+    ok = np.zeros(len(pairs), dtype=bool)
+    for name in np.unique(pat):
+        m = np.flatnonzero(pat == name)
+        keys, counts = _frame_counts(orient[m], delta[m], tolerance)
+        k = int(np.argmax(counts))
+        chosen = [(int(keys[k, 0]), int(keys[k, 1]))]
+        mirror = np.where(keys[:, 0] == -keys[k, 0], counts, -1)
+        k2 = int(np.argmax(mirror))
+        if mirror[k2] > 0 and mirror[k2] >= palindrome_fraction * counts[k]:
+            chosen.append((int(keys[k2, 0]), int(keys[k2, 1])))
+        frames[str(name)] = chosen
+        for o, d in chosen:
+            ok[m] |= (orient[m] == o) & (np.abs(delta[m] - d) <= 2 * tolerance)
+    hit_ok[pairs["i"].to_numpy()[ok]] = True
+    found[pairs["j"].to_numpy()[ok]] = True
+    return hit_ok, found, frames
+
+
+def _frame_counts(orient, delta, tolerance):
+    """Per (orientation, offset) the number of pairs within ``tolerance`` of it."""
+    keys = np.unique(np.stack([orient, delta], 1), axis=0)
+    counts = np.array([np.sum((orient == o) & (np.abs(delta - d) <= 2 * tolerance))
+                       for o, d in keys])
+    return keys, counts
+
+
+def top_matches(patterns, database, top_n: int = 3, n_jobs: int = 1) -> pd.DataFrame:
+    """Tomtom of every pattern's trimmed PWM against ``database`` (list of Motif): the
+    ``top_n`` best targets per pattern, ordered by p-value then by the higher Tomtom score
+    (p-values underflow to 0 for close matches, where the score still ranks them)."""
+    from seqlens.motifs.tomtom import tomtom
+
+    if not patterns:
+        return pd.DataFrame(columns=["pattern", "rank", "target", "target_name", "p_value",
+                                     "q_value", "score", "offset", "strand"])
+    tt = tomtom([p.motif() for p in patterns], database, n_jobs=n_jobs)
+    tt = tt.sort_values(["query_index", "p_value", "score"], ascending=[True, True, False],
+                        kind="stable")
+    tt = tt.groupby("query_index", sort=True).head(top_n).copy()
+    tt["pattern"] = [patterns[i].name for i in tt["query_index"]]
+    tt["rank"] = tt.groupby("query_index").cumcount()
+    return tt[["pattern", "rank", "target", "target_name", "p_value", "q_value", "score",
+               "offset", "strand"]].reset_index(drop=True)
+
+
+def score_discovery(patterns, hits: pd.DataFrame, instances: pd.DataFrame, motifs: list[dict],
+                    matches: pd.DataFrame | None = None, tolerance: int = 3,
+                    major_fraction: float = 0.05) -> tuple[dict, pd.DataFrame]:
+    """Truth metrics of a discovery run.
+
+    Parameters
+    ----------
+    patterns, hits : the run's patterns and hits.
+    instances : :func:`instances_for` of the sequences the run covers.
+    motifs : the dataset's ``metadata["motifs"]`` (``name``, ``id`` per motif index).
+    matches : :func:`top_matches` of the patterns (for recovery by Tomtom).
+    major_fraction : a pattern is major when it holds at least this share of the seqlets of
+        its sign.
+
+    Returns
+    -------
+    ``(metrics, per_pattern)``: flat metrics (``core_recovered``, ``n_core``,
+    ``recovered_<motif>``, ``decoys_in_major``, ``spurious_patterns``, ``hit_precision``,
+    ``hit_recall``, ``hit_recall_<motif>``, ...) and one row per pattern with its truth match.
+    """
+    from seqlens.motifs.jaspar import same_base_id
+
+    ids = [m.get("id", "") for m in motifs]
+    names = [m.get("name", "") for m in motifs]
+    core_idx = sorted(set(instances.loc[instances["core"], "motif_index"].tolist()))
+    top = {} if matches is None else {r.pattern: r for r in matches[matches["rank"] == 0]
+                                      .itertuples()}
+    rows = []
+    totals = {s: sum(p.n_seqlets for p in patterns if p.sign == s) for s in (1, -1)}
+    for p in patterns:
+        row = {"pattern": p.name, "sign": p.sign, "n_seqlets": p.n_seqlets,
+               "seqlet_fraction": p.n_seqlets / max(totals[p.sign], 1)}
+        row.update(pattern_truth(p, instances))
+        t = top.get(p.name)
+        row["top_match"] = t.target if t is not None else ""
+        row["top_match_name"] = t.target_name if t is not None else ""
+        row["top_match_q"] = float(t.q_value) if t is not None else np.nan
+        row["top_match_motif_index"] = next(
+            (k for k, i in enumerate(ids) if t is not None and i and _same(i, t.target,
+                                                                           same_base_id)), -1)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    metrics: dict = {"n_patterns": len(patterns),
+                     "n_positive_patterns": sum(p.sign > 0 for p in patterns),
+                     "n_core": len(core_idx)}
+    recovered = 0
+    for k in core_idx:
+        ok = bool(len(table)) and bool((table["top_match_motif_index"] == k).any())
+        metrics[f"recovered_{_key(names[k])}"] = ok
+        recovered += ok
+    metrics["core_recovered"] = recovered
+    if len(table):
+        decoy_truth = (table["truth_motif_index"] >= 0) & ~table["truth_core"]
+        decoy_match = table["top_match_motif_index"].map(
+            lambda k: k >= 0 and k not in core_idx).astype(bool)
+        no_truth = table["truth_motif_index"] < 0
+        is_decoy = decoy_truth | (no_truth & decoy_match)
+        major = table["seqlet_fraction"] >= major_fraction
+        table["decoy"] = is_decoy
+        table["spurious"] = no_truth & (table["top_match_motif_index"] < 0)
+        metrics["decoys_in_major"] = int((is_decoy & major).sum())
+        metrics["decoy_patterns"] = int(is_decoy.sum())
+        metrics["spurious_patterns"] = int(table["spurious"].sum())
+        metrics["spurious_major_patterns"] = int((table["spurious"] & major).sum())
+    else:
+        metrics.update(decoys_in_major=0, decoy_patterns=0, spurious_patterns=0,
+                       spurious_major_patterns=0)
+    pattern_motif = dict(zip(table.get("pattern", []), table.get("truth_motif_index", [])))
+    hit_ok, found, _ = match_hits(hits, instances, pattern_motif, tolerance)
+    core = instances["core"].to_numpy()
+    metrics["n_hits"] = int(len(hits))
+    metrics["hit_precision"] = float(hit_ok.mean()) if len(hits) else np.nan
+    metrics["hit_recall"] = float(found[core].mean()) if core.any() else np.nan
+    metrics["hit_recall_all_motifs"] = float(found.mean()) if len(found) else np.nan
+    for k in core_idx:
+        m = (instances["motif_index"] == k).to_numpy()
+        metrics[f"hit_recall_{_key(names[k])}"] = float(found[m].mean())
+    return metrics, table
+
+
+def _same(a: str, b: str, same_base_id) -> bool:
+    try:
+        return same_base_id(a, b)
+    except SeqlensError:
+        return a == b
+
+
+def _key(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(name).lower()).strip("_")
