@@ -96,7 +96,6 @@ def run(args) -> int:
     import time
 
     from seqlens.cli.common import metrics_path
-    from seqlens.cli.train import drop_stale_temporaries
     from seqlens.io.atomic import check_output_path, output_file, partial_path, write_json
     from seqlens.io.hdf5 import save_dataset
     from seqlens.simulate.datasets import simulate_dataset
@@ -110,7 +109,6 @@ def run(args) -> int:
         dataset = simulate_dataset(args.name, n=args.n, length=args.length, random_state=seed)
     seconds_simulate = time.perf_counter() - t0
     with output_file(out, resume=args.resume) as work:
-        drop_stale_temporaries(work)
         if not reused:
             save_dataset(work / out.name, dataset)
         metrics = summarize(dataset)

@@ -138,13 +138,6 @@ def register(sub) -> None:
     q.set_defaults(func=run_predict)
 
 
-def drop_stale_temporaries(work: Path) -> None:
-    """Remove the hidden temporary files that a write cut short by SIGKILL left in a resumed
-    working folder (they would otherwise be published with it)."""
-    for stale in work.glob(".*.tmp"):
-        stale.unlink()
-
-
 # ---------------------------------------------------------------------------------- validation
 def _input_file(path: str | Path) -> Path:
     """``--data`` as a path to an existing file."""
@@ -310,7 +303,6 @@ def run_train(args) -> int:
     adversarial, augment, finetune = _training_setup(args, model, data)
 
     with output_folder(out, resume=args.resume) as work:
-        drop_stale_temporaries(work)
         t0 = time.perf_counter()
         try:
             res = fit(model, data.train, data.valid if len(data.valid) else None,
@@ -427,7 +419,6 @@ def run_predict(args) -> int:
         metrics_names = ("auroc", "aupr") if loss == "bce" else ("pearson", "spearman")
         metrics.update(evaluate_predictions(labels, pred, metrics_names, prefix=f"{args.split}_"))
     with output_file(out, resume=args.resume) as work:
-        drop_stale_temporaries(work)
         table.to_csv(work / out.name, index=False)
         report_metrics(metrics, metrics_path(work, out),
                        title=f"seqlens predict: {len(X)} sequences -> {out}")

@@ -212,6 +212,8 @@ def _open_partial(out: Path, resume: bool) -> tuple[Path, bool]:
     if partial.exists() and not resume:
         shutil.rmtree(partial)
     fresh = not partial.exists()
+    for stale in partial.rglob(".*.tmp"):  # writes cut short by SIGKILL: never publish them
+        stale.unlink()
     partial.mkdir(parents=True, exist_ok=True)
     _ACTIVE.append(partial)
     return partial, fresh
