@@ -39,6 +39,8 @@ def env(tmp_path_factory):
     plain = Dataset(Split(split(6).X, np.zeros((6, 1), np.float32)), Split(split(4).X, np.zeros((4, 1))),
                     Split(split(6).X, np.zeros((6, 1), np.float32)))
     save_dataset(tmp / "no_truth.h5", plain)
+    five = Split(np.eye(5, dtype=np.float32)[rng.integers(0, 5, (4, L))].transpose(0, 2, 1), np.zeros((4, 1)))
+    save_dataset(tmp / "five.h5", Dataset(five, five, five))
     save_model(build_model("cnn_p4", seq_length=L, random_state=0), tmp / "run", metadata={"loss": "bce"})
     seqs = ["".join(rng.choice(list("ACGT"), L)) for _ in range(3)]
     (tmp / "s.fa").write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(seqs)))
@@ -98,7 +100,8 @@ ATTRIBUTE_BAD = [
     ({"--device": "cuda:7"}, "no such CUDA device"),
     ({"--data": "FOLDER"}, "folder"),
     ({"--data": "MISSING.fa"}, "MISSING.fa"),
-    ({"--data": "long.fa"}, "length 10000, but the model"),
+    ({"--data": "long.fa"}, "length 10,000, but the model"),
+    ({"--data": "five.h5"}, "sequences have 5 letters per position, but the model"),
     ({"--data": "s.fa", "--positives": None}, "--positives needs HDF5"),
     ({"--model": "MISSING_RUN"}, "MISSING_RUN"),
     ({"--model": "d.h5"}, "d.h5"),
@@ -111,7 +114,7 @@ ATTRIBUTE_BAD = [
 def test_attribute_bad_inputs_are_one_line_errors(env, capsys, over, expected):
     names = {"FOLDER": env / "folder", "MISSING.fa": env / "MISSING.fa", "long.fa": env / "long.fa",
              "s.fa": env / "s.fa", "MISSING_RUN": env / "MISSING_RUN", "d.h5": env / "d.h5",
-             "a_file/x.h5": env / "a_file" / "x.h5"}
+             "a_file/x.h5": env / "a_file" / "x.h5", "five.h5": env / "five.h5"}
     over = {k: names.get(v, v) for k, v in over.items()}
     before = files(env)
     rc, out, err = run_cli(attribute_args(env, **over), capsys)

@@ -28,6 +28,8 @@ def env(tmp_path_factory):
         return Split(X, rng.integers(0, 2, (n, 1)).astype(np.float32))
 
     save_dataset(tmp / "d.h5", Dataset(split(8), split(8), split(24)))
+    five = Split(np.eye(5, dtype=np.float32)[rng.integers(0, 5, (4, L))].transpose(0, 2, 1), np.zeros((4, 1)))
+    save_dataset(tmp / "five.h5", Dataset(five, five, five))
     save_model(build_model("cnn_p4", seq_length=L, random_state=0), tmp / "run")
     seq = "".join(rng.choice(list("ACGT"), L))
     (tmp / "s.fa").write_text(f">other\n{'A' * L}\n>wt\n{seq}\n")
@@ -61,8 +63,8 @@ def files(folder: Path) -> set:
     return {p.relative_to(folder) for p in folder.rglob("*")}
 
 
-NAMES = {"FOLDER": "folder", "MISSING": "missing.h5", "A_FILE": "a_file", "OTHER": "other_stuff",
-         "LONG": "long.fa", "PROTEIN": "protein.meme", "MISSING_MEME": "missing.meme"}
+NAMES = {"FIVE": "five.h5", "FOLDER": "folder", "MISSING": "missing.h5", "A_FILE": "a_file",
+         "OTHER": "other_stuff", "LONG": "long.fa", "PROTEIN": "protein.meme", "MISSING_MEME": "missing.meme"}
 
 
 def argv_of(command: str, env: Path, opts: dict) -> list:
@@ -116,6 +118,7 @@ GIA_BAD = [
     ({"--device": "foo"}, "--device"),
     ({"--data": "FOLDER"}, "a folder"),
     ({"--data": "MISSING"}, "no such file"),
+    ({"--data": "FIVE"}, "5 letters per position"),
     ({"--model": "MISSING"}, "missing.h5"),
     ({"--out": "A_FILE"}, "an existing file"),
     ({"--out": "OTHER"}, "not a complete seqlens output"),
@@ -149,9 +152,9 @@ SURROGATE_BAD = [
     ({"--kind": "bogus"}, "--kind"),
     ({"--device": "cuda:7"}, "no such CUDA device"),
     ({"--fasta": False, "--sequence": "ACGZ" * 25}, "invalid character 'Z'"),
-    ({"--fasta": False, "--sequence": "ACGT" * 25 + "N"}, "has length 101, but the model"),
+    ({"--fasta": False, "--sequence": "ACGT" * 25 + "N"}, "length 101, but the model"),
     ({"--fasta": False, "--sequence": " "}, "--sequence is empty"),
-    ({"--fasta": "LONG", "--record": "0"}, "record 'big' has length 10,000, but the model"),
+    ({"--fasta": "LONG", "--record": "0"}, "record 'big': sequences have length 10,000, but the model"),
     ({"--record": "nope"}, "no record 'nope'"),
     ({"--fasta": "FOLDER"}, "a folder"),
     ({"--fasta": "MISSING"}, "no such file"),
@@ -191,6 +194,7 @@ FILTERS_BAD = [
     ({"--device": "foo"}, "--device"),
     ({"--layer": "nope"}, "--layer nope: no module named 'nope'"),
     ({"--model": "MISSING"}, "no such model folder"),
+    ({"--data": "FIVE"}, "5 letters per position"),
     ({"--data": "FOLDER"}, "a folder"),
     ({"--data": "MISSING"}, "no such file"),
     ({"--truth": "MISSING"}, "--truth"),

@@ -95,6 +95,20 @@ def device_option(text: str) -> str:
     return text
 
 
+def check_model_input(config: dict, shape, data, model, length: bool = True) -> None:
+    """Refuse sequences ``shape`` = ``(N, A, L)`` that the model of checkpoint config ``config``
+    cannot read (letters per position, and with ``length`` the sequence length)."""
+    from seqlens.errors import SeqlensError
+
+    channels, expected = config.get("in_channels"), config.get("seq_length")
+    if channels is not None and shape[1] != channels:
+        raise SeqlensError(f"{data}: sequences have {shape[1]} letters per position, but the model in "
+                           f"{model} reads {channels}")
+    if length and expected is not None and shape[2] != expected:
+        raise SeqlensError(f"{data}: sequences have length {shape[2]:,}, but the model in {model} "
+                           f"expects {expected}")
+
+
 def check_input(path, option: str) -> Path:
     """``path`` as an existing file; a one-line error naming ``option`` otherwise."""
     from seqlens.errors import SeqlensError
@@ -272,10 +286,7 @@ def run_attribute(args) -> int:
     info = read_checkpoint_info(args.model)
     model = load_model(args.model)
     X, idx, names, truth = _load_input(args)
-    expected = info["model"].get("seq_length") if info.get("model") else None
-    if expected is not None and X.shape[2] != expected:
-        raise SeqlensError(f"{args.data}: sequences have length {X.shape[2]}, but the model in "
-                           f"{args.model} expects {expected}")
+    check_model_input(info.get("model") or {}, X.shape, args.data, args.model)
     n_out = int((info.get("model") or {}).get("n_outputs", 1))
     if not 0 <= args.target < n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")

@@ -119,7 +119,7 @@ def run(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlens.cli.attribute import check_input
+    from seqlens.cli.attribute import check_input, check_model_input
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.interpret.filters import (
@@ -133,13 +133,15 @@ def run(args) -> int:
     )
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder, write_json
     from seqlens.io.hdf5 import load_dataset
-    from seqlens.models import load_model
+    from seqlens.models import load_model, read_checkpoint_info
     from seqlens.plot.filters import filter_logo_grid
     from seqlens.study.design_principles import truth_ids_of
 
     start = time.perf_counter()
     out = check_output_path(args.out, "folder")
-    model = load_model(find_checkpoint(args.model), device=args.device)
+    checkpoint = find_checkpoint(args.model)
+    config = read_checkpoint_info(checkpoint).get("model") or {}
+    model = load_model(checkpoint, device=args.device)
     if args.layer is not None:
         try:
             _resolve_layer(model, args.layer)
@@ -151,6 +153,7 @@ def run(args) -> int:
         X = X[:args.max_seqs]
     if not len(X):
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
+    check_model_input(config, X.shape, args.data, checkpoint, length=False)
     truth_src = (load_dataset(check_input(args.truth, "--truth"), splits=(), truth=False)
                  if args.truth else data)
     truth_ids = truth_ids_of(truth_src)

@@ -122,7 +122,7 @@ def run(args) -> int:
 
     import torch
 
-    from seqlens.cli.attribute import check_input
+    from seqlens.cli.attribute import check_input, check_model_input
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
@@ -141,11 +141,8 @@ def run(args) -> int:
     X = data.split(args.split).X
     if not len(X):
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
-    L = X.shape[2]
-    if config.get("seq_length") is not None and L != config["seq_length"]:
-        raise SeqlensError(f"{args.data}: sequences have length {L}, but the model in {args.model} "
-                           f"expects {config['seq_length']}")
-    _check_fit(args, L, int(config.get("n_outputs", 1)))
+    check_model_input(config, X.shape, args.data, args.model)
+    _check_fit(args, X.shape[2], int(config.get("n_outputs", 1)))
     with output_folder(out, resume=args.resume) as work:
         table, fig, metrics = _experiment(args, model, X)
         with atomic_path(work / "results.csv") as tmp:

@@ -117,14 +117,12 @@ def _check_options(args, name: str, seq: str, config: dict) -> tuple[int, int]:
     """Everything about the wild type and the options that can be checked without the network;
     returns the window."""
     from seqlens.alphabet import DNA, one_hot
+    from seqlens.cli.attribute import check_model_input
     from seqlens.errors import SeqlensError
     from seqlens.interpret.surrogate.library import parse_window
 
     where = args.fasta or "--sequence"
-    expected = config.get("seq_length")
-    if expected is not None and len(seq) != expected:
-        raise SeqlensError(f"{where}: record {name!r} has length {len(seq):,}, but the model in "
-                           f"{args.model} expects {expected}")
+    check_model_input(config, (1, DNA.size, len(seq)), f"{where}: record {name!r}", args.model)
     n_out = int(config.get("n_outputs", 1))
     if args.target >= n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
