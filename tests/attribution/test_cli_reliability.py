@@ -48,6 +48,7 @@ def env(tmp_path_factory):
     (tmp / "a_file").write_text("x")
     (tmp / "folder").mkdir()
     (tmp / "o").mkdir()
+    (tmp / "o" / "b_logos").write_text("not a folder")
     return tmp
 
 
@@ -107,6 +108,7 @@ ATTRIBUTE_BAD = [
     ({"--model": "d.h5"}, "d.h5"),
     ({"--out": "FOLDER"}, "an existing folder"),
     ({"--out": "a_file/x.h5"}, "is a file"),
+    ({"--out": "o/b.h5", "--logos": "1"}, "--logos: "),
 ]
 
 
@@ -114,7 +116,8 @@ ATTRIBUTE_BAD = [
 def test_attribute_bad_inputs_are_one_line_errors(env, capsys, over, expected):
     names = {"FOLDER": env / "folder", "MISSING.fa": env / "MISSING.fa", "long.fa": env / "long.fa",
              "s.fa": env / "s.fa", "MISSING_RUN": env / "MISSING_RUN", "d.h5": env / "d.h5",
-             "a_file/x.h5": env / "a_file" / "x.h5", "five.h5": env / "five.h5"}
+             "a_file/x.h5": env / "a_file" / "x.h5", "five.h5": env / "five.h5",
+             "o/b.h5": env / "o" / "b.h5"}
     over = {k: names.get(v, v) for k, v in over.items()}
     before = files(env)
     rc, out, err = run_cli(attribute_args(env, **over), capsys)

@@ -142,6 +142,8 @@ SURROGATE_BAD = [
     ({"--window": "abc"}, "--window abc"),
     ({"--window": "10:10"}, "--window 10:10"),
     ({"--rate": "-0.1"}, "--rate"),
+    ({"--rate": "0"}, "--rate 0: every variant would be the wild type"),
+    ({"--n-mutations": "0"}, "--n-mutations 0: every variant"),
     ({"--n-mutations": "50"}, "--n-mutations 50: the window has only 20"),
     ({"--test-fraction": "1"}, "--test-fraction 1.0: must be below 1"),
     ({"--test-fraction": "1.5"}, "--test-fraction"),

@@ -133,6 +133,9 @@ def _check_options(args, name: str, seq: str, config: dict) -> tuple[int, int]:
     W = window[1] - window[0]
     if args.n_mutations is not None and args.n_mutations > W:
         raise SeqlensError(f"--n-mutations {args.n_mutations}: the window has only {W} positions")
+    if args.n_mutations == 0 or (args.n_mutations is None and args.rate == 0):
+        what = "--n-mutations 0" if args.n_mutations == 0 else "--rate 0"
+        raise SeqlensError(f"{what}: every variant would be the wild type; nothing to fit")
     if args.test_fraction >= 1:
         raise SeqlensError(f"--test-fraction {args.test_fraction}: must be below 1")
     n_train = args.n - int(round(args.test_fraction * (args.n - 1)))
