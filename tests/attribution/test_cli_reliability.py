@@ -182,7 +182,8 @@ def test_metrics_go_beside_the_file_and_evaluate_writes_a_folder(env, capsys, tm
 
 def test_resume_reuses_only_maps_made_with_the_same_settings(env, capsys, tmp_path):
     from seqlens.cli import build_parser
-    from seqlens.cli.attribute import _run_key, save_finished
+    from seqlens.cli.attribute import _run_key
+    from seqlens.cli.common import save_finished
     from seqlens.models import read_checkpoint_info
 
     out = tmp_path / "r.h5"

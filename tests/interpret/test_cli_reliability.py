@@ -234,7 +234,7 @@ def test_outputs_are_published_with_a_manifest(env, tmp_path):
 def test_surrogate_resume_reuses_the_network_outputs(env, tmp_path, capsys):
     from seqlens.cli import build_parser
     from seqlens.cli import surrogate as cli_surrogate
-    from seqlens.cli.attribute import save_finished
+    from seqlens.cli.common import save_finished
     from seqlens.interpret.surrogate.library import mutagenesis_library, predict_library
     from seqlens.io.atomic import check_output_folder
     from seqlens.models import load_model, read_checkpoint_info

@@ -21,9 +21,14 @@ from pathlib import Path
 
 from seqlens.cli.common import (
     add_resume_option,
+    check_input,
+    check_model_input,
+    device_option,
+    load_finished,
     nonnegative_float,
     nonnegative_int,
     positive_int,
+    save_finished,
 )
 
 METHOD_ALIASES = {"saliency": "saliency", "grad": "saliency", "gradxinput": "grad_x_input",
@@ -75,50 +80,6 @@ def register(sub) -> None:
     q.add_argument("--out", help="output folder for metrics.json (default: <attr>.evaluation)")
     add_resume_option(q)
     q.set_defaults(func=run_evaluate)
-
-
-def device_option(text: str) -> str:
-    """argparse ``type`` of ``--device``: a torch device that exists on this machine."""
-    import argparse
-
-    import torch
-
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or mps, got {text!r}") from None
-    if device.type == "cuda" and not (torch.cuda.is_available() and
-                                      (device.index or 0) < torch.cuda.device_count()):
-        raise argparse.ArgumentTypeError(f"{text!r}: no such CUDA device on this machine")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise argparse.ArgumentTypeError(f"{text!r}: MPS is not available on this machine")
-    return text
-
-
-def check_model_input(config: dict, shape, data, model, length: bool = True) -> None:
-    """Refuse sequences ``shape`` = ``(N, A, L)`` that the model of checkpoint config ``config``
-    cannot read (letters per position, and with ``length`` the sequence length)."""
-    from seqlens.errors import SeqlensError
-
-    channels, expected = config.get("in_channels"), config.get("seq_length")
-    if channels is not None and shape[1] != channels:
-        raise SeqlensError(f"{data}: sequences have {shape[1]} letters per position, but the model in "
-                           f"{model} reads {channels}")
-    if length and expected is not None and shape[2] != expected:
-        raise SeqlensError(f"{data}: sequences have length {shape[2]:,}, but the model in {model} "
-                           f"expects {expected}")
-
-
-def check_input(path, option: str) -> Path:
-    """``path`` as an existing file; a one-line error naming ``option`` otherwise."""
-    from seqlens.errors import SeqlensError
-
-    path = Path(path)
-    if not path.exists():
-        raise SeqlensError(f"{option} {path}: no such file")
-    if path.is_dir():
-        raise SeqlensError(f"{option} {path}: a folder, not a file")
-    return path
 
 
 def _methods(text: str) -> list[str]:
@@ -212,36 +173,6 @@ def _run_key(args, info: dict, X, idx) -> dict:
     digest.update(np.asarray(idx, dtype=np.int64).tobytes())
     return {"model": info.get("sha256"), "sequences": digest.hexdigest(),
             **{k: getattr(args, k) for k in SETTINGS}}
-
-
-def save_finished(path: Path, key: dict, **arrays) -> None:
-    """Keep a finished piece of a run in its working folder: an ``.npz`` of ``arrays`` written
-    atomically, with the settings ``key`` it was made with (read back by :func:`load_finished`)."""
-    import numpy as np
-
-    from seqlens.io.atomic import atomic_path
-
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, settings=np.array(json.dumps(key, sort_keys=True)), **arrays)
-
-
-def load_finished(path: Path, key: dict) -> dict | None:
-    """The arrays kept by :func:`save_finished` at ``path`` if they were made with the settings
-    ``key``; None when there are none, they are unreadable or their settings differ."""
-    import zipfile
-
-    import numpy as np
-
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path) as z:
-            if str(z["settings"]) != json.dumps(key, sort_keys=True):
-                print(f"seqlens: {path} was made with other settings; computing it again")
-                return None
-            return {k: z[k] for k in z.files if k != "settings"}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
 
 
 def _method_maps(model, X, methods: list[str], args, folder: Path, key: dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from seqlens.io.atomic import write_json
@@ -58,3 +59,88 @@ nonnegative_int = _number(int, 0, what="an integer >= 0")
 positive_float = _number(float, 0.0, low_inclusive=False, what="a number > 0")
 nonnegative_float = _number(float, 0.0, what="a number >= 0")
 unit_interval = _number(float, 0.0, 1.0, what="a number in [0, 1]")
+
+
+def device_option(text: str) -> str:
+    """argparse ``type`` of ``--device``: a torch device that exists on this machine."""
+    import argparse
+
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or mps, got {text!r}") from None
+    if device.type == "cuda" and not (torch.cuda.is_available() and
+                                      (device.index or 0) < torch.cuda.device_count()):
+        raise argparse.ArgumentTypeError(f"{text!r}: no such CUDA device on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: MPS is not available on this machine")
+    return text
+
+
+def check_model_input(config: dict, shape, data, model, length: bool = True) -> None:
+    """Refuse sequences ``shape`` = ``(N, A, L)`` that the model of checkpoint config ``config``
+    cannot read (letters per position, and with ``length`` the sequence length)."""
+    from seqlens.errors import SeqlensError
+
+    channels, expected = config.get("in_channels"), config.get("seq_length")
+    if channels is not None and shape[1] != channels:
+        raise SeqlensError(f"{data}: sequences have {shape[1]} letters per position, but the model in "
+                           f"{model} reads {channels}")
+    if length and expected is not None and shape[2] != expected:
+        raise SeqlensError(f"{data}: sequences have length {shape[2]:,}, but the model in {model} "
+                           f"expects {expected}")
+
+
+def check_input(path, option: str) -> Path:
+    """``path`` as an existing file; a one-line error naming ``option`` otherwise."""
+    from seqlens.errors import SeqlensError
+
+    path = Path(path)
+    if not path.exists():
+        raise SeqlensError(f"{option} {path}: no such file")
+    if path.is_dir():
+        raise SeqlensError(f"{option} {path}: a folder, not a file")
+    return path
+
+
+def is_hdf5(path: Path) -> bool:
+    """HDF5 by suffix or by content (an HDF5 file named ``.dat`` is not read as FASTA)."""
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def save_finished(path: Path, key: dict, **arrays) -> None:
+    """Keep a finished piece of a run in its working folder: an ``.npz`` of ``arrays`` written
+    atomically, with the settings ``key`` it was made with (read back by :func:`load_finished`)."""
+    import numpy as np
+
+    from seqlens.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, settings=np.array(json.dumps(key, sort_keys=True)), **arrays)
+
+
+def load_finished(path: Path, key: dict) -> dict | None:
+    """The arrays kept by :func:`save_finished` at ``path`` if they were made with the settings
+    ``key``; None when there are none, they are unreadable or their settings differ."""
+    import zipfile
+
+    import numpy as np
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as z:
+            if str(z["settings"]) != json.dumps(key, sort_keys=True):
+                print(f"seqlens: {path} was made with other settings; computing it again")
+                return None
+            return {k: z[k] for k in z.files if k != "settings"}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None

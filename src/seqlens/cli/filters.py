@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqlens.cli.attribute import device_option
-from seqlens.cli.common import add_resume_option, positive_float, positive_int, unit_interval
+from seqlens.cli.common import add_resume_option, device_option, positive_float, positive_int, unit_interval
 
 
 def register(sub) -> None:
@@ -119,8 +118,7 @@ def run(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlens.cli.attribute import check_input, check_model_input
-    from seqlens.cli.common import report_metrics
+    from seqlens.cli.common import check_input, check_model_input, report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.interpret.filters import (
         _resolve_layer,

@@ -12,8 +12,7 @@ no finished parts to reuse and is redone.
 
 from __future__ import annotations
 
-from seqlens.cli.attribute import device_option
-from seqlens.cli.common import add_resume_option, nonnegative_int, positive_int
+from seqlens.cli.common import add_resume_option, device_option, nonnegative_int, positive_int
 
 EXPERIMENTS = ("importance", "kmer-screen", "mutagenesis", "positional", "copies", "spacing", "gc",
                "hairpin")
@@ -122,8 +121,7 @@ def run(args) -> int:
 
     import torch
 
-    from seqlens.cli.attribute import check_input, check_model_input
-    from seqlens.cli.common import report_metrics
+    from seqlens.cli.common import check_input, check_model_input, report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset

@@ -14,9 +14,9 @@ interruption skips the query.
 
 from __future__ import annotations
 
-from seqlens.cli.attribute import device_option
 from seqlens.cli.common import (
     add_resume_option,
+    device_option,
     nonnegative_float,
     nonnegative_int,
     positive_int,
@@ -70,7 +70,7 @@ def _wild_type(args) -> tuple[str, str]:
         if not seq:
             raise SeqlensError("--sequence is empty")
         return "sequence", seq
-    from seqlens.cli.attribute import check_input
+    from seqlens.cli.common import check_input
     from seqlens.io.fasta import read_fasta
 
     names, seqs = read_fasta(check_input(args.fasta, "--fasta"))
@@ -117,7 +117,7 @@ def _check_options(args, name: str, seq: str, config: dict) -> tuple[int, int]:
     """Everything about the wild type and the options that can be checked without the network;
     returns the window."""
     from seqlens.alphabet import DNA, one_hot
-    from seqlens.cli.attribute import check_model_input
+    from seqlens.cli.common import check_model_input
     from seqlens.errors import SeqlensError
     from seqlens.interpret.surrogate.library import parse_window
 
@@ -150,7 +150,7 @@ def _check_options(args, name: str, seq: str, config: dict) -> tuple[int, int]:
 def _library_outputs(model, seq: str, window, args, key: dict, path):
     """The network's outputs on the library: kept in ``path`` from an interrupted run with the
     same settings, else queried and kept there."""
-    from seqlens.cli.attribute import load_finished, save_finished
+    from seqlens.cli.common import load_finished, save_finished
     from seqlens.interpret.surrogate.library import mutagenesis_library, predict_library
 
     kept = load_finished(path, key)

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from seqlens.cli.common import (
     add_resume_option,
+    check_input,
+    device_option,
+    is_hdf5,
     nonnegative_float,
     nonnegative_int,
     positive_float,
@@ -47,23 +50,6 @@ def _int_or_off(low: int):
 
     parse.__name__ = f"-1 or an integer >= {low}"
     return parse
-
-
-def _device(text: str) -> str:
-    """An argparse type: a torch device that exists here (``cpu``, ``cuda``, ``cuda:1``)."""
-    import argparse
-
-    import torch
-
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"expected a device such as cpu, cuda or cuda:1, got "
-                                         f"{text!r}") from None
-    if device.type == "cuda" and (not torch.cuda.is_available() or (
-            device.index is not None and device.index >= torch.cuda.device_count())):
-        raise argparse.ArgumentTypeError(f"device {text!r} is not available here")
-    return text
 
 
 def register(sub) -> None:
@@ -115,7 +101,7 @@ def register(sub) -> None:
     g.add_argument("--mixup-layer", help="module name for manifold mixup (e.g. conv1)")
     g = p.add_argument_group("run")
     g.add_argument("--seed", type=nonnegative_int, default=0)
-    g.add_argument("--device", type=_device,
+    g.add_argument("--device", type=device_option,
                    help="cpu, cuda, cuda:1 (default: CUDA when available)")
     g.add_argument("--threads", type=positive_int, help="torch CPU threads")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -132,36 +118,13 @@ def register(sub) -> None:
                    help="HDF5 split to predict (default test)")
     q.add_argument("--raw", action="store_true", help="raw outputs (logits) instead of the link")
     q.add_argument("--batch-size", type=positive_int, default=256)
-    q.add_argument("--device", type=_device)
+    q.add_argument("--device", type=device_option)
     q.add_argument("--threads", type=positive_int)
     add_resume_option(q)
     q.set_defaults(func=run_predict)
 
 
 # ---------------------------------------------------------------------------------- validation
-def _input_file(path: str | Path) -> Path:
-    """``--data`` as a path to an existing file."""
-    from seqlens.errors import SeqlensError
-
-    path = Path(path)
-    if path.is_dir():
-        raise SeqlensError(f"--data {path}: a folder; expected a file")
-    if not path.exists():
-        raise SeqlensError(f"--data {path}: no such file")
-    return path
-
-
-def _is_hdf5(path: Path) -> bool:
-    """HDF5 by suffix or by content (an HDF5 file named ``.dat`` is not read as FASTA)."""
-    if path.suffix.lower() in (".h5", ".hdf5"):
-        return True
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
-    except OSError:
-        return False
-
-
 def _label_problem(Y, loss: str) -> tuple[str, str] | None:
     """``(where, need)`` for the first label unsuitable for ``loss`` (BCE: in [0, 1]; Poisson:
     >= 0; all: finite), or None."""
@@ -292,7 +255,7 @@ def run_train(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = check_output_path(args.out, "folder")
-    path = _input_file(args.data)
+    path = check_input(args.data, "--data")
     data = load_dataset(path)
     _check_dataset(data, path, args.loss)
     try:
@@ -355,7 +318,7 @@ def _task_names(tasks, n: int) -> list[str]:
 def _load_sequences(args, path: Path):
     """``(names, X, labels or None)`` from an HDF5 split or a FASTA file."""
     from seqlens.errors import SeqlensError
-    if _is_hdf5(path):
+    if is_hdf5(path):
         from seqlens.io.hdf5 import load_dataset
 
         data = load_dataset(path, splits=(args.split,), truth=False)
@@ -395,7 +358,7 @@ def run_predict(args) -> int:
     if loss not in LINKS:
         raise SeqlensError(f"{args.model}: unknown loss {loss!r} in the checkpoint metadata")
     n_out = int(info["model"].get("n_outputs", 1))
-    path = _input_file(args.data)
+    path = check_input(args.data, "--data")
     names, X, labels = _load_sequences(args, path)
     if len(X) == 0:
         raise SeqlensError(f"{path}: no sequences to predict")
