@@ -24,6 +24,7 @@ from seqlens.cli.common import (
     check_input,
     check_model_input,
     device_option,
+    is_hdf5,
     load_finished,
     nonnegative_float,
     nonnegative_int,
@@ -134,7 +135,7 @@ def _load_input(args):
 
     path = check_input(args.data, "--data")
     truth = None
-    if path.suffix.lower() in (".h5", ".hdf5"):
+    if is_hdf5(path):
         from seqlens.io.hdf5 import load_dataset
 
         data = load_dataset(path, splits=(args.split,))
