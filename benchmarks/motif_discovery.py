@@ -29,6 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 ZBED2 = Path(__file__).resolve().parents[1].parent / "shared/data/genomics/ZBED2_400_h3k27ac.h5"
 
@@ -114,6 +115,112 @@ def prepare(args, dataset: str, activation: str, seed: int):
     return data, info, maps
 
 
+# ------------------------------------------------------------------------ the tools, one process each
+def _status_mb(key: str) -> float:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak() -> None:
+    """Reset this process's peak resident size (Linux: 5 > /proc/self/clear_refs), so the peak
+    measured after a step is that step's, not an import's."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def _child(tool: str, inputs: str, out_h5: str, threads: int, queue) -> None:
+    """Run one tool on the maps in ``inputs`` (npz: X, attr) and write its patterns to
+    ``out_h5`` in tfmodisco-lite's layout; report seconds and peak memory (resident, of the
+    discovery itself: the peak is reset after the inputs are read and the modules imported)."""
+    for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    with np.load(inputs) as z:
+        X, attr = z["X"], z["attr"]
+    if tool == "seqlens":
+        from seqlens.interpret.discovery import find_patterns, seqlets, write_modisco_h5
+
+        torch.nn.functional.conv1d(torch.ones(1, 4, 8), torch.ones(1, 4, 3))  # load kernels
+    else:
+        import modiscolite
+        from modiscolite.tfmodisco import TFMoDISco
+    base = _status_mb("VmRSS")
+    _reset_peak()
+    t0 = time.perf_counter()
+    if tool == "seqlens":
+        table = seqlets(attr, X, random_state=0)
+        patterns = find_patterns(attr, X, table)
+        seconds = time.perf_counter() - t0
+        peak = _status_mb("VmHWM")
+        write_modisco_h5(out_h5, patterns, attr, X)
+        n_seqlets = len(table)
+        in_patterns = sum(p.n_seqlets for p in patterns)
+    else:
+        # modisco-lite's documented settings (its `modisco motifs` command: -n 20000 -l 2 -z 20
+        # -t 30 -f 5 -g 10 -j 0, seqlet FDR 0.05), the whole sequence as the window
+        pos, neg = TFMoDISco(one_hot=X.transpose(0, 2, 1).copy(),
+                             hypothetical_contribs=attr.transpose(0, 2, 1).copy(),
+                             max_seqlets_per_metacluster=20000, sliding_window_size=20,
+                             flank_size=5, trim_to_window_size=30, initial_flank_to_add=10,
+                             final_flank_to_add=0, target_seqlet_fdr=0.05, n_leiden_runs=2)
+        seconds = time.perf_counter() - t0
+        peak = _status_mb("VmHWM")
+        modiscolite.io.save_hdf5(out_h5, pos, neg, X.shape[2])
+        n_seqlets = None  # modisco-lite does not return the seqlets outside its patterns
+        in_patterns = sum(len(p.seqlets) for p in [*(pos or []), *(neg or [])])
+    queue.put({"seconds": seconds, "peak_mb": peak, "peak_above_input_mb": peak - base,
+               "n_seqlets": n_seqlets, "n_pattern_seqlets": in_patterns})
+
+
+def run_tool(tool: str, X, attr, threads: int, work: Path) -> tuple[list, dict]:
+    """Patterns and cost of one tool, run in a fresh (spawned) process."""
+    import multiprocessing as mp
+
+    from seqlens.interpret.discovery import read_modisco_h5
+
+    work.mkdir(parents=True, exist_ok=True)
+    inputs, out_h5 = work / f"{tool}_inputs.npz", work / f"{tool}.h5"
+    np.savez(inputs, X=X.astype(np.float32), attr=attr.astype(np.float32))
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(tool, str(inputs), str(out_h5), threads, queue))
+    proc.start()
+    cost = queue.get()
+    proc.join()
+    inputs.unlink()
+    has = out_h5.exists()
+    if has:
+        import h5py
+
+        with h5py.File(out_h5, "r") as fh:
+            has = "pos_patterns" in fh or "neg_patterns" in fh
+    return (read_modisco_h5(out_h5) if has else []), cost
+
+
+def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 3) -> dict:
+    """Recovery, decoys, spurious patterns and hit precision/recall of one tool's patterns (the
+    same scanner and Tomtom for every tool)."""
+    from seqlens.interpret.discovery import call_hits, score_discovery, top_matches
+
+    t0 = time.perf_counter()
+    hits = call_hits(patterns, attr, X) if patterns else None
+    t_hits = time.perf_counter() - t0
+    matches = top_matches(patterns, database) if patterns else None
+    if hits is None:
+        from seqlens.interpret.discovery.hits import HIT_COLUMNS
+
+        hits = pd.DataFrame(columns=HIT_COLUMNS)
+    metrics, table = score_discovery(patterns, hits, instances, motifs, matches, tolerance)
+    metrics["seconds_hits"] = t_hits
+    return metrics, table, matches
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--dataset", default="regulatory_code",
@@ -129,6 +236,8 @@ def main(argv=None) -> dict:
     p.add_argument("--n-shuffles", type=int, default=10, help="DeepSHAP references")
     p.add_argument("--modisco", action="store_true", help="also run modisco-lite (if installed)")
     p.add_argument("--prep-only", action="store_true", help="train and compute maps only")
+    p.add_argument("--scaling", action="store_true",
+                   help="also time each tool on 1/4, 1/2 and all test sequences (memory vs seqlets)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", default="/tmp/motif_bench")
     p.add_argument("--out", default="out/bench/motif_discovery")
@@ -143,7 +252,167 @@ def main(argv=None) -> dict:
             prepare(args, args.dataset, act, seed)
     if args.prep_only:
         return {}
-    raise SystemExit("discovery stage not written yet")
+    tools = ["seqlens"]
+    if args.modisco:
+        try:
+            import modiscolite  # noqa: F401
+
+            tools.append("modisco")
+        except ImportError:
+            print("modisco-lite is not installed; running seqlens only", flush=True)
+    if args.dataset == "zbed2":
+        return zbed2(args, tools)
+    from seqlens.interpret.discovery import instances_for
+    from seqlens.simulate.datasets import jaspar2016
+
+    database = list(jaspar2016().values())
+    runs = []
+    for act in args.activations:
+        for seed in args.seeds:
+            data, info, maps = prepare(args, args.dataset, act, seed)
+            instances = instances_for(data, "test")
+            motifs = data.metadata["motifs"]
+            tasks = data.metadata.get("tasks", ["task0"])
+            X = data.test.X
+            for t, task_maps in maps.items():
+                for mname in args.maps:
+                    for tool in tools:
+                        work = Path(args.cache) / "runs" / f"{args.dataset}_{act}_s{seed}_t{t}_{mname}"
+                        patterns, cost = run_tool(tool, X, task_maps[mname], args.threads, work)
+                        metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
+                                                         motifs, database)
+                        row = {"dataset": args.dataset, "activation": act, "seed": seed,
+                               "task": tasks[t] if len(maps) > 1 else "", "map": mname,
+                               "tool": tool, "test_auroc": info.get("test_auroc"), **cost,
+                               **metrics}
+                        if len(maps) > 1:
+                            key = _key(tasks[t])
+                            row["task_motif_recovered"] = bool(metrics.get(f"recovered_{key}"))
+                            row["task_motif_hit_recall"] = metrics.get(f"hit_recall_{key}")
+                        runs.append(row)
+                        print(_line(row), flush=True)
+            if args.scaling:
+                scaling(args, tools, X, maps[0][args.maps[0]], f"{act}_s{seed}")
+    return summarise(args, runs, tools)
+
+
+def scaling(args, tools, X, attr, tag: str) -> None:
+    """Seconds and peak memory of each tool on growing subsets of the sequences."""
+    from seqlens.io.atomic import write_json
+
+    rows = []
+    for frac in (0.25, 0.5, 1.0):
+        n = int(round(frac * len(X)))
+        for tool in tools:
+            work = Path(args.cache) / "runs" / f"scaling_{tag}_{n}"
+            _, cost = run_tool(tool, X[:n], attr[:n], args.threads, work)
+            rows.append({"tool": tool, "n_sequences": n, **cost})
+            print(f"scaling {tool} n={n}: {cost}", flush=True)
+    df = pd.DataFrame(rows)
+    print(df.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    write_json(Path(args.out) / f"motif_discovery_scaling_{args.dataset}_{tag}.json",
+               {"rows": rows})
+
+
+def _key(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(name).lower()).strip("_")
+
+
+def _line(row: dict) -> str:
+    keys = ("activation", "seed", "task", "map", "tool", "core_recovered", "decoys_in_major",
+            "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "seconds",
+            "peak_above_input_mb")
+    return " ".join(f"{k}={row[k]:.3f}" if isinstance(row.get(k), float) else f"{k}={row.get(k)}"
+                    for k in keys if row.get(k, "") != "")
+
+
+COLUMNS = ("core_recovered", "decoys_in_major", "spurious_patterns", "n_patterns",
+           "hit_precision", "hit_recall", "seconds", "peak_above_input_mb", "peak_mb")
+
+
+def summarise(args, runs: list[dict], tools: list[str]) -> dict:
+    """Mean +- sd over seeds per (activation, map, tool); time/memory ratios vs modisco-lite
+    from the same invocation; a table on stdout and <out>/motif_discovery.json."""
+    import torch
+
+    from seqlens.io.atomic import write_json
+
+    df = pd.DataFrame(runs)
+    group = ["activation", "map", "tool"] + (["task"] if df["task"].astype(bool).any() else [])
+    cols = [c for c in COLUMNS if c in df] + [c for c in ("task_motif_recovered",
+                                                        "task_motif_hit_recall") if c in df]
+    summary = df.groupby(group, sort=False)[cols].agg(["mean", "std"])
+    summary.columns = [f"{a}_{b}" for a, b in summary.columns]
+    summary = summary.reset_index()
+    ratios = {}
+    if "modisco" in tools:
+        keys = ["activation", "seed", "map"] + (["task"] if "task" in group else [])
+        wide = df.pivot_table(index=keys, columns="tool",
+                              values=["seconds", "peak_above_input_mb", "peak_mb"])
+        for v in ("seconds", "peak_above_input_mb", "peak_mb"):
+            r = wide[(v, "seqlens")] / wide[(v, "modisco")]
+            ratios[f"{v}_ratio_seqlens_over_modisco_mean"] = float(r.mean())
+            ratios[f"{v}_ratio_seqlens_over_modisco_max"] = float(r.max())
+    versions = {"torch": torch.__version__, "numpy": np.__version__}
+    try:
+        import importlib.metadata as md
+
+        versions["modisco_lite"] = md.version("modisco-lite")
+    except Exception:  # noqa: BLE001 - not installed
+        pass
+    load = os.getloadavg()
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        print(f"\nmotif discovery on {args.dataset} (n={args.n}, all test sequences), "
+              f"{args.threads} thread(s); versions {versions}; load average {load}")
+        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for k, v in ratios.items():
+        print(f"  {k}: {v:.3f}")
+    out = Path(args.out)
+    result = {"dataset": args.dataset, "n": args.n, "threads": args.threads,
+              "versions": versions, "load_average": list(load), "runs": runs,
+              "summary": summary.to_dict(orient="records"), **ratios}
+    write_json(out / "motif_discovery.json", result)
+    return result
+
+
+def zbed2(args, tools: list[str]) -> dict:
+    """ZBED2 ChIP-seq: the top positive patterns of each tool and their JASPAR matches; does
+    the top positive pattern match an IRF-family motif at q <= 0.05?"""
+    from seqlens.interpret.discovery import top_matches
+    from seqlens.io.atomic import write_json
+    from seqlens.motifs.jaspar import fetch_motifs
+
+    database = fetch_motifs(collection="CORE", tax_group="vertebrates")
+    irf = {m.name for m in database
+           if any("interferon" in f.lower() for f in m.metadata.get("tf_family", []))
+           or m.alt_name.upper().startswith(("IRF", "STAT1::STAT2", "PRDM1"))}
+    runs = []
+    for act in args.activations:
+        for seed in args.seeds:
+            data, info, maps = prepare(args, "zbed2", act, seed)
+            X = data.test.X
+            for mname in args.maps:
+                for tool in tools:
+                    work = Path(args.cache) / "runs" / f"zbed2_{act}_s{seed}_{mname}"
+                    patterns, cost = run_tool(tool, X, maps[0][mname], args.threads, work)
+                    pos = [p for p in patterns if p.sign > 0]
+                    matches = top_matches(pos[:5], database, top_n=5) if pos else None
+                    row = {"dataset": "zbed2", "activation": act, "seed": seed, "map": mname,
+                           "tool": tool, "test_auroc": info.get("test_auroc"), **cost,
+                           "n_patterns": len(patterns), "n_positive_patterns": len(pos)}
+                    for i, p in enumerate(pos[:5]):
+                        mine = matches[matches["pattern"] == p.name]
+                        good = mine[mine["q_value"] <= 0.05]
+                        row[f"pattern{i}_n_seqlets"] = p.n_seqlets
+                        row[f"pattern{i}_consensus"] = p.consensus()
+                        row[f"pattern{i}_matches"] = "; ".join(
+                            f"{r.target} {r.target_name} q={r.q_value:.2g}" for r in mine.itertuples())
+                        row[f"pattern{i}_irf_q05"] = bool(good["target"].isin(irf).any())
+                    row["top_pattern_irf_q05"] = row.get("pattern0_irf_q05", False)
+                    runs.append(row)
+                    print(json.dumps(row, indent=1, default=str), flush=True)
+    write_json(Path(args.out) / "motif_discovery_zbed2.json", {"runs": runs})
+    return {"runs": runs}
 
 
 if __name__ == "__main__":

@@ -90,8 +90,8 @@ def register(sub) -> None:
                    choices=("contributions", "hypothetical", "both"),
                    help="what seqlets are compared by (default contributions)")
     p.add_argument("--no-hits", action="store_true", help="do not call hits")
-    p.add_argument("--hit-quantile", type=unit_interval, default=0.1,
-                   help="hits need the sequence score of this quantile of the seqlets (default 0.1)")
+    p.add_argument("--hit-quantile", type=unit_interval, default=0.05,
+                   help="hits need the sequence score of this quantile of the seqlets (default 0.05)")
     p.add_argument("--hit-min-similarity", type=unit_interval, default=0.3,
                    help="hits need this contribution similarity to the CWM (default 0.3)")
     p.add_argument("--tolerance", type=nonnegative_int, default=3,

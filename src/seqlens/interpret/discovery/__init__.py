@@ -59,7 +59,7 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
              max_seqlets: int | None = 20000, min_similarity: float = 0.7,
              seed_similarity: float = 0.8, merge_similarity: float = 0.8,
              min_seqlets: int = 20, max_patterns: int = 50, features: str = "contributions",
-             hits: bool = True, hit_quantile: float = 0.1, database=None, names=None,
+             hits: bool = True, hit_quantile: float = 0.05, database=None, names=None,
              random_state=None, n_jobs: int = 1) -> Discovery:
     """Seqlets, patterns, hits and (with a ``database`` of Motif) Tomtom matches of attribution
     maps ``attr`` ``(N, A, L)`` (hypothetical contributions) of sequences ``X``.

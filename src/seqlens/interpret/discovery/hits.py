@@ -82,7 +82,7 @@ def _member_scores(pattern: Pattern, attr, X, background):
     return sim, c.sum((1, 2)) * pattern.sign, (x * lo).sum((1, 2))
 
 
-def call_hits(patterns, attr, X, names=None, quantile: float = 0.1,
+def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
               min_similarity: float = 0.3, min_contribution: float = 0.0,
               max_overlap: float = 0.5, background=None, batch_size: int = 4096) -> pd.DataFrame:
     """Instances of ``patterns`` in the sequences ``X`` with maps ``attr`` (see the module doc).
@@ -128,7 +128,9 @@ def call_hits(patterns, attr, X, names=None, quantile: float = 0.1,
              "seq_score": float(np.quantile(mq, quantile))}
         thresholds[p.name] = t
         sim, con, seq = window_scores(p, attr, X, bg, batch_size)
-        ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t["seq_score"])
+        # float32 scans: a member's own window must not fall below its own score by rounding
+        tol = 1e-4 * max(1.0, abs(t["seq_score"]))
+        ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t["seq_score"] - tol)
         n, s, i = np.nonzero(ok)
         w = p.trim[1] - p.trim[0]
         rows.append(pd.DataFrame({

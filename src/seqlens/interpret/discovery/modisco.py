@@ -59,7 +59,7 @@ def _write_pattern(grp, p: Pattern, attr, X) -> None:
     sg.create_dataset("hypothetical_contribs", data=hyp.transpose(0, 2, 1), compression="gzip")
 
 
-def read_modisco_h5(path: str | Path, trim_threshold: float = 0.3, trim_pad: int = 1
+def read_modisco_h5(path: str | Path, trim_threshold: float = 0.3, trim_pad: int = 0
                     ) -> list[Pattern]:
     """Patterns from a tfmodisco-lite HDF5 file (ours or modisco-lite's): ``pos_0``, ... then
     ``neg_0``, ... in the file's pattern order, trimmed with :func:`trim_span`. Sub-patterns

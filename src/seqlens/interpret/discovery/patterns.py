@@ -316,7 +316,7 @@ def _merge(clusters, A, merge_similarity):
 
 
 # --------------------------------------------------------------------------------------- motifs
-def trim_span(cwm: np.ndarray, threshold: float = 0.3, pad: int = 1) -> tuple[int, int]:
+def trim_span(cwm: np.ndarray, threshold: float = 0.3, pad: int = 0) -> tuple[int, int]:
     """Columns from the first to the last whose summed absolute contribution is at least
     ``threshold`` x the largest, widened by ``pad`` (within the matrix)."""
     mass = np.abs(cwm).sum(0)
@@ -328,7 +328,7 @@ def trim_span(cwm: np.ndarray, threshold: float = 0.3, pad: int = 1) -> tuple[in
 
 def build_pattern(attr, X, seq, start, strand, width: int, name: str, sign: int,
                   seqlet_ids=None, similarity=None, trim_threshold: float = 0.3,
-                  trim_pad: int = 1) -> Pattern:
+                  trim_pad: int = 0) -> Pattern:
     """A :class:`Pattern` from aligned windows ``[start, start + width)`` (``strand`` -1 read
     reverse-complemented): CWM = mean of ``attr * X``, hypothetical CWM = mean of ``attr``,
     PWM = base frequencies of ``X`` (positions outside the sequences are left out)."""
@@ -355,7 +355,7 @@ def find_patterns(attr, X, table: pd.DataFrame, min_similarity: float = 0.7,
                   seed_similarity: float = 0.8, merge_similarity: float = 0.8,
                   min_seqlets: int = 20, max_patterns: int = 50, n_iter: int = 3,
                   n_refine: int = 3, features: str = "contributions", pattern_flank: int = 5,
-                  trim_threshold: float = 0.3, trim_pad: int = 1,
+                  trim_threshold: float = 0.3, trim_pad: int = 0,
                   chunk_size: int = 4096) -> list[Pattern]:
     """Patterns of the seqlets in ``table`` (from :func:`~seqlens.interpret.discovery.seqlets`),
     positive and negative apart, each sorted by seqlet count (see the module doc).

@@ -220,16 +220,31 @@ def _null_tails(track, S, null, null_X, window, shape, random_state):
     return _empirical_tails(values), {"null": kind, "n_null_windows": int(values.size)}
 
 
-def _empirical_tails(values: np.ndarray) -> dict:
+def _empirical_tails(values: np.ndarray, tail_fraction: float = 0.1) -> dict:
+    """Tail functions of sorted null ``values``: empirical in the body, and beyond the outer
+    ``tail_fraction`` of each sign an exponential fitted to the excesses (so the extreme tail,
+    where a finite null sample has no values, is not estimated as zero)."""
     n = values.size
 
-    def pos(t):
-        return (n - np.searchsorted(values, t, side="left")) / n
+    def side(v: np.ndarray):
+        """P(V >= t) for the values ``v`` of one side (made positive), as a fraction of n."""
+        v = np.sort(v)
+        m = v.size
+        if m == 0:
+            return lambda t: np.zeros_like(np.asarray(t, np.float64))
+        k = max(int(np.ceil(tail_fraction * m)), 1)
+        u = v[m - k]
+        scale = max(float(np.mean(v[m - k:] - u)), 1e-12)
+        p_u = k / n
 
-    def neg(t):
-        return np.searchsorted(values, -t, side="right") / n
+        def tail(t):
+            t = np.asarray(t, np.float64)
+            body = (m - np.searchsorted(v, t, side="left")) / n
+            return np.where(t <= u, body, p_u * np.exp(-(t - u) / scale))
 
-    return {1: pos, -1: neg}
+        return tail
+
+    return {1: side(values[values > 0]), -1: side(-values[values < 0])}
 
 
 def _peaks(S: np.ndarray, thresholds: dict, window: int, flank: int, L: int) -> pd.DataFrame:

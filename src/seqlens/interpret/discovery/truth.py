@@ -180,9 +180,14 @@ def score_discovery(patterns, hits: pd.DataFrame, instances: pd.DataFrame, motif
 
     Returns
     -------
-    ``(metrics, per_pattern)``: flat metrics (``core_recovered``, ``n_core``,
-    ``recovered_<motif>``, ``decoys_in_major``, ``spurious_patterns``, ``hit_precision``,
-    ``hit_recall``, ``hit_recall_<motif>``, ...) and one row per pattern with its truth match.
+    ``(metrics, per_pattern)``: flat metrics and one row per pattern with its truth match.
+    ``core_recovered`` counts the core motifs recovered (``recovered_<motif>`` each; also
+    ``core_in_top3`` for a match among the three best); ``decoys_in_major`` the positive
+    patterns holding ``major_fraction`` of the positive seqlets whose truth motif (or, without
+    one, top match) is a decoy (decoys as *negative* patterns are the model reading the negative
+    class correctly: ``negative_decoy_patterns``); ``spurious_patterns`` the patterns with
+    neither a truth motif nor a top match among the dataset's motifs; ``hit_precision``,
+    ``hit_recall`` (of core instances) and ``hit_recall_<motif>``.
     """
     from seqlens.motifs.jaspar import same_base_id
 
@@ -209,28 +214,37 @@ def score_discovery(patterns, hits: pd.DataFrame, instances: pd.DataFrame, motif
     metrics: dict = {"n_patterns": len(patterns),
                      "n_positive_patterns": sum(p.sign > 0 for p in patterns),
                      "n_core": len(core_idx)}
-    recovered = 0
+    recovered = in_top3 = 0
+    top3 = set()
+    if matches is not None:
+        for r in matches[matches["rank"] < 3].itertuples():
+            top3 |= {k for k, i in enumerate(ids) if i and _same(i, r.target, same_base_id)}
     for k in core_idx:
         ok = bool(len(table)) and bool((table["top_match_motif_index"] == k).any())
         metrics[f"recovered_{_key(names[k])}"] = ok
         recovered += ok
+        in_top3 += k in top3
     metrics["core_recovered"] = recovered
+    metrics["core_in_top3"] = in_top3
     if len(table):
         decoy_truth = (table["truth_motif_index"] >= 0) & ~table["truth_core"]
         decoy_match = table["top_match_motif_index"].map(
             lambda k: k >= 0 and k not in core_idx).astype(bool)
         no_truth = table["truth_motif_index"] < 0
-        is_decoy = decoy_truth | (no_truth & decoy_match)
-        major = table["seqlet_fraction"] >= major_fraction
-        table["decoy"] = is_decoy
+        table["decoy"] = decoy_truth | (no_truth & decoy_match)
         table["spurious"] = no_truth & (table["top_match_motif_index"] < 0)
-        metrics["decoys_in_major"] = int((is_decoy & major).sum())
-        metrics["decoy_patterns"] = int(is_decoy.sum())
+        major = table["seqlet_fraction"] >= major_fraction
+        pos = table["sign"] > 0
+        metrics["decoys_in_major"] = int((table["decoy"] & major & pos).sum())
+        metrics["decoy_patterns"] = int((table["decoy"] & pos).sum())
+        metrics["negative_decoy_patterns"] = int((table["decoy"] & ~pos).sum())
         metrics["spurious_patterns"] = int(table["spurious"].sum())
-        metrics["spurious_major_patterns"] = int((table["spurious"] & major).sum())
+        metrics["spurious_positive_patterns"] = int((table["spurious"] & pos).sum())
+        metrics["spurious_major_positive_patterns"] = int((table["spurious"] & major & pos).sum())
     else:
-        metrics.update(decoys_in_major=0, decoy_patterns=0, spurious_patterns=0,
-                       spurious_major_patterns=0)
+        metrics.update(decoys_in_major=0, decoy_patterns=0, negative_decoy_patterns=0,
+                       spurious_patterns=0, spurious_positive_patterns=0,
+                       spurious_major_positive_patterns=0)
     pattern_motif = dict(zip(table.get("pattern", []), table.get("truth_motif_index", [])))
     hit_ok, found, _ = match_hits(hits, instances, pattern_motif, tolerance)
     core = instances["core"].to_numpy()

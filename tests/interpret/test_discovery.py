@@ -1,0 +1,297 @@
+"""Motif discovery on small planted cases: seqlets, patterns, CWMs, hits, truth scores, HDF5."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqlens.errors import SeqlensError
+from seqlens.interpret.discovery import (
+    aligned_windows,
+    call_hits,
+    discover,
+    find_patterns,
+    match_hits,
+    read_modisco_h5,
+    seqlets,
+    trim_span,
+    write_modisco_h5,
+)
+from seqlens.interpret.discovery.patterns import pattern_similarity
+from seqlens.interpret.discovery.seqlets import fdr_threshold, laplace_null, window_sums
+
+MOTIF = "GATTACAG"  # not its own reverse complement
+WEIGHTS = np.array([1.0, 2.0, 1.5, 0.5, 2.0, 1.0, 1.5, 1.0])
+
+
+def onehot(seqs: list[str]) -> np.ndarray:
+    idx = np.array([["ACGT".index(c) for c in s] for s in seqs])
+    return np.eye(4, dtype=np.float32)[idx].transpose(0, 2, 1)
+
+
+def revcomp(s: str) -> str:
+    return s[::-1].translate(str.maketrans("ACGT", "TGCA"))
+
+
+def planted(n=60, L=80, seed=0, noise=0.02):
+    """Random sequences, each with MOTIF (even rows) or its reverse complement (odd rows) at a
+    random position, and hypothetical contributions a model reading MOTIF would give: the
+    motif's weight on the motif's letter at each motif position, small noise elsewhere."""
+    rng = np.random.default_rng(seed)
+    seqs, starts, strands = [], [], []
+    attr = rng.normal(0, noise, (n, 4, L)).astype(np.float32)
+    for i in range(n):
+        s = list(rng.choice(list("ACGT"), L))
+        st = int(rng.integers(2, L - len(MOTIF) - 2))
+        site = MOTIF if i % 2 == 0 else revcomp(MOTIF)
+        s[st:st + len(MOTIF)] = site
+        w = WEIGHTS if i % 2 == 0 else WEIGHTS[::-1]
+        for j, c in enumerate(site):
+            attr[i, "ACGT".index(c), st + j] += w[j]
+        seqs.append("".join(s))
+        starts.append(st)
+        strands.append(1 if i % 2 == 0 else -1)
+    return attr, onehot(seqs), np.array(starts), np.array(strands)
+
+
+# ------------------------------------------------------------------------------------- seqlets
+def test_seqlets_exactly_at_planted_bumps():
+    rng = np.random.default_rng(1)
+    N, L = 30, 100
+    X = onehot(["".join(rng.choice(list("ACGT"), L)) for _ in range(N)])
+    attr = rng.normal(0, 0.01, X.shape).astype(np.float32)
+    bumps = {3: (40, 1.0), 7: (10, 1.0), 12: (70, -1.0), 20: (0, 1.0)}
+    for i, (p, sign) in bumps.items():
+        attr[i, :, p:p + 8] += sign * X[i, :, p:p + 8]
+    df = seqlets(attr, X, window=8, flank=2, random_state=0)
+    assert len(df) == len(bumps)
+    got = {r.seq: (r.core_start, r.core_end, r.sign, r.start, r.end) for r in df.itertuples()}
+    for i, (p, sign) in bumps.items():
+        assert got[i] == (p, p + 8, sign, max(p - 2, 0), p + 10)
+    assert list(df.columns) == ["seqlet", "seq", "start", "end", "core_start", "core_end", "sign",
+                                "score"]
+    assert df["seqlet"].tolist() == list(range(len(df)))
+    assert df.attrs["null"] == "permutation" and df.attrs["threshold_positive"] > 0.1
+    assert df.loc[df["seq"] == 3, "score"].item() == pytest.approx(
+        (attr[3] * X[3])[:, 40:48].sum(), rel=1e-5)
+
+
+def test_seqlets_merge_overlapping_windows_and_are_deterministic():
+    rng = np.random.default_rng(2)
+    X = onehot(["".join(rng.choice(list("ACGT"), 60)) for _ in range(10)])
+    attr = rng.normal(0, 0.01, X.shape).astype(np.float32)
+    attr[0, :, 20:26] += X[0, :, 20:26]  # one bump wider than the window: one seqlet
+    attr[1, :, 10:14] += X[1, :, 10:14]  # two bumps 30 apart: two seqlets
+    attr[1, :, 40:44] += X[1, :, 40:44]
+    a = seqlets(attr, X, window=4, flank=1, random_state=3)
+    assert a.groupby("seq").size().to_dict() == {0: 1, 1: 2}
+    assert 20 <= a.loc[a["seq"] == 0, "core_start"].item() <= 22
+    assert sorted(a.loc[a["seq"] == 1, "core_start"]) == [10, 40]
+    pd.testing.assert_frame_equal(a, seqlets(attr, X, window=4, flank=1, random_state=3))
+
+
+def test_seqlet_nulls():
+    rng = np.random.default_rng(3)
+    values = rng.laplace(0.5, 2.0, 200_000)
+    fit = laplace_null(values)
+    assert fit["mu"] == pytest.approx(0.5, abs=0.2)
+    assert fit["lambda_pos"] == pytest.approx(0.5, rel=0.25)
+    assert window_sums(np.arange(6.0)[None], 3).tolist() == [[3.0, 6.0, 9.0, 12.0]]
+    # FDR threshold: 100 null-like values under a uniform tail and 10 large ones
+    obs = np.r_[np.linspace(0, 1, 100), np.full(10, 10.0)]
+    t = fdr_threshold(obs, lambda s: np.clip(1.01 - s, 0, 1) / 1.01, fdr=0.05)
+    assert t == 10.0
+    assert fdr_threshold(obs, lambda s: np.ones_like(s), fdr=0.05) == np.inf
+    assert fdr_threshold(obs, lambda s: np.ones_like(s), fdr=0.05, min_frac=0.05) == 10.0
+    attr, X, _, _ = planted(20)
+    laplace = seqlets(attr, X, window=8, null="laplace", min_windows_frac=0.01)
+    maps = seqlets(attr, X, window=8, null=attr[:, :, ::-1] * 0.1, null_X=X)
+    assert laplace.attrs["null"] == "laplace" and len(laplace) >= 20
+    assert maps.attrs["null"] == "maps" and (maps["sign"] > 0).sum() == 20
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(window=0), "window"), (dict(fdr=1.5), "fdr"), (dict(null="gauss"), "null"),
+    (dict(sign="up"), "sign"), (dict(null=np.zeros((2, 4, 80))), "null_X")])
+def test_seqlets_refuse_bad_arguments(kw, match):
+    attr, X, _, _ = planted(4)
+    with pytest.raises(SeqlensError, match=match):
+        seqlets(attr, X, **kw)
+
+
+def test_seqlets_refuse_bad_maps():
+    attr, X, _, _ = planted(4)
+    with pytest.raises(SeqlensError, match="shape"):
+        seqlets(attr[:, :, :-1], X)
+    bad = attr.copy()
+    bad[2, 1, 5] = np.nan
+    with pytest.raises(SeqlensError, match="sequence 2"):
+        seqlets(bad, X)
+
+
+# ------------------------------------------------------------------------------------ patterns
+def test_clustering_merges_a_motif_and_its_reverse_complement():
+    attr, X, starts, strands = planted(60)
+    table = seqlets(attr, X, window=10, flank=3, random_state=0)
+    assert len(table) == 60
+    patterns = find_patterns(attr, X, table, min_seqlets=10)
+    assert len(patterns) == 1
+    p = patterns[0]
+    assert p.name == "pos_0" and p.sign == 1 and p.n_seqlets == 60
+    assert p.consensus() in (MOTIF, revcomp(MOTIF))
+    s = p.seqlets.sort_values("seq")
+    # one orientation per planted strand, and each window at the same offset from its site
+    rel = s["strand"].to_numpy() * strands
+    assert len(set(rel)) == 1
+    site_col = np.where(s["strand"] > 0, starts - s["start"], s["end"] - (starts + len(MOTIF)))
+    assert len(set(site_col)) == 1
+    assert p.trim[1] - p.trim[0] == len(MOTIF)
+    assert (s["similarity"] > 0.9).all()
+
+
+def test_cwm_is_the_mean_of_the_aligned_seqlets():
+    attr, X, _, _ = planted(40, seed=4)
+    p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
+    s = p.seqlets
+    hyp, x = aligned_windows([attr, X], s["seq"], s["start"], s["strand"], p.width)
+    np.testing.assert_allclose(p.cwm, (hyp * x).mean(0), atol=1e-6)
+    np.testing.assert_allclose(p.hcwm, hyp.mean(0), atol=1e-6)
+    inside = x.sum(1).sum(0)
+    np.testing.assert_allclose(p.pwm[:, inside > 0], (x.sum(0) / inside)[:, inside > 0], atol=1e-9)
+    np.testing.assert_allclose(p.pwm.sum(0), 1.0)
+    motif = p.motif()
+    assert motif.width == p.trim[1] - p.trim[0] and motif.n_sites == pytest.approx(40)
+
+
+def test_aligned_windows_reverse_complement_and_edges():
+    X = onehot(["ACGTTA"])
+    fwd, = aligned_windows([X], [0], [1], [1], 3)
+    rev, = aligned_windows([X], [0], [1], [-1], 3)
+    edge, = aligned_windows([X], [0], [4], [1], 4)
+    letters = np.array(list("ACGT"))
+    assert "".join(letters[fwd[0].argmax(0)]) == "CGT"
+    assert "".join(letters[rev[0].argmax(0)]) == "ACG"  # reverse complement of CGT
+    assert edge[0, :, 2:].sum() == 0 and "".join(letters[edge[0, :, :2].argmax(0)]) == "TA"
+
+
+def test_two_motifs_make_two_patterns_and_similarity_is_symmetric():
+    a1, X1, _, _ = planted(40, seed=5)
+    rng = np.random.default_rng(6)
+    other = "CCGGAAGT"
+    seqs = []
+    a2 = rng.normal(0, 0.02, (40, 4, 80)).astype(np.float32)
+    for i in range(40):
+        s = list(rng.choice(list("ACGT"), 80))
+        st = int(rng.integers(2, 70))
+        s[st:st + 8] = other
+        seqs.append("".join(s))
+    X2 = onehot(seqs)
+    for i, s in enumerate(seqs):
+        st = s.index(other)
+        a2[i, :, st:st + 8] += 1.5 * X2[i, :, st:st + 8]
+    attr, X = np.concatenate([a1, a2]), np.concatenate([X1, X2])
+    patterns = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)
+    assert sorted(p.consensus() for p in patterns) in (sorted([MOTIF, other]),
+                                                      sorted([revcomp(MOTIF), other]),
+                                                      sorted([MOTIF, revcomp(other)]),
+                                                      sorted([revcomp(MOTIF), revcomp(other)]))
+    assert sorted(p.n_seqlets for p in patterns) == [40, 40]
+    import torch
+
+    sim = pattern_similarity(torch.randn(3, 4, 9))
+    np.testing.assert_allclose(sim, sim.T, atol=1e-5)
+    np.testing.assert_allclose(np.diag(sim), 1.0, atol=1e-5)
+
+
+def test_trim_span():
+    cwm = np.zeros((4, 10))
+    cwm[0, 3], cwm[1, 6], cwm[2, 8] = 1.0, -0.5, 0.1
+    assert trim_span(cwm, 0.3, 0) == (3, 7)
+    assert trim_span(cwm, 0.3, 1) == (2, 8)
+    assert trim_span(np.zeros((4, 5))) == (0, 5)
+
+
+# ---------------------------------------------------------------------------------------- hits
+def test_hits_find_planted_instances_at_their_positions_and_strands():
+    attr, X, starts, strands = planted(50, seed=7)
+    p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
+    hits = call_hits([p], attr, X, names=[f"s{i}" for i in range(50)], quantile=0.0)
+    assert len(hits) == 50 and hits["seq"].tolist() == list(range(50))
+    assert hits["name"].tolist() == [f"s{i}" for i in range(50)]
+    assert (hits["end"] - hits["start"] == len(MOTIF)).all()
+    # the trimmed pattern is the motif: hits start at the sites, strand relative to the pattern
+    assert (hits["start"].to_numpy() == starts).all()
+    want = np.where(strands * (1 if p.consensus() == MOTIF else -1) > 0, "+", "-")
+    assert (hits["strand"].to_numpy() == want).all()
+    assert list(hits.columns) == ["seq", "name", "start", "end", "strand", "pattern", "score",
+                                  "similarity", "contribution", "seq_score"]
+    assert set(hits.attrs["thresholds"]) == {"pos_0"}
+
+
+def test_hits_need_sequence_and_contribution():
+    attr, X, starts, _ = planted(30, seed=8)
+    p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
+    wiped = attr.copy()
+    for i in range(0, 30, 3):  # no contribution left at every third site
+        wiped[i, :, starts[i]:starts[i] + 8] = 0
+    hits = call_hits([p], wiped, X, quantile=0.0, min_contribution=0.5)
+    assert sorted(hits["seq"]) == [i for i in range(30) if i % 3]
+
+
+def test_discover_runs_every_step():
+    attr, X, _, _ = planted(40, seed=9)
+    from seqlens.simulate.datasets import jaspar2016
+
+    res = discover(attr, X, window=10, flank=3, min_seqlets=10, database=jaspar2016().values())
+    assert len(res.patterns) == 1 and 38 <= len(res.hits) <= 40
+    assert set(res.matches["pattern"]) == {"pos_0"} and res.matches["rank"].tolist() == [0, 1, 2]
+    assert set(res.seconds) == {"seqlets", "patterns", "hits", "tomtom"}
+
+
+# ----------------------------------------------------------------------------------- truth
+def test_match_hits_frames_tolerance_and_palindromes():
+    inst = pd.DataFrame({"seq": [0, 0, 1, 2], "motif": "m", "motif_id": "x",
+                         "motif_index": [0, 1, 0, 0], "start": [10, 40, 5, 20],
+                         "end": [20, 50, 15, 30], "strand": ["+", "+", "-", "+"], "core": True})
+    # pattern p: frame +2 nt and opposite orientation to the motif
+    hits = pd.DataFrame({"seq": [0, 1, 2, 0, 2], "start": [12, 5, 27, 40, 60],
+                         "end": [20, 13, 35, 48, 68], "strand": ["-", "+", "-", "-", "-"],
+                         "pattern": "p"})
+    ok, found, frames = match_hits(hits, inst, {"p": 0}, tolerance=3)
+    assert frames["p"][0][0] == -1
+    assert ok.tolist() == [True, True, False, False, False]  # row 3: other motif; row 4: nothing
+    assert found.tolist() == [True, False, True, False]
+    ok0, _, _ = match_hits(hits, inst, {"p": 0}, tolerance=0, palindrome_fraction=1.1)
+    assert ok0.sum() == 2
+    # a palindromic pattern: both orientations hit as often, both are right
+    pal = pd.DataFrame({"seq": [0, 1, 2], "start": [10, 5, 20], "end": [20, 15, 30],
+                        "strand": ["+", "+", "-"], "pattern": "q"})
+    ok, found, frames = match_hits(pal, inst, {"q": 0})
+    assert len(frames["q"]) == 2 and ok.all()
+
+
+# ------------------------------------------------------------------------------- HDF5 layout
+def test_modisco_h5_round_trip(tmp_path):
+    import h5py
+
+    attr, X, _, _ = planted(30, seed=10)
+    patterns = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)
+    path = write_modisco_h5(tmp_path / "m.h5", patterns, attr, X)
+    with h5py.File(path, "r") as fh:
+        assert fh.attrs["window_size"] == 80 and list(fh["pos_patterns"]) == ["pattern_0"]
+        g = fh["pos_patterns/pattern_0"]
+        assert g["contrib_scores"].shape == (patterns[0].width, 4)
+        assert g["seqlets/n_seqlets"][0] == 30
+        assert g["seqlets/contrib_scores"].shape == (30, patterns[0].width, 4)
+        np.testing.assert_allclose(g["seqlets/contrib_scores"][()].mean(0), patterns[0].cwm.T,
+                                   atol=1e-6)
+    back = read_modisco_h5(path)
+    assert [p.name for p in back] == ["pos_0"]
+    np.testing.assert_allclose(back[0].cwm, patterns[0].cwm)
+    np.testing.assert_allclose(back[0].pwm, patterns[0].pwm)
+    assert back[0].trim == patterns[0].trim
+    cols = ["seq", "start", "end", "strand"]
+    pd.testing.assert_frame_equal(back[0].seqlets[cols], patterns[0].seqlets[cols])
+    with h5py.File(tmp_path / "other.h5", "w") as fh:
+        fh["x"] = np.zeros(3)
+    with pytest.raises(SeqlensError, match="not a tfmodisco-lite"):
+        read_modisco_h5(tmp_path / "other.h5")
