@@ -179,7 +179,7 @@ def test_two_motifs_make_two_patterns_and_similarity_is_symmetric():
     other = "CCGGAAGT"
     seqs = []
     a2 = rng.normal(0, 0.02, (40, 4, 80)).astype(np.float32)
-    for i in range(40):
+    for _ in range(40):
         s = list(rng.choice(list("ACGT"), 80))
         st = int(rng.integers(2, 70))
         s[st:st + 8] = other

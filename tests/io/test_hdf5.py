@@ -55,3 +55,50 @@ def test_bad_files_give_clear_errors(tmp_path):
         fh["X_train"], fh["Y_train"] = X, np.zeros(2)
     with pytest.raises(FormatError, match="NaN.*record 1"):
         load_dataset(p, splits=("train",))
+
+
+def _write(path, metadata=None, **arrays):
+    with h5py.File(path, "w") as fh:
+        for key, value in arrays.items():
+            fh[key] = value
+        if metadata is not None:
+            fh.attrs["metadata"] = metadata
+    return path
+
+
+def _xy(n=2):
+    return {"X_train": np.zeros((n, 4, 5), np.float32), "Y_train": np.zeros((n, 1))}
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ("{bad json", r"attribute 'metadata' is not valid JSON \(Expecting property name"),
+    ("[1, 2]", "attribute 'metadata' must be a JSON object, got list"),
+    (np.arange(3), "attribute 'metadata' is not valid JSON"),
+])
+def test_bad_metadata_attribute(tmp_path, metadata, message):
+    p = _write(tmp_path / "data", metadata, **_xy())  # no .h5 suffix
+    with pytest.raises(FormatError, match=message) as info:
+        load_dataset(p, splits=("train",))
+    assert str(info.value).startswith(f"{p}: ")
+
+
+@pytest.mark.parametrize("key, record, value", [
+    ("X_train", 2, np.inf), ("Y_train", 1, np.nan), ("Y_train", 0, -np.inf), ("model_train", 2, np.nan),
+])
+def test_nan_or_inf_names_key_and_record(tmp_path, key, record, value):
+    arrays = {**_xy(3), "model_train": np.full((3, 4, 5), 0.25, np.float32)}
+    arrays[key][record, 0] = value
+    p = _write(tmp_path / "d.h5", **arrays)
+    with pytest.raises(FormatError, match=rf"d.h5: {key} has NaN or Inf values \(first in record {record}\)"):
+        load_dataset(p, splits=("train",))
+
+
+@pytest.mark.parametrize("X, Y, message", [
+    (np.zeros((2, 4, 5)), np.array([b"a", b"b"]), "Y_train must be numeric, got dtype"),
+    (np.zeros((2, 4, 5)), np.array(1.0), r"Y_train must be \(N,\) or \(N, T\), got shape \(\)"),
+    (np.zeros((2, 20)), np.zeros(2), r"X_train must be \(N, A, L\), got shape \(2, 20\)"),
+    (np.full((1, 4, 2), 1e300), np.zeros(1), "X_train has NaN or Inf"),  # float32 overflow
+])
+def test_bad_arrays(tmp_path, X, Y, message):
+    with pytest.raises(FormatError, match=message):
+        load_dataset(_write(tmp_path / "d.h5", X_train=X, Y_train=Y), splits=("train",))

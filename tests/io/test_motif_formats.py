@@ -232,3 +232,20 @@ def test_write_meme_errors_leave_nothing_behind(tmp_path):
         write_meme(target, [])
     assert target.read_text() == "old contents"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.meme"]
+
+
+def test_motif_readers_accept_gzip_and_refuse_broken_gzip(tmp_path):
+    import gzip
+
+    f = tmp_path / "m.pfm.gz"
+    f.write_bytes(gzip.compress(b">MA1 x\nA [ 1 ]\nC [ 0 ]\nG [ 0 ]\nT [ 0 ]\n"))
+    assert read_jaspar(f)[0].consensus() == "A"
+    g = tmp_path / "m.meme"  # gzipped without the suffix
+    g.write_bytes(gzip.compress(MEME_BY_HAND.encode()))
+    assert [m.name for m in read_meme(g)] == ["ACGTA", "second"]
+    g.write_bytes(gzip.compress(MEME_BY_HAND.encode())[:-20])
+    with pytest.raises(FormatError, match="m.meme: corrupt or truncated gzip file"):
+        read_meme(g)
+    f.write_bytes(b">MA1 x\nA [ 1 ]\n\xc0")
+    with pytest.raises(FormatError, match=r"m.pfm.gz: not a text file \(byte 0xc0 at offset 15 is not"):
+        read_jaspar(f)

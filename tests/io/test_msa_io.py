@@ -77,3 +77,59 @@ def test_errors_empty_duplicate_ragged(tmp_path):
         read_msa(write(tmp_path, "n.fasta", "ACD\n>s1\nAC\n"))
     with pytest.raises(FormatError, match="'s2' has no sequence"):
         read_msa(write(tmp_path, "m.fasta", ">s1\nAC\n>s2\n"))
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("g.fasta", ">a\n---\n>b\n-.-\n", "alignment of 2 records has only gaps"),
+    ("g.a2m", ">a\nA-\n>b\n--\n", None),  # one row of gaps is fine
+    ("d.a2m", ">a\n...\n>b\n...\n", "record 'a' has no match columns"),
+    ("l.a2m", ">a\nacd\n>b\nacd\n", "record 'a' has no match columns"),
+    ("l.a3m", ">a\nacd\n>b\nac\n", "record 'a' has no match columns"),
+    ("z.sto", "# STOCKHOLM 1.0\n#=GF ID x\n//\n", r"no sequences found \(empty stockholm alignment\)"),
+    ("z.fasta", ";only a comment\n\n", r"no sequences found \(empty fasta alignment\)"),
+])
+def test_alignments_without_content(tmp_path, name, text, message):
+    p = write(tmp_path, name, text)
+    if message is None:
+        assert read_msa(p)[1] == ["A-", "--"]
+        return
+    with pytest.raises(FormatError, match=message) as info:
+        read_msa(p)
+    assert str(p) in str(info.value)
+
+
+def test_a2m_without_match_columns_refused_with_insertions_kept(tmp_path):
+    p = write(tmp_path, "l.a2m", ">a\nacd\n>b\nac.\n")
+    with pytest.raises(FormatError, match="l.a2m: record 'a' has no match columns"):
+        read_msa(p, keep_insertions=True)
+
+
+def test_unknown_format_and_a3m_insertions(tmp_path):
+    p = write(tmp_path, "a.fasta", ">a\nAC\n")
+    with pytest.raises(FormatError, match=r"a.fasta: unknown alignment format 'bogus'; choose one of fasta"):
+        read_msa(p, format="bogus")
+    with pytest.raises(FormatError, match="a.fasta: keep_insertions is not possible for A3M"):
+        read_msa(p, format="a3m", keep_insertions=True)
+
+
+def test_hhblits_a3m_comment_line(tmp_path):
+    text = "#171 1\n>q\nMKVL\n>s\nMkkKVL\n"
+    assert read_msa(write(tmp_path, "h.a3m", text)) == (["q", "s"], ["MKVL", "MKVL"])
+    noext = write(tmp_path, "h.msa", text)  # sniffed: '#' line then a header
+    assert guess_format(noext) == "a3m" and read_msa(noext)[1] == ["MKVL", "MKVL"]
+    with pytest.raises(FormatError, match="h.fasta, line 1: sequence data before the first"):
+        read_msa(write(tmp_path, "h.fasta", text))  # only A3M has the convention
+
+
+def test_binary_and_broken_gzip_alignments(tmp_path):
+    p = tmp_path / "b.a3m"
+    p.write_bytes(b">q\nMK\x80VL\n")
+    with pytest.raises(FormatError, match=r"b.a3m: not a text file \(byte 0x80 at offset 5 is not UTF-8\)"):
+        read_msa(p)
+    g = tmp_path / "t.sto.gz"
+    g.write_bytes(gzip.compress(b"# STOCKHOLM 1.0\ns1 AC\ns2 AD\n//\n")[:-6])
+    with pytest.raises(FormatError, match="t.sto.gz: corrupt or truncated gzip file"):
+        read_msa(g)
+    hidden = tmp_path / "x.sto"
+    hidden.write_bytes(gzip.compress(b"# STOCKHOLM 1.0\ns1 AC\ns2 A.\n//\n"))
+    assert read_msa(hidden) == (["s1", "s2"], ["AC", "A-"])

@@ -16,9 +16,10 @@ the file's metadata says ``"hypothetical": true``; ISM becomes ``ism - mean over
 of other names are taken as hypothetical contributions (tfmodisco-lite's input).
 
 Writes to ``--out`` (through ``--out.partial/``, published with a manifest): ``patterns.meme``
-(trimmed PWMs), ``patterns.csv``, ``seqlets.csv``, ``hits.csv`` (BED-like), ``modisco.h5``
-(tfmodisco-lite's layout), ``figures/<pattern>.png`` (logos), ``index.html`` (with ``tables/``)
-and ``metrics.json``.
+(the PWMs Tomtom compares: columns with at least 10% of the peak contribution),
+``patterns.csv``, ``seqlets.csv``, ``hits.csv`` (BED-like), ``modisco.h5`` (tfmodisco-lite's
+layout), ``figures/<pattern>.png`` (logos), ``index.html`` (with ``tables/``) and
+``metrics.json``.
 """
 
 from __future__ import annotations
@@ -412,6 +413,7 @@ def _write(work: Path, args, inp, table, patterns, hits, summary, metrics) -> No
     import pandas as pd
 
     from seqlens.interpret.discovery import write_modisco_h5
+    from seqlens.interpret.discovery.truth import query_motifs
     from seqlens.io.motifs import write_meme
     from seqlens.plot.discovery import save_pattern_figure
     from seqlens.report.html import Report
@@ -428,7 +430,7 @@ def _write(work: Path, args, inp, table, patterns, hits, summary, metrics) -> No
     if hits is not None:
         hits.to_csv(work / "hits.csv", index=False)
     if patterns:
-        write_meme(work / "patterns.meme", [p.motif() for p in patterns])
+        write_meme(work / "patterns.meme", query_motifs(patterns))
     write_modisco_h5(work / "modisco.h5", patterns, inp["attr"], inp["X"])
     report = Report(work, title=f"seqlens motifs: {inp['method']} maps")
     sec = report.section("patterns", "Patterns",

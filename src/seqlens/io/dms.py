@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from seqlens.errors import FormatError
+from seqlens.io.text import default_sep, read_csv
 
 PROTEINGYM_SCORE = "DMS_score"
 
@@ -30,29 +31,21 @@ def read_dms(path: str | Path, column: str | None = None, sep: str | None = None
 
     Parameters
     ----------
-    path : CSV/TSV file (``.gz`` allowed).
+    path : CSV/TSV file (gzip allowed).
     column : phenotype column; default ``DMS_score`` when present, otherwise the only numeric
         column besides ``mutant`` (an error lists the choices when there are several).
-    sep : field separator; default: tab for ``.tsv``/``.txt``, comma otherwise.
+    sep : field separator; default: tab for ``.tsv``/``.txt`` (``.gz`` ignored), comma otherwise.
 
     Returns
     -------
     DataFrame with ``mutant``, ``score``, ``row`` and (ProteinGym) ``mutated_sequence``.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such DMS table")
-    if sep is None:
-        name = path.name.lower().removesuffix(".gz")
-        sep = "\t" if name.endswith((".tsv", ".txt")) else ","
-    try:
-        df = pd.read_csv(path, sep=sep, dtype={"mutant": str}, keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot parse as a DMS table: {exc}") from None
-    if df.empty and len(df.columns) == 0:
-        raise FormatError(f"{path}: empty DMS table")
+    df = read_csv(path, "DMS table", sep=sep or default_sep(path), dtype={"mutant": str})
     if "mutant" not in df.columns:
-        raise FormatError(f"{path}: no 'mutant' column (columns: {', '.join(map(str, df.columns))})")
+        raise FormatError(f"{path}: no 'mutant' column (columns: {_names(df.columns)})")
+    if df.empty:
+        raise FormatError(f"{path}: DMS table has a header but no rows")
     candidates = [c for c in df.columns if c not in ("mutant", "mutated_sequence", "DMS_score_bin")]
     if column is None:
         if PROTEINGYM_SCORE in df.columns:
@@ -64,23 +57,26 @@ def read_dms(path: str | Path, column: str | None = None, sep: str | None = None
             if len(numeric) != 1:
                 raise FormatError(
                     f"{path}: choose a phenotype column with column=...; candidates: "
-                    f"{', '.join(map(str, candidates))}"
+                    f"{_names(candidates) or '(none besides mutant)'}"
                 )
             column = numeric[0]
     if column not in df.columns:
         raise FormatError(
-            f"{path}: no column {column!r}; phenotype columns: {', '.join(map(str, candidates))}"
+            f"{path}: no column {column!r}; phenotype columns: {_names(candidates)}"
         )
-    scores = pd.to_numeric(df[column], errors="coerce")
-    bad = scores.isna() & df[column].notna() & (df[column].astype(str).str.strip() != "")
+    with np.errstate(over="ignore"):
+        scores = pd.to_numeric(df[column], errors="coerce").astype(float)
+    given = df[column].notna() & (df[column].astype(str).str.strip() != "")
+    bad = given & ~np.isfinite(scores)
     if bad.any():
         r = int(np.flatnonzero(bad.to_numpy())[0])
         raise FormatError(
-            f"{path}: line {r + 2}, column {column!r}: not a number: {df[column].iloc[r]!r}"
+            f"{path}: line {r + 2} (mutant {df['mutant'].iloc[r]!r}), column {column!r}: not a "
+            f"finite number: {df[column].iloc[r]!r}"
         )
     out = pd.DataFrame({
         "mutant": df["mutant"].fillna("").astype(str).str.strip(),
-        "score": scores.astype(float),
+        "score": scores.where(given),
         "row": np.arange(2, len(df) + 2),
     })
     if "mutated_sequence" in df.columns:
@@ -88,3 +84,8 @@ def read_dms(path: str | Path, column: str | None = None, sep: str | None = None
     out.attrs["source"] = str(path)
     out.attrs["column"] = str(column)
     return out
+
+
+def _names(columns) -> str:
+    """Column names for a one-line message (quoted, so odd characters stay visible)."""
+    return ", ".join(repr(str(c)) for c in columns)

@@ -1,12 +1,13 @@
 """FASTA reading (streaming, multi-line records) and writing.
 
 Records are ``(name, sequence)`` pairs; ``name`` is the header up to the first whitespace and the
-full header is kept by :func:`iter_fasta` when asked. Gzip files (``.gz``) are read transparently.
+full header is kept by :func:`iter_fasta` when asked. Gzip files are read transparently (found by
+their magic bytes, see :mod:`seqlens.io.text`).
 """
 
 from __future__ import annotations
 
-import gzip
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -15,52 +16,51 @@ import numpy as np
 from seqlens.alphabet import DNA, Alphabet, get_alphabet, one_hot
 from seqlens.errors import FormatError, SequenceError
 from seqlens.io.atomic import atomic_path
-
-
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt")
-    return open(path)
+from seqlens.io.text import iter_lines
 
 
 def iter_fasta(path: str | Path, full_header: bool = False) -> Iterator[tuple[str, str]]:
     """Stream ``(name, sequence)`` records from a FASTA file, one record in memory at a time.
 
     Multi-line sequences are joined; whitespace inside sequence lines is removed; ``;`` comment
-    lines are skipped. Raises :class:`FormatError` (file, line) for text before the first header,
-    and :class:`SequenceError` (file, record) for an empty record or an empty name.
+    lines are skipped. Raises :class:`FormatError` (file, line) for text before the first header
+    or a file that is not text, and :class:`SequenceError` (file, record) for an empty record or
+    an empty name. Duplicate names are kept, with one warning naming the first and their count.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
     name = None
     header_line = 0
     chunks: list[str] = []
-    seen = False
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            line = line.rstrip("\r\n")
-            if line.startswith(">"):
-                if name is not None:
-                    yield _finish(path, name, header_line, chunks)
-                header = line[1:].strip()
-                if not header:
-                    raise SequenceError(f"{path}, line {lineno}: record with an empty name")
-                name = header if full_header else header.split()[0]
-                header_line, chunks, seen = lineno, [], True
-            elif line.startswith(";") or not line.strip():
-                continue
-            elif name is None:
-                raise FormatError(
-                    f"{path}, line {lineno}: sequence text before the first '>' header "
-                    f"({line.strip()[:40]!r}); is this a FASTA file?"
-                )
-            else:
-                chunks.append("".join(line.split()))
-    if name is not None:
-        yield _finish(path, name, header_line, chunks)
-    if not seen:
+    seen: set[str] = set()
+    duplicates: list[tuple[str, int]] = []  # (name, line) of each repeated name
+    for lineno, line in enumerate(iter_lines(path), 1):
+        if line.startswith(">"):
+            if name is not None:
+                yield _finish(path, name, header_line, chunks)
+            header = line[1:].strip()
+            if not header:
+                raise SequenceError(f"{path}, line {lineno}: record with an empty name")
+            name = header if full_header else header.split()[0]
+            header_line, chunks = lineno, []
+            if name in seen:
+                duplicates.append((name, lineno))
+            seen.add(name)
+        elif line.startswith(";") or not line.strip():
+            continue
+        elif name is None:
+            raise FormatError(
+                f"{path}, line {lineno}: sequence text before the first '>' header "
+                f"({line.strip()[:40]!r}); is this a FASTA file?"
+            )
+        else:
+            chunks.append("".join(line.split()))
+    if name is None:
         raise FormatError(f"{path}: no FASTA records (empty file?)")
+    yield _finish(path, name, header_line, chunks)
+    if duplicates:
+        first, line = duplicates[0]
+        warnings.warn(f"{path}: {len(duplicates)} duplicate record name(s), first {first!r} at "
+                      f"line {line}; all records are kept", stacklevel=2)
 
 
 def _finish(path: Path, name: str, line: int, chunks: list[str]) -> tuple[str, str]:

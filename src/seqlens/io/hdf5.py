@@ -10,6 +10,7 @@ Extra arrays (e.g. ``names_test``) and file attributes (JSON metadata) are kept 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from seqlens.errors import FormatError
 from seqlens.io.atomic import atomic_path
+from seqlens.io.text import one_line
 
 SPLITS = ("train", "valid", "test")
 
@@ -65,27 +67,29 @@ def open_hdf5(path: str | Path) -> h5py.File:
         raise FileNotFoundError(f"{path}: no such file")
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+    except Exception as exc:  # OSError mostly; h5py raises other types for some corrupt files
+        raise FormatError(f"{path}: not a readable HDF5 file ({one_line(exc)})") from None
 
 
 def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset:
     """Read a dataset in the layout above; ``splits`` not asked for are left empty.
 
-    Raises :class:`FormatError` naming the file and key when a key is missing or unreadable, when
-    shapes disagree (X vs Y counts, X vs truth shapes), or when X has NaNs.
+    Raises :class:`FormatError` naming the file and key when a key is missing, unreadable, not
+    numeric or of the wrong rank, when shapes disagree (X vs Y counts, X vs truth shapes), when
+    X, Y or truth hold NaN or Inf (naming the first record), or when the ``metadata`` attribute
+    is not a JSON object.
     """
     path = Path(path)
     with open_hdf5(path) as fh:
+        with _reading(path, "the list of keys"):
+            keys = sorted(fh.keys())
         parts = {}
         for name in SPLITS:
             if name not in splits:
                 parts[name] = Split(np.zeros((0, 4, 0), np.float32), np.zeros((0, 0), np.float32))
                 continue
-            X = _read(fh, path, f"X_{name}").astype(np.float32, copy=False)
-            Y = _read(fh, path, f"Y_{name}")
-            if X.ndim != 3:
-                raise FormatError(f"{path}: X_{name} must be (N, A, L), got shape {X.shape}")
+            X = _array(fh, path, keys, f"X_{name}", "(N, A, L)", np.float32)
+            Y = _array(fh, path, keys, f"Y_{name}", "(N,) or (N, T)")
             if Y.ndim == 1:
                 Y = Y[:, None]
             if len(Y) != len(X):
@@ -93,12 +97,9 @@ def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset
                     f"{path}: label count mismatch: X_{name} has {len(X)} sequences but "
                     f"Y_{name} has {len(Y)} rows"
                 )
-            if np.isnan(X).any():
-                rec = int(np.argwhere(np.isnan(X))[0, 0])
-                raise FormatError(f"{path}: X_{name} has NaN values (first in record {rec})")
             gt = None
-            if truth and f"model_{name}" in fh:
-                gt = _read(fh, path, f"model_{name}").astype(np.float32, copy=False)
+            if truth and f"model_{name}" in keys:
+                gt = _array(fh, path, keys, f"model_{name}", "(N, A, L)", np.float32)
                 if gt.shape != X.shape:
                     raise FormatError(
                         f"{path}: model_{name} has shape {gt.shape}, expected {X.shape} like "
@@ -106,8 +107,13 @@ def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset
                     )
             parts[name] = Split(X, Y, gt)
         known = {f"{p}_{s}" for p in ("X", "Y", "model") for s in SPLITS}
-        extras = {k: fh[k][()] for k in fh if k not in known and isinstance(fh[k], h5py.Dataset)}
-        metadata = json.loads(fh.attrs["metadata"]) if "metadata" in fh.attrs else {}
+        extras = {}
+        for key in keys:
+            with _reading(path, f"key {key!r}"):
+                is_array = isinstance(fh[key], h5py.Dataset)
+            if key not in known and is_array:
+                extras[key] = _read(fh, path, keys, key)
+        metadata = _metadata(fh, path)
     return Dataset(parts["train"], parts["valid"], parts["test"], metadata, extras)
 
 
@@ -130,10 +136,55 @@ def save_dataset(path: str | Path, dataset: Dataset, compression: str | None = "
     return path
 
 
-def _read(fh: h5py.File, path: Path, key: str) -> np.ndarray:
-    if key not in fh:
-        raise FormatError(f"{path}: missing key {key!r}; found keys {sorted(fh.keys())}")
+@contextmanager
+def _reading(path: Path, what: str):
+    """Turn any error of h5py while reading ``what`` into a :class:`FormatError`."""
     try:
+        yield
+    except Exception as exc:  # h5py raises OSError, KeyError, RuntimeError, ... for corrupt data
+        raise FormatError(f"{path}: {what} is unreadable ({one_line(exc)})") from None
+
+
+def _read(fh: h5py.File, path: Path, keys: list[str], key: str) -> np.ndarray:
+    if key not in keys:
+        raise FormatError(f"{path}: missing key {key!r}; found keys {keys}")
+    with _reading(path, f"key {key!r}"):
         return fh[key][()]
-    except Exception as exc:  # h5py raises several types for corrupt data
-        raise FormatError(f"{path}: key {key!r} is unreadable ({exc})") from None
+
+
+_RANKS = {"(N, A, L)": (3,), "(N,) or (N, T)": (1, 2)}
+
+
+def _array(fh: h5py.File, path: Path, keys: list[str], key: str, shape: str,
+           dtype=None) -> np.ndarray:
+    """Dataset ``key`` as a numeric array of the given ``shape`` (optionally cast to ``dtype``)
+    with no NaN or Inf."""
+    arr = np.asarray(_read(fh, path, keys, key))
+    if arr.dtype.kind not in "biuf":
+        raise FormatError(f"{path}: {key} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim not in _RANKS[shape]:
+        raise FormatError(f"{path}: {key} must be {shape}, got shape {arr.shape}")
+    if dtype is not None:
+        with np.errstate(over="ignore"):  # values out of range become inf, refused below
+            arr = arr.astype(dtype, copy=False)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        rec = int(np.argwhere(~np.isfinite(arr))[0, 0])
+        raise FormatError(f"{path}: {key} has NaN or Inf values (first in record {rec})")
+    return arr
+
+
+def _metadata(fh: h5py.File, path: Path) -> dict:
+    """The JSON ``metadata`` file attribute as a dict (empty when absent)."""
+    with _reading(path, "attribute 'metadata'"):
+        raw = fh.attrs.get("metadata")
+    if raw is None:
+        return {}
+    try:
+        metadata = json.loads(raw)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"{path}: attribute 'metadata' is not valid JSON ({one_line(exc)})") \
+            from None
+    if not isinstance(metadata, dict):
+        raise FormatError(f"{path}: attribute 'metadata' must be a JSON object, got "
+                          f"{type(metadata).__name__}")
+    return metadata

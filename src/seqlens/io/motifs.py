@@ -1,4 +1,4 @@
-"""Motif file formats: JASPAR PFM (read) and MEME (read/write)."""
+"""Motif file formats: JASPAR PFM (read) and MEME (read/write). Readers accept gzip."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from seqlens.alphabet import DNA, PROTEIN, RNA, Alphabet, get_alphabet
 from seqlens.errors import FormatError
 from seqlens.io.atomic import atomic_path
+from seqlens.io.text import read_lines
 from seqlens.motifs.motif import Motif
 
 _ROW = re.compile(r"^\s*([ACGTU])\s*\[?\s*([-0-9.eE\s]+?)\s*\]?\s*$")
@@ -23,10 +24,6 @@ def read_jaspar(path: str | Path) -> list[Motif]:
     Raises :class:`FormatError` naming the file, line and record on malformed input.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
     motifs: list[Motif] = []
     header: tuple[str, str, int] | None = None
     rows: dict[str, list[float]] = {}
@@ -46,7 +43,7 @@ def read_jaspar(path: str | Path) -> list[Motif]:
         except ValueError as exc:
             raise FormatError(f"{path}: record {ident!r} (line {lineno}): {exc}") from None
 
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
         if line.startswith(">"):
@@ -96,10 +93,7 @@ def read_meme(path: str | Path) -> list[Motif]:
     (4 = DNA, 20 = protein). Raises :class:`FormatError` naming the file and line.
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
+    lines = read_lines(path)
     alphabet: Alphabet | None = None
     background: list[float] | None = None
     motifs: list[Motif] = []

@@ -11,15 +11,16 @@ encoded alignment. Format rules:
   ``#=`` markup ignored, ``//`` ends the alignment. ``.`` gaps become ``-``.
 * ``plain``: one aligned row per non-empty line, names ``seq1``, ``seq2``, ...
 
-Gzipped files (``.gz``) are read transparently. Errors name the file, record and line.
+An HHblits A3M file may start with a ``#`` line (e.g. ``#171 1``); it is skipped. Gzipped files
+are read transparently (found by their magic bytes). Errors name the file, record and line.
 """
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 from seqlens.errors import FormatError
+from seqlens.io.text import read_lines
 
 FORMATS = ("fasta", "a2m", "a3m", "stockholm", "plain")
 
@@ -31,25 +32,26 @@ _EXT = {
 
 
 def guess_format(path: str | Path) -> str:
-    """Format from the file extension (``.gz`` stripped); sniffs the first line if unknown."""
-    p = Path(path)
-    suffixes = [s.lower() for s in p.suffixes]
+    """Format from the file extension (``.gz`` stripped); sniffs the first lines if unknown."""
+    return _format_from_name(Path(path)) or _sniff(read_lines(path))
+
+
+def _format_from_name(path: Path) -> str | None:
+    suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
-    if suffixes and suffixes[-1] in _EXT:
-        return _EXT[suffixes[-1]]
-    first = next((line for line in _read_lines(p) if line.strip()), "")
+    return _EXT.get(suffixes[-1]) if suffixes else None
+
+
+def _sniff(lines: list[str]) -> str:
+    first, second = ([line for line in lines if line.strip()][:2] + ["", ""])[:2]
     if first.startswith("# STOCKHOLM"):
         return "stockholm"
     if first.startswith(">"):
         return "fasta"
+    if first.startswith("#") and second.startswith(">"):
+        return "a3m"
     return "plain"
-
-
-def _read_lines(path: Path) -> list[str]:
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as fh:
-        return fh.read().splitlines()
 
 
 def read_msa(
@@ -68,22 +70,21 @@ def read_msa(
     Returns
     -------
     ``(names, rows)``: two lists of N strings; rows all have the same length (match columns for
-    A2M/A3M). Raises :class:`FormatError` for an empty file, a record without a sequence,
-    duplicate names or ragged rows (naming the record and both lengths).
+    A2M/A3M). Raises :class:`FormatError` for an unknown format, an empty file, a record without
+    a sequence, duplicate names, ragged rows (naming the record and both lengths), no match
+    columns or only gaps.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"alignment file not found: {path}")
-    fmt = (format or guess_format(path)).lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown alignment format {fmt!r}; choose one of {FORMATS}")
-    lines = _read_lines(path)
+    if format is not None and format.lower() not in FORMATS:
+        raise FormatError(f"{path}: unknown alignment format {format!r}; choose one of "
+                          f"{', '.join(FORMATS)}")
+    lines = read_lines(path)
+    fmt = format.lower() if format else _format_from_name(path) or _sniff(lines)
+    if keep_insertions and fmt == "a3m":
+        raise FormatError(f"{path}: keep_insertions is not possible for A3M (rows are ragged by "
+                          "design)")
     if fmt in ("fasta", "a2m", "a3m"):
-        names, rows = _parse_fasta(lines, path)
-        if keep_insertions and fmt == "a3m":
-            raise ValueError("keep_insertions is not possible for A3M (rows are ragged by design)")
-        if fmt in ("a2m", "a3m") and not keep_insertions:
-            rows = [_match_only(r) for r in rows]
+        names, rows = _parse_fasta(lines, path, skip_comment=(fmt == "a3m"))
     elif fmt == "stockholm":
         names, rows = _parse_stockholm(lines, path)
     else:
@@ -91,7 +92,15 @@ def read_msa(
         names = [f"seq{i + 1}" for i in range(len(rows))]
     if not rows:
         raise FormatError(f"{path}: no sequences found (empty {fmt} alignment)")
+    match = [_match_only(r) for r in rows] if fmt in ("a2m", "a3m") else rows
+    if not keep_insertions:
+        rows = match
     _check(names, rows, path, fmt)
+    if not match[0]:
+        raise FormatError(f"{path}: record {names[0]!r} has no match columns (every letter is "
+                          f"a lowercase insertion or '.'); is this really {fmt}?")
+    if not any(row.strip("-.") for row in match):
+        raise FormatError(f"{path}: alignment of {len(rows)} records has only gaps")
     return names, rows
 
 
@@ -100,12 +109,14 @@ def _match_only(row: str) -> str:
     return "".join(c for c in row if not (c.islower() or c == "."))
 
 
-def _parse_fasta(lines: list[str], path: Path) -> tuple[list[str], list[str]]:
+def _parse_fasta(lines: list[str], path: Path, skip_comment: bool = False
+                 ) -> tuple[list[str], list[str]]:
+    """FASTA-like records; ``skip_comment`` skips a ``#`` line before the first header (A3M)."""
     names: list[str] = []
     chunks: list[list[str]] = []
     for lineno, line in enumerate(lines, 1):
         line = line.strip()
-        if not line or line.startswith(";"):
+        if not line or line.startswith(";") or (skip_comment and not names and line.startswith("#")):
             continue
         if line.startswith(">"):
             name = line[1:].split(None, 1)[0] if line[1:].strip() else ""

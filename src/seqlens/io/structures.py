@@ -6,12 +6,14 @@ the truth format used by :mod:`seqlens.msa.contacts`.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seqlens.errors import FormatError
+from seqlens.io.text import one_line, read_csv, read_text
 
 _THREE = {
     "ALA": "A", "ARG": "R", "ASN": "N", "ASP": "D", "CYS": "C", "GLN": "Q", "GLU": "E", "GLY": "G",
@@ -23,28 +25,51 @@ _THREE = {
 def read_distance_table(path: str | Path, i_col: str = "i", j_col: str = "j",
                         dist_col: str = "dist") -> pd.DataFrame:
     """Read residue-pair distances from CSV (header with ``i, j, dist``) or a whitespace table
-    without header whose columns are ``i j [score] dist`` (the last column is the distance).
+    without header whose columns are ``i j [score] dist`` (the last column is the distance;
+    ``#`` starts a comment). Gzip is read transparently.
 
-    Returns a DataFrame ``i, j, dist`` with integer residue numbers.
+    Returns a DataFrame ``i, j, dist`` with integer residue numbers. Raises :class:`FormatError`
+    naming the file and line for a missing column, a residue number that is not an integer or a
+    distance that is not a finite number, and for a table without rows.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"distance table not found: {path}")
-    first = path.open().readline()
+    text = read_text(path)
+    lines = text.split("\n")
+    first = next((line for line in lines if line.strip()), "")
     if "," in first:
-        df = pd.read_csv(path)
+        df = read_csv(path, "distance table", text=text, keep_default_na=False)
         missing = [c for c in (i_col, j_col, dist_col) if c not in df.columns]
         if missing:
             raise FormatError(f"{path}: missing column(s) {missing}; found {list(df.columns)}")
-        df = df[[i_col, j_col, dist_col]].rename(columns={i_col: "i", j_col: "j", dist_col: "dist"})
+        fields = df[[i_col, j_col, dist_col]]
+        line_of = np.arange(2, len(df) + 2)
+        names = (i_col, j_col, dist_col)
     else:
-        arr = np.loadtxt(path, ndmin=2)
-        if arr.shape[1] < 3:
-            raise FormatError(f"{path}: expected at least 3 columns 'i j dist', got {arr.shape[1]}")
-        df = pd.DataFrame({"i": arr[:, 0], "j": arr[:, 1], "dist": arr[:, -1]})
-    df["i"] = df["i"].astype(int)
-    df["j"] = df["j"].astype(int)
-    return df.reset_index(drop=True)
+        rows, line_of = [], []
+        for lineno, line in enumerate(lines, 1):
+            parts = line.split("#", 1)[0].split()
+            if not parts:
+                continue
+            if len(parts) < 3:
+                raise FormatError(f"{path}, line {lineno}: expected at least 3 columns 'i j dist', "
+                                  f"got {len(parts)}")
+            rows.append((parts[0], parts[1], parts[-1]))
+            line_of.append(lineno)
+        fields = pd.DataFrame(rows, columns=["i", "j", "dist"], dtype=str)
+        names = ("column 1", "column 2", "the last column")
+    if fields.empty:
+        raise FormatError(f"{path}: no distances (empty table)")
+    values = np.column_stack([pd.to_numeric(fields[c], errors="coerce").to_numpy(float) for c in fields])
+    ij = values[:, :2]
+    bad = ~np.isfinite(values)
+    bad[:, :2] |= (ij != np.round(ij)) | (np.abs(ij) > 1e9)
+    if bad.any():
+        r, c = (int(k) for k in np.argwhere(bad)[0])
+        what = "an integer residue number" if c < 2 else "a finite distance"
+        given = str(fields.iat[r, c])
+        got = repr(given) if given.strip() else "missing"
+        raise FormatError(f"{path}, line {line_of[r]}: {names[c]} is not {what}: {got}")
+    return pd.DataFrame({"i": ij[:, 0].astype(int), "j": ij[:, 1].astype(int), "dist": values[:, 2]})
 
 
 def _virtual_cb(n, ca, c):
@@ -58,33 +83,46 @@ def read_structure_residues(path: str | Path, chain: str | None = None, model: i
     """Residues of one chain: list of ``(number, letter, heavy_atom_coords (k, 3), cb (3,))``.
 
     ``cb`` is the C-beta, or a virtual one from N, CA, C for glycine (NaN if atoms are missing).
+    ``chain`` None takes the first chain. PDB or mmCIF (``.cif``/``.mmcif``), gzip allowed.
+    Raises :class:`FormatError` naming the file for an unparsable file, a missing model or chain,
+    a chain without amino-acid residues or without any CA atom.
     """
+    return _read_chain(path, chain, model)[1]
+
+
+def _read_chain(path: str | Path, chain: str | None, model: int):
+    """``(chain_id, residues)`` as :func:`read_structure_residues`."""
     from Bio.PDB import MMCIFParser, PDBParser
 
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"structure file not found: {path}")
-    suffix = path.suffix.lower()
-    parser = MMCIFParser(QUIET=True) if suffix in (".cif", ".mmcif") else PDBParser(QUIET=True)
+    handle = io.StringIO(read_text(path))
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    cif = bool(suffixes) and suffixes[-1] in (".cif", ".mmcif")
+    parser = MMCIFParser(QUIET=True) if cif else PDBParser(QUIET=True)
     try:
-        structure = parser.get_structure(path.stem, str(path))
+        structure = parser.get_structure(path.stem, handle)
     except Exception as exc:  # Biopython raises various errors for malformed files
-        raise FormatError(f"{path}: cannot parse structure: {exc}") from exc
+        raise FormatError(f"{path}: cannot parse structure: {one_line(exc)}") from exc
     models = list(structure)
     if not models:
         raise FormatError(f"{path}: no models in structure")
-    mdl = models[model]
-    chains = {c.id: c for c in mdl}
+    if not -len(models) <= model < len(models):
+        raise FormatError(f"{path}: model {model} not found; the file has {len(models)} model(s)")
+    chains = {c.id: c for c in models[model]}
+    if not chains:
+        raise FormatError(f"{path}: model {model} has no chains (no ATOM records?)")
     if chain is None:
         chain = next(iter(chains))
     if chain not in chains:
         raise FormatError(f"{path}: chain {chain!r} not found; chains are {sorted(chains)}")
     out = []
+    has_ca = False
     for res in chains[chain]:
         if res.id[0] != " " and res.get_resname() != "MSE":
             continue
         letter = _THREE.get(res.get_resname(), "X")
-        heavy = np.array([a.coord for a in res if a.element != "H"], dtype=float)
+        heavy = np.array([a.coord for a in res if a.element != "H"], dtype=float).reshape(-1, 3)
+        has_ca |= "CA" in res or "CB" in res
         if "CB" in res:
             cb = res["CB"].coord.astype(float)
         elif all(k in res for k in ("N", "CA", "C")):
@@ -94,7 +132,10 @@ def read_structure_residues(path: str | Path, chain: str | None = None, model: i
         out.append((int(res.id[1]), letter, heavy, cb))
     if not out:
         raise FormatError(f"{path}: chain {chain!r} has no amino-acid residues")
-    return out
+    if not has_ca:
+        raise FormatError(f"{path}: no CA atoms in chain {chain!r} ({len(out)} residues, none with "
+                          "a CA or CB atom)")
+    return chain, out
 
 
 def structure_distances(path: str | Path, chain: str | None = None, mode: str = "cb",
@@ -108,23 +149,28 @@ def structure_distances(path: str | Path, chain: str | None = None, mode: str = 
     Returns
     -------
     ``(table, sequence, numbers)``: DataFrame ``i, j, dist`` (structure residue numbers), the
-    chain's one-letter sequence and its ``(n,)`` residue numbers.
+    chain's one-letter sequence and its ``(n,)`` residue numbers. Pairs with a residue lacking
+    the atoms needed are left out.
     """
-    res = read_structure_residues(path, chain, model)
+    if mode not in ("cb", "heavy"):
+        raise ValueError("mode must be 'cb' or 'heavy'")
+    chain, res = _read_chain(path, chain, model)
     numbers = np.array([r[0] for r in res])
     seq = "".join(r[1] for r in res)
     n = len(res)
     if mode == "cb":
         cb = np.stack([r[3] for r in res])
+        if np.isnan(cb).any(axis=1).all():
+            raise FormatError(f"{path}: no residue of chain {chain!r} has a CB atom or the N, CA "
+                              "and C atoms of a virtual one; use mode='heavy'")
         D = np.sqrt(((cb[:, None] - cb[None]) ** 2).sum(-1))
-    elif mode == "heavy":
-        D = np.full((n, n), np.inf)
+    else:
+        D = np.full((n, n), np.nan)
         for a in range(n):
             for b in range(a + 1, n):
-                d = np.sqrt(((res[a][2][:, None] - res[b][2][None]) ** 2).sum(-1)).min()
-                D[a, b] = D[b, a] = d
-    else:
-        raise ValueError("mode must be 'cb' or 'heavy'")
+                if len(res[a][2]) and len(res[b][2]):
+                    d = np.sqrt(((res[a][2][:, None] - res[b][2][None]) ** 2).sum(-1)).min()
+                    D[a, b] = D[b, a] = d
     ii, jj = np.triu_indices(n, 1)
     table = pd.DataFrame({"i": numbers[ii], "j": numbers[jj], "dist": D[ii, jj]})
     return table.dropna().reset_index(drop=True), seq, numbers

@@ -9,6 +9,7 @@ import pandas as pd
 
 from seqlens.alphabet import DNA, Alphabet, one_hot
 from seqlens.errors import FormatError, SequenceError
+from seqlens.io.text import default_sep, read_csv
 
 
 def read_table(
@@ -19,7 +20,8 @@ def read_table(
     alphabet: str | Alphabet = DNA,
     ambiguous: str = "uniform",
 ) -> tuple[list[str], np.ndarray, pd.DataFrame]:
-    """Read a CSV/TSV (separator from the suffix: ``.tsv``/``.txt`` tab, else comma).
+    """Read a CSV/TSV, optionally gzipped (separator from the name: ``.tsv``/``.txt`` tab, else
+    comma).
 
     Parameters
     ----------
@@ -31,16 +33,10 @@ def read_table(
     -------
     ``(names, X, Y)``: names, one-hot ``(N, A, L)`` float32, and a DataFrame ``(N, T)`` of labels.
     Raises errors naming the file, row and column for missing columns, missing or non-numeric
-    labels, empty or invalid sequences.
+    labels, empty or invalid sequences, and for files that are not text tables.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    sep = "\t" if path.suffix in (".tsv", ".txt") else ","
-    try:
-        df = pd.read_csv(path, sep=sep)
-    except pd.errors.EmptyDataError:
-        raise FormatError(f"{path}: empty table") from None
+    df = read_csv(path, sep=default_sep(path))
     if df.empty:
         raise FormatError(f"{path}: table has a header but no rows")
     if sequence_column not in df.columns:
@@ -60,15 +56,17 @@ def read_table(
     missing = [c for c in label_columns if c not in df.columns]
     if missing:
         raise FormatError(f"{path}: label columns {missing} not found; columns are {list(df.columns)}")
-    labels = df[label_columns]
+    labels = {}
     for col in label_columns:
-        values = pd.to_numeric(labels[col], errors="coerce")
-        bad = values.isna()
+        with np.errstate(over="ignore"):  # out-of-range values become inf and are refused below
+            values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float32)
+        bad = ~np.isfinite(values)
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+            i = int(np.flatnonzero(bad)[0])
             raise FormatError(
-                f"{path}: label column {col!r} of record {names[i]!r} is missing or not a number "
-                f"({labels[col].iloc[i]!r})"
+                f"{path}: label column {col!r} of record {names[i]!r} is missing or not a finite "
+                f"number ({df[col].iloc[i]!r})"
             )
+        labels[col] = values
     X = one_hot(seqs.astype(str).tolist(), alphabet, ambiguous, names=names, source=str(path))
-    return names, X, labels.astype(np.float32).reset_index(drop=True)
+    return names, X, pd.DataFrame(labels, columns=label_columns, index=pd.RangeIndex(len(df)))

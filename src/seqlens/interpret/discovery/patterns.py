@@ -75,9 +75,13 @@ class Pattern:
         """The trimmed ``(A, w)`` ``"cwm"``, ``"hcwm"`` or ``"pwm"``."""
         return getattr(self, kind)[:, self.trim[0]:self.trim[1]]
 
-    def motif(self, trimmed: bool = True, pseudocount: float = 0.0) -> Motif:
-        """The PWM as a :class:`Motif` of counts (``n_seqlets`` sites), named after the pattern."""
-        m = self.trimmed("pwm") if trimmed else self.pwm
+    def motif(self, trimmed: bool = True, pseudocount: float = 0.0, span=None) -> Motif:
+        """The PWM as a :class:`Motif` of counts (``n_seqlets`` sites), named after the pattern:
+        trimmed (``trim``), whole, or over the columns ``span = (start, stop)``."""
+        if span is not None:
+            m = self.pwm[:, span[0]:span[1]]
+        else:
+            m = self.trimmed("pwm") if trimmed else self.pwm
         counts = m * self.n_seqlets + pseudocount
         counts = np.where(counts.sum(0, keepdims=True) > 0, counts, 1.0)
         return Motif.from_counts(counts, name=self.name, alt_name=self.consensus(), alphabet=DNA,

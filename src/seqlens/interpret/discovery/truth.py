@@ -145,16 +145,26 @@ def _frame_counts(orient, delta, tolerance):
     return keys, counts
 
 
-def top_matches(patterns, database, top_n: int = 3, n_jobs: int = 1) -> pd.DataFrame:
-    """Tomtom of every pattern's trimmed PWM against ``database`` (list of Motif): the
-    ``top_n`` best targets per pattern, ordered by p-value then by the higher Tomtom score
-    (p-values underflow to 0 for close matches, where the score still ranks them)."""
+def query_motifs(patterns, trim_threshold: float = 0.1, trim_pad: int = 1) -> list:
+    """The patterns' PWMs as Tomtom queries: over the columns with at least ``trim_threshold``
+    of the peak contribution, plus ``trim_pad`` (wider than the trim of hits and logos: members
+    of a motif family differ mostly in the flanks)."""
+    from seqlens.interpret.discovery.patterns import trim_span
+
+    return [p.motif(span=trim_span(p.cwm, trim_threshold, trim_pad)) for p in patterns]
+
+
+def top_matches(patterns, database, top_n: int = 3, n_jobs: int = 1, trim_threshold: float = 0.1,
+                trim_pad: int = 1) -> pd.DataFrame:
+    """Tomtom of every pattern's PWM (:func:`query_motifs`) against ``database`` (list of
+    Motif): the ``top_n`` best targets per pattern, ordered by p-value then by the higher
+    Tomtom score (p-values underflow to 0 for close matches, where the score still ranks them)."""
     from seqlens.motifs.tomtom import tomtom
 
     if not patterns:
         return pd.DataFrame(columns=["pattern", "rank", "target", "target_name", "p_value",
                                      "q_value", "score", "offset", "strand"])
-    tt = tomtom([p.motif() for p in patterns], database, n_jobs=n_jobs)
+    tt = tomtom(query_motifs(patterns, trim_threshold, trim_pad), database, n_jobs=n_jobs)
     tt = tt.sort_values(["query_index", "p_value", "score"], ascending=[True, True, False],
                         kind="stable")
     tt = tt.groupby("query_index", sort=True).head(top_n).copy()
