@@ -295,3 +295,13 @@ def test_modisco_h5_round_trip(tmp_path):
         fh["x"] = np.zeros(3)
     with pytest.raises(SeqlensError, match="not a tfmodisco-lite"):
         read_modisco_h5(tmp_path / "other.h5")
+
+
+def test_max_seqlets_keeps_the_strongest():
+    attr, X, _, _ = planted(30, seed=12)
+    attr = attr * np.linspace(0.5, 2.0, 30)[:, None, None].astype(np.float32)
+    full = seqlets(attr, X, window=10, random_state=0)
+    top = seqlets(attr, X, window=10, max_seqlets=5, random_state=0)
+    assert len(top) == 5
+    assert sorted(top["seq"]) == sorted(full.nlargest(5, "score")["seq"])
+    assert top["score"].is_monotonic_decreasing

@@ -1,23 +1,26 @@
 """Patterns: seqlets aligned and clustered into motifs (CWM, hypothetical CWM, PWM).
 
-Each seqlet is described by its hypothetical contributions and its contributions (``attr`` and
-``attr * X``, ``2A`` channels) over its flanked window. A pattern is a ``(2A, W)`` matrix; a
+A seqlet is described by its window of contributions (``attr * X``; or the hypothetical
+contributions ``attr``, or both, with ``features``). A pattern is a ``(C, W)`` matrix; a
 seqlet's similarity to it is the best cosine similarity over every offset of the pattern inside
-the seqlet window and both strands (one ``conv1d`` over seqlets in chunks, so memory does not
-grow with the square of the number of seqlets, nor the time: a pass costs ``n x patterns``).
+the seqlet's window and both strands. One ``conv1d`` over chunks of seqlets computes it for all
+patterns at once, so memory stays flat in the number of seqlets (no seqlet x seqlet matrix) and
+a pass costs ``seqlets x patterns``.
 
 Clustering, per sign (positive and negative seqlets apart):
 
-1. *seeding*: the strongest unassigned seqlet's core is a seed; the unassigned seqlets with
-   similarity >= ``min_similarity`` join it, the pattern becomes their aligned mean (re-centred on
-   its contribution), and this repeats ``n_iter`` times; a seed that gathers fewer than
-   ``min_seqlets`` is dropped (the seqlet stays unassigned);
-2. *refinement*: every seqlet goes to its most similar pattern (or none below
-   ``min_similarity``), patterns are recomputed, patterns more similar than ``merge_similarity``
-   to a larger one are merged into it, patterns with fewer than ``min_seqlets`` are dropped;
+1. *seeding*: the strongest seqlet that no pattern explains yet (similarity below
+   ``seed_similarity`` to all of them) seeds a pattern; the seqlets at least ``seed_similarity``
+   similar to it, and more similar to it than to any earlier pattern, join; the pattern becomes
+   their aligned mean, re-centred on its contribution, ``n_iter`` times. A seed gathering fewer
+   than ``min_seqlets`` is dropped (``max_failures`` drops in a row end the seeding);
+2. *refinement* (``n_refine`` rounds): every seqlet goes to its most similar pattern (none below
+   ``min_similarity``), patterns are rebuilt, a pattern at least ``merge_similarity`` similar to a
+   larger one (over offsets overlapping 70% and both strands) is merged into it, patterns with
+   fewer than ``min_seqlets`` are dropped;
 3. *motifs*: the aligned windows of each pattern's seqlets (``W + 2 pattern_flank`` wide, read
    from the whole maps on the seqlet's strand) give the CWM (mean contributions), the hypothetical
-   CWM and the PWM (base frequencies); the pattern is trimmed to the columns whose summed
+   CWM (mean ``attr``) and the PWM (base frequencies); ``trim`` keeps the columns whose summed
    absolute contribution is at least ``trim_threshold`` of the largest (plus ``trim_pad``).
 """
 
@@ -125,7 +128,8 @@ def _features(attr, contrib, seq, start, strand, width, kind: str = "contributio
 
 
 def _rc(P: torch.Tensor, A: int) -> torch.Tensor:
-    """Reverse complement of ``(..., 2A, W)`` features (each block of A letters reversed)."""
+    """Reverse complement of ``(..., C, W)`` features (positions reversed, and the letters of
+    each block of ``A`` channels)."""
     blocks = [P[..., i * A:(i + 1) * A, :].flip(-2) for i in range(P.shape[-2] // A)]
     return torch.cat(blocks, dim=-2).flip(-1)
 
@@ -152,7 +156,7 @@ def best_alignment(feats: torch.Tensor, patterns: torch.Tensor, A: int = 4, rc: 
     sims, offs, strands = [], [], []
     for lo in range(0, n, chunk_size):
         f = feats[lo:lo + chunk_size]
-        num = F.conv1d(f, filt)  # (c, S*K, O)
+        num = F.conv1d(f, filt)  # (c, strands x K, O)
         den = F.conv1d(f * f, ones).clamp_min(1e-12).sqrt()  # (c, 1, O)
         cos = num / den / norms[None, :, None]
         c, _, O = cos.shape

@@ -181,9 +181,9 @@ def seqlets(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05,
         thresholds[sgn] = fdr_threshold(np.clip(sgn * S, 0, None), tails[sgn], fdr,
                                         min_windows_frac, max_windows_frac)
     df = _peaks(S, thresholds, window, flank, L)
+    df = df.sort_values(["sign", "score"], ascending=[False, False], key=_strength, kind="stable")
     if max_seqlets is not None:
         df = df.groupby("sign", sort=False, group_keys=False).head(int(max_seqlets))
-    df = df.sort_values(["sign", "score"], ascending=[False, False], key=_strength, kind="stable")
     df = df.reset_index(drop=True)
     df.insert(0, "seqlet", np.arange(len(df), dtype=np.int64))
     df.attrs.update(info, threshold_positive=thresholds[1], threshold_negative=-thresholds[-1],
