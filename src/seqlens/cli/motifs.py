@@ -148,52 +148,56 @@ def _numpy_file(path: Path, option: str) -> dict:
 
 
 def _read_attr(args):
-    """``(attr, X or None, indices or None, names or None, method, metadata)`` of --attr."""
+    """``(attr, X or None, indices or None, names or None, method, metadata)`` of --attr (only
+    the chosen map is read)."""
     import h5py
 
     from seqlens.cli.attribute import check_input
-    from seqlens.errors import FormatError, SeqlensError
+    from seqlens.errors import FormatError
     from seqlens.io.hdf5 import open_hdf5
 
     path = check_input(args.attr, "--attr")
     if path.suffix.lower() in (".npz", ".npy"):
         arrays = _numpy_file(path, "--attr")
-        keys = list(arrays)
-        meta, X, idx, names = {}, None, None, None
-        get = arrays.__getitem__
-    else:
-        fh = open_hdf5(path)
+        ranks = {k: v.ndim for k, v in arrays.items()}
+        method = _pick_method(args, path, ranks)
+        return _array(path, arrays[method], method), None, None, None, method, {}
+    fh = open_hdf5(path)
+    try:
+        raw = fh.attrs.get("metadata")
         try:
-            raw = fh.attrs.get("metadata")
-            try:
-                meta = json.loads(raw) if raw is not None else {}
-            except (TypeError, ValueError):
-                raise FormatError(f"{path}: attribute 'metadata' is not valid JSON") from None
-            meta = meta if isinstance(meta, dict) else {}
-            keys = [k for k in fh if isinstance(fh[k], h5py.Dataset)]
-            arrays = {k: fh[k][()] for k in keys}
-        except (OSError, KeyError, RuntimeError) as exc:
-            raise FormatError(f"{path}: unreadable ({exc})") from None
-        finally:
-            fh.close()
-        get = arrays.__getitem__
-        X = _array(path, arrays["X"], "X") if "X" in arrays else None
-        idx = arrays.get("indices")
-        names = ([n.decode() if isinstance(n, bytes) else str(n) for n in arrays["names"]]
-                 if "names" in arrays else None)
-    maps = [k for k in keys if k not in RESERVED and getattr(arrays[k], "ndim", 0) == 3]
+            meta = json.loads(raw) if raw is not None else {}
+        except (TypeError, ValueError):
+            raise FormatError(f"{path}: attribute 'metadata' is not valid JSON") from None
+        meta = meta if isinstance(meta, dict) else {}
+        ranks = {k: fh[k].ndim for k in fh if isinstance(fh[k], h5py.Dataset)}
+        method = _pick_method(args, path, ranks)
+        attr = _array(path, fh[method], method)
+        X = _array(path, fh["X"], "X") if "X" in ranks else None
+        idx = fh["indices"][()] if "indices" in ranks else None
+        names = ([n.decode() if isinstance(n, bytes) else str(n) for n in fh["names"][()]]
+                 if "names" in ranks else None)
+    except (OSError, KeyError, RuntimeError, TypeError) as exc:
+        raise FormatError(f"{path}: unreadable ({exc})") from None
+    finally:
+        fh.close()
+    return attr, X, idx, names, method, meta
+
+
+def _pick_method(args, path, ranks: dict) -> str:
+    """The map to use: ``--method``, else the first of PREFERRED present, else the only one."""
+    from seqlens.errors import SeqlensError
+
+    maps = [k for k, r in ranks.items() if k not in RESERVED and r == 3]
     if args.method:
         if args.method not in maps:
             raise SeqlensError(f"--method {args.method}: {path} has no such map; it has "
                                f"{maps or 'no (N, A, L) maps'}")
-        method = args.method
-    else:
-        pick = [m for m in PREFERRED if m in maps] or maps
-        if not pick:
-            raise SeqlensError(f"{path}: no (N, A, L) attribution map in it (keys {keys})")
-        method = pick[0]
-    attr = _array(path, get(method), method)
-    return attr, X, idx, names, method, meta
+        return args.method
+    pick = [m for m in PREFERRED if m in maps] or maps
+    if not pick:
+        raise SeqlensError(f"{path}: no (N, A, L) attribution map in it (keys {list(ranks)})")
+    return pick[0]
 
 
 def _read_sequences(args, split: str, idx):
