@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -50,6 +50,19 @@ class Section:
     intro: str = ""
     items: list[_Item] = field(default_factory=list)
 
+    def as_dict(self) -> dict:
+        """A JSON-able copy (read back by :meth:`from_dict`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Section:
+        items = [_Item(**item) for item in data.get("items", [])]
+        return cls(data["key"], data["title"], data.get("intro", ""), items)
+
+    def files(self) -> list[str]:
+        """The report-relative paths of the section's tables and figures."""
+        return [item.path for item in self.items if item.path]
+
 
 class Report:
     """Collects sections, copies their files into ``out_dir`` and writes ``index.html``.
@@ -71,6 +84,11 @@ class Report:
         sec = Section(key, title, intro)
         self.sections.append(sec)
         return sec
+
+    def add(self, section: Section) -> Section:
+        """Add a finished section (e.g. :meth:`Section.from_dict` of an earlier run's)."""
+        self.sections.append(section)
+        return section
 
     def table(self, section: Section, df: pd.DataFrame, name: str, title: str, reading: str = "",
               float_format: str = "{:.3f}") -> Path:

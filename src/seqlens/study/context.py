@@ -6,8 +6,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Sizes for the two modes. "quick" proves every section end to end in a few minutes on 2 cores;
-# "default" gives numbers worth reading (each section a few minutes).
+from seqlens.errors import SeqlensError
+
+# Sizes per mode. "quick" proves every section end to end in a few minutes on 2 cores; "default"
+# gives numbers worth reading (each section a few minutes); "tiny" (hidden ``--tiny``) only checks
+# the machinery (kill and resume tests), its numbers mean nothing.
 SETTINGS = {
     "quick": dict(
         n_regcode=3000, n_multitask=2000, n_interactions=3000, epochs=8, design_epochs=4, patience=3,
@@ -29,19 +32,28 @@ SETTINGS = {
         ig_steps=32, smooth_n=25,
         shap_refs=10,
     ),
+    "tiny": dict(
+        n_regcode=300, n_multitask=300, n_interactions=300, epochs=1, design_epochs=1, patience=1,
+        pools=(25,), seeds=(0,), design_models=("cnn_p4",), n_attr=4,
+        attr_methods=("saliency", "ism"), n_null=16, spacing_step=20, surrogate_n=200,
+        surrogate_kind="additive", robust_epochs=1, pgd_steps=1, attention_epochs=1, zbed2_epochs=1,
+        zbed2_train=100, potts_iterations=2, attention_iterations=1, attention_heads=4,
+        pdz_sequences=200, ig_steps=2, smooth_n=2, shap_refs=2,
+    ),
 }
+MODES = tuple(SETTINGS)
 
 
 @dataclass
 class StudyContext:
-    """What every section gets: output folder, mode settings, seed and a cache.
+    """What every section gets: output folder, mode (a key of ``SETTINGS``), seed and a cache.
 
     ``cache`` holds datasets and trained models shared between sections (e.g. the regulatory-code
     cnn-local model is trained once and used for attributions, GIA and the surrogate).
     """
 
     out_dir: Path
-    quick: bool = False
+    mode: str = "default"
     seed: int = 0
     verbose: bool = True
     device: object = None
@@ -54,7 +66,7 @@ class StudyContext:
     @property
     def settings(self) -> dict:
         """The mode's sizes (``SETTINGS``) with ``overrides`` applied."""
-        return {**SETTINGS["quick" if self.quick else "default"], **self.overrides}
+        return {**SETTINGS[self.mode], **self.overrides}
 
     def path(self, *parts: str) -> Path:
         p = self.out_dir.joinpath(*parts)
@@ -84,9 +96,13 @@ class StudyContext:
                 fit_kwargs: dict | None = None, **model_kwargs):
         """Build, train (early stopping on validation) and cache a zoo model; returns the model.
 
-        The checkpoint goes to ``<out>/models/<key>`` and test metrics into ``self.metrics``.
+        The checkpoint goes to ``<out>/models/<key>`` and its test scores to ``scores(key)``. A
+        complete checkpoint already there (a resumed run) is loaded instead of training again.
         """
         def make():
+            loaded = self._load_trained(key)
+            if loaded is not None:
+                return loaded
             from seqlens.models import build_model, save_model
             from seqlens.train import evaluate, fit
 
@@ -103,6 +119,23 @@ class StudyContext:
             return result.model.eval()
 
         return self.cached(f"model:{key}", make)
+
+    def _load_trained(self, key: str):
+        """The model kept at ``models/<key>`` by an earlier, interrupted run, or None."""
+        from seqlens.models import load_model, resolve_device
+        from seqlens.models.checkpoint import read_checkpoint_info
+
+        folder = self.out_dir / "models" / key
+        if not (folder / "manifest.json").exists():
+            return None
+        try:
+            scores = read_checkpoint_info(folder)["metadata"]["test"]
+            model = load_model(folder, device=resolve_device(self.device))
+        except (SeqlensError, KeyError, TypeError):
+            return None  # cut short or unreadable: train it again
+        self.log(f"{key}: trained by the interrupted run, loaded from {folder}")
+        self.cache[f"scores:{key}"] = scores
+        return model
 
     def scores(self, key: str) -> dict:
         return self.cache[f"scores:{key}"]

@@ -1,12 +1,21 @@
-"""``seqlens study``: run the key published findings at CPU scale and write an HTML report."""
+"""``seqlens study``: run the key published findings at CPU scale and write an HTML report.
+
+The study follows the output rule (:func:`seqlens.io.atomic.output_folder`): it works in
+``<out>.partial/`` and publishes the whole folder, manifest last, when every section is done. A
+section counts as finished once its files are written and ``sections/<key>.json`` (its report
+items and metrics) is in place; ``resume=True`` keeps finished sections and the models trained so
+far, and runs the rest.
+"""
 
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from pathlib import Path
 
-from seqlens.study.context import StudyContext
+from seqlens.errors import SeqlensError
+from seqlens.study.context import MODES, StudyContext
 
 # section key -> module of seqlens.study with a ``run(ctx, report)`` function, in report order
 SECTIONS = {
@@ -16,45 +25,144 @@ SECTIONS = {
     "real_data": "real_data",
     "families": "families",
 }
+RUN_FILE = "study.json"  # the options of the run, checked by --resume
+DONE_DIR = "sections"  # sections/<key>.json: a finished section's report items and metrics
 
 
 def run_study(out_dir: str | Path = "out/study", quick: bool = False, only=None, seed: int = 0,
-              device=None, verbose: bool = True, overrides: dict | None = None) -> Path:
-    """Run the study sections (all, or those in ``only``) and write ``<out>/report/index.html``.
+              device=None, verbose: bool = True, overrides: dict | None = None,
+              resume: bool = False, mode: str | None = None) -> Path:
+    """Run the study sections (all, or those in ``only``) and publish ``<out>/report/index.html``.
 
     Every section adds its tables (CSV beside the page) and figures to the report; headline numbers
-    go to ``<out>/metrics.json``. The same ``seed`` gives the same numbers. ``overrides`` replaces
-    entries of the mode's settings (:data:`seqlens.study.context.SETTINGS`). Returns the page path.
+    go to ``<out>/metrics.json``. The same ``seed`` gives the same numbers. ``mode`` is a key of
+    :data:`seqlens.study.context.SETTINGS` (default ``"quick"`` if ``quick`` else ``"default"``);
+    ``overrides`` replaces entries of its settings. ``resume=True`` continues the unfinished run in
+    ``<out>.partial/`` (same options required); otherwise a run starts over. Returns the page path.
     """
-    import numpy as np
-    import torch
+    from seqlens.io.atomic import check_output_path, output_folder
 
-    from seqlens.report.html import Report
-
+    mode = mode or ("quick" if quick else "default")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
     only = list(SECTIONS) if not only else [only] if isinstance(only, str) else list(only)
     unknown = [s for s in only if s not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown section(s) {unknown}; choose from {list(SECTIONS)}")
-    out_dir = Path(out_dir)
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    ctx = StudyContext(out_dir, quick=quick, seed=seed, verbose=verbose, device=device,
+    out_dir = check_output_path(out_dir, "folder")
+    ctx = StudyContext(out_dir, mode=mode, seed=seed, verbose=verbose, device=device,
                        overrides=dict(overrides or {}))
-    mode = "quick" if quick else "default"
-    report = Report(out_dir / "report", title=f"seqlens study ({mode} settings, seed {seed})")
+    options = _plain({"mode": mode, "seed": seed, "sections": only, "settings": ctx.settings})
+    if resume:
+        _check_resume(out_dir, options, ctx)
+    with output_folder(out_dir, resume=resume) as work:
+        ctx.out_dir = work
+        seconds = _run_sections(ctx, work, options, only)
+    index = out_dir / "report" / "index.html"
+    ctx.log(f"report written to {index} ({seconds:.0f} s)")
+    return index
+
+
+def _run_sections(ctx: StudyContext, work: Path, options: dict, only: list[str]) -> float:
+    """Run (or keep) each section in the working folder ``work``; returns the seconds taken."""
+    import numpy as np
+    import torch
+
+    from seqlens.io.atomic import write_json
+    from seqlens.report.html import Report
+
+    write_json(work / RUN_FILE, options)
+    torch.manual_seed(ctx.seed)
+    np.random.seed(ctx.seed)
+    report = Report(work / "report", title=f"seqlens study ({ctx.mode} settings, seed {ctx.seed})")
     start = time.perf_counter()
+    kept = []
     for key in only:
+        done = _finished_section(work, key)
+        if done is not None:
+            ctx.log(f"section {key}: finished by the interrupted run, kept")
+            report.add(done["section"])
+            ctx.metrics.update(done["metrics"])
+            kept.append(key)
+            continue
         t0 = time.perf_counter()
         ctx.log(f"section {key}")
+        before = dict(ctx.metrics)
         module = importlib.import_module(f"seqlens.study.{SECTIONS[key]}")
         module.run(ctx, report)
         ctx.metrics[f"{key}_seconds"] = round(time.perf_counter() - t0, 1)
         ctx.write_metrics()
         report.write()
+        section = next(s for s in report.sections if s.key == key)
+        metrics = {k: v for k, v in ctx.metrics.items() if k not in before or before[k] != v}
+        # written last: the section counts as finished only once all its files are in place
+        write_json(work / DONE_DIR / f"{key}.json", {"section": section.as_dict(), "metrics": metrics})
     total = time.perf_counter() - start
     ctx.metrics["seconds"] = round(total, 1)
+    ctx.metrics["sections_kept_from_interrupted_run"] = len(kept)
     ctx.write_metrics()
-    index = report.write(footer=f"Generated by seqlens in {total:.0f} s ({mode} settings, seed {seed}, "
-                                f"sections: {', '.join(only)}).")
-    ctx.log(f"report written to {index} ({total:.0f} s)")
-    return index
+    note = f"; kept from an interrupted run: {', '.join(kept)}" if kept else ""
+    report.write(footer=f"Generated by seqlens in {total:.0f} s ({ctx.mode} settings, seed {ctx.seed}, "
+                        f"sections: {', '.join(only)}{note}).")
+    return total
+
+
+def _finished_section(work: Path, key: str) -> dict | None:
+    """The report section and metrics of a section an earlier run finished, or None."""
+    from seqlens.report.html import Section
+
+    path = work / DONE_DIR / f"{key}.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        section = Section.from_dict(data["section"])
+        metrics = dict(data["metrics"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    if section.key != key or not all((work / "report" / f).is_file() for f in section.files()):
+        return None
+    return {"section": section, "metrics": metrics}
+
+
+def _check_resume(out_dir: Path, options: dict, ctx: StudyContext) -> None:
+    """Refuse to continue an unfinished run made with other options (mode, seed, sections)."""
+    from seqlens.io.atomic import partial_path
+
+    partial = partial_path(out_dir)
+    run_file = partial / RUN_FILE
+    if not run_file.is_file():
+        if partial.exists() and any(partial.iterdir()):
+            raise SeqlensError(f"--resume: {partial} holds no {RUN_FILE} (not an unfinished study); "
+                               "rerun without --resume to start over")
+        ctx.log(f"--resume: no unfinished run in {partial}; starting")
+        return
+    try:
+        earlier = json.loads(run_file.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise SeqlensError(f"--resume: {run_file} is corrupt; rerun without --resume to start over") from None
+    if earlier != options:
+        raise SeqlensError(
+            f"--resume: the unfinished run in {partial} was made with {_describe(earlier)}, this run "
+            f"asks for {_describe(options)}; rerun with the same options, or without --resume to "
+            "start over")
+
+
+def _plain(obj):
+    """``obj`` as it reads back from JSON (tuples become lists)."""
+    from seqlens.io.atomic import json_ready, to_json_value
+
+    return json.loads(json.dumps(json_ready(obj), default=to_json_value))
+
+
+def _describe(options) -> str:
+    """Run options in the words of the command line."""
+    if not isinstance(options, dict):
+        return "unknown options"
+    mode = options.get("mode")
+    words = [f"--{mode}" if mode in ("quick", "tiny") else f"{mode} settings",
+             f"--seed {options.get('seed')}"]
+    sections = options.get("sections")
+    words.append("all sections" if sections == list(SECTIONS)
+                 else " ".join(f"--only {s}" for s in sections or []))
+    return " ".join(words)
