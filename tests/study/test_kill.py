@@ -110,3 +110,26 @@ def test_sigkill_then_resume_keeps_finished_sections(earlier, capsys):
     assert "design_pool25_match_fraction" in metrics
     page = (out / "report" / "index.html").read_text()
     assert "3. Robust training" in page and "1. Design principles" in page
+
+
+def test_resumed_run_loads_the_models_it_trained(tmp_path, capsys):
+    import torch
+
+    from seqlens.study.context import StudyContext
+
+    first = StudyContext(tmp_path, mode="tiny", device="cpu")
+    data = first.dataset("regulatory_code")
+    trained = first.trained("m", data, "cnn_local", activation="relu")
+    again = StudyContext(tmp_path, mode="tiny", device="cpu")
+    loaded = again.trained("m", data, "cnn_local", activation="relu")
+    assert "m: trained by the interrupted run, loaded from" in capsys.readouterr().out
+    assert again.scores("m") == pytest.approx(first.scores("m"))
+    for (name, a), b in zip(trained.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
+    # a checkpoint cut short is trained again, not loaded
+    weights = tmp_path / "models" / "m" / "weights.pt"
+    weights.write_bytes(weights.read_bytes()[:100])
+    third = StudyContext(tmp_path, mode="tiny", device="cpu")
+    third.trained("m", data, "cnn_local", activation="relu")
+    assert "training m" in capsys.readouterr().out
+    assert 0.0 <= third.scores("m")["test_auroc"] <= 1.0
