@@ -203,21 +203,29 @@ def run_tool(tool: str, X, attr, threads: int, work: Path) -> tuple[list, dict]:
     return (read_modisco_h5(out_h5) if has else []), cost
 
 
+HIT_QUANTILES = (0.02, 0.1, 0.2)
+
+
 def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 3) -> dict:
     """Recovery, decoys, spurious patterns and hit precision/recall of one tool's patterns (the
-    same scanner and Tomtom for every tool)."""
-    from seqlens.interpret.discovery import call_hits, score_discovery, top_matches
+    same scanner and Tomtom for every tool); precision/recall also at other thresholds of the
+    scanner (``hit_precision_q0.1``, ...), to compare tools at equal recall."""
+    from seqlens.interpret.discovery import call_hits, match_hits, score_discovery, top_matches
+    from seqlens.interpret.discovery.hits import HIT_COLUMNS
 
     t0 = time.perf_counter()
-    hits = call_hits(patterns, attr, X) if patterns else None
+    hits = call_hits(patterns, attr, X) if patterns else pd.DataFrame(columns=HIT_COLUMNS)
     t_hits = time.perf_counter() - t0
     matches = top_matches(patterns, database) if patterns else None
-    if hits is None:
-        from seqlens.interpret.discovery.hits import HIT_COLUMNS
-
-        hits = pd.DataFrame(columns=HIT_COLUMNS)
     metrics, table = score_discovery(patterns, hits, instances, motifs, matches, tolerance)
     metrics["seconds_hits"] = t_hits
+    truth = dict(zip(table.get("pattern", []), table.get("truth_motif_index", [])))
+    core = instances["core"].to_numpy()
+    for q in HIT_QUANTILES:
+        h = call_hits(patterns, attr, X, quantile=q) if patterns else hits
+        ok, found, _ = match_hits(h, instances, truth, tolerance)
+        metrics[f"hit_precision_q{q}"] = float(ok.mean()) if len(h) else float("nan")
+        metrics[f"hit_recall_q{q}"] = float(found[core].mean()) if core.any() else float("nan")
     return metrics, table, matches
 
 
@@ -326,8 +334,10 @@ def _line(row: dict) -> str:
                     for k in keys if row.get(k, "") != "")
 
 
-COLUMNS = ("core_recovered", "decoys_in_major", "spurious_patterns", "n_patterns",
-           "hit_precision", "hit_recall", "seconds", "peak_above_input_mb", "peak_mb")
+COLUMNS = ("core_recovered", "core_in_top3", "decoys_in_major", "spurious_patterns",
+           "n_patterns", "hit_precision", "hit_recall", *(f"hit_{m}_q{q}" for q in HIT_QUANTILES
+                                                          for m in ("precision", "recall")),
+           "seconds", "peak_above_input_mb", "peak_mb")
 
 
 def summarise(args, runs: list[dict], tools: list[str]) -> dict:
