@@ -26,7 +26,6 @@ from .conftest import toy_data
 
 WRAPPER = r"""
 import os, signal, sys, time
-signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 marker, point = os.environ.get("PAUSE_MARKER"), os.environ.get("PAUSE_AT")
 
 def pause():

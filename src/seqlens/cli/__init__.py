@@ -18,9 +18,12 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import warnings
+from contextlib import contextmanager
 
 from seqlens.errors import SeqlensError
+from seqlens.io.atomic import set_command
 
 # modules of seqlens.cli that define commands, in the order they are listed by --help
 COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "study"]
@@ -70,17 +73,38 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+@contextmanager
+def _interruptible():
+    """SIGINT and SIGTERM stop the command (KeyboardInterrupt), also when it was started with
+    SIGINT ignored, as a job started with ``&`` from a script is; the previous handlers are put
+    back afterwards (``main`` may run inside another program, e.g. the tests)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _stop_on_sigterm}
+    before = {sig: signal.getsignal(sig) for sig in wanted}
+    for sig, handler in wanted.items():
+        if before[sig] in (signal.SIG_IGN, signal.SIG_DFL):
+            signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("SEQLENS_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    set_command(["seqlens", *argv])
     prefix = f"seqlens {args.command}"
     try:
-        return int(args.func(args) or 0)
+        with _interruptible():
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         from seqlens.io.atomic import active_partials
 

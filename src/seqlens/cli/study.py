@@ -8,9 +8,6 @@ it within seconds (exit 130), keeping the finished sections for ``--resume``.
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
-from contextlib import contextmanager
 
 from seqlens.cli.common import add_resume_option, device_option, nonnegative_int
 
@@ -32,28 +29,11 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-@contextmanager
-def interruptible():
-    """Let SIGINT stop the run even when it arrives ignored: a job started with ``&`` from a
-    script (or a CI step) inherits SIGINT as ignored, and Python then ignores Ctrl-C and
-    ``kill -INT`` until the run ends, minutes later."""
-    ignored = (signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-               and threading.current_thread() is threading.main_thread())
-    if ignored:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        if ignored:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def run(args) -> int:
     from seqlens.study.runner import run_study
 
     mode = "tiny" if args.tiny else "quick" if args.quick else "default"
-    with interruptible():
-        index = run_study(args.out, mode=mode, only=args.only, seed=args.seed, device=args.device,
-                          verbose=not args.quiet, resume=args.resume)
+    index = run_study(args.out, mode=mode, only=args.only, seed=args.seed, device=args.device,
+                      verbose=not args.quiet, resume=args.resume)
     print(f"report: {index}")
     return 0

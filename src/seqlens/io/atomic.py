@@ -129,6 +129,14 @@ def check_output_path(out: str | Path, kind: str = "folder") -> Path:
     return out
 
 
+_COMMAND: list[str] = []
+
+
+def set_command(command: list[str]) -> None:
+    """Record the command line that manifests name (the CLI sets it; default ``sys.argv``)."""
+    _COMMAND[:] = command
+
+
 def write_manifest(folder: str | Path, command: list[str] | None = None) -> Path:
     """Write ``manifest.json`` listing every file under ``folder`` (size and SHA-256)."""
     from seqlens import __version__
@@ -141,7 +149,7 @@ def write_manifest(folder: str | Path, command: list[str] | None = None) -> Path
             files[rel] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
     return write_json(folder / MANIFEST, {
         "format": FORMAT, "seqlens_version": __version__,
-        "command": list(command) if command is not None else ["seqlens", *sys.argv[1:]],
+        "command": list(command or _COMMAND or ["seqlens", *sys.argv[1:]]),
         "files": files,
     })
 
