@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
-from seqlens.cli.common import add_resume_option, nonnegative_int, positive_float, positive_int, unit_interval
-from seqlens.cli.msa_models import RESUME_NOTE, add_potts_options, device_option
+from seqlens.cli.common import (
+    add_resume_option,
+    device_option,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
+from seqlens.cli.msa_models import RESUME_NOTE, add_potts_options
 
 
 def register(sub) -> None:
@@ -65,18 +72,18 @@ def _model(args):
 def _read_truth(args, msa):
     """``(truth, threshold, source)``: the distance table of ``--pdb`` (in focus residue
     numbers) or ``--distances``; ``(None, None, None)`` without either."""
-    from seqlens.cli.msa_models import input_file
+    from seqlens.cli.common import check_input
     from seqlens.io.structures import map_to_focus, read_distance_table, structure_distances
 
     if args.pdb:
-        path = input_file(args.pdb, "--pdb")
+        path = check_input(args.pdb, "--pdb")
         table, seq, numbers = structure_distances(path, args.chain, mode=args.atoms)
         if args.map == "align":
             table = map_to_focus(table, seq, numbers, msa.focus_sequence(),
                                  msa.columns["residue"].to_numpy())
         return table, args.threshold or (5.0 if args.atoms == "heavy" else 8.0), path
     if args.distances:
-        path = input_file(args.distances, "--distances")
+        path = check_input(args.distances, "--distances")
         return read_distance_table(path), args.threshold or 8.0, path
     return None, None, None
 
@@ -120,12 +127,11 @@ def run_contacts(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from seqlens.cli.common import report_metrics
+    from seqlens.cli.common import check_input, report_metrics
     from seqlens.cli.msa_models import (
         check_potts_memory,
         fit_model,
         focus_value,
-        input_file,
         read_checked_alignment,
     )
     from seqlens.errors import SeqlensError
@@ -134,7 +140,7 @@ def run_contacts(args) -> int:
     from seqlens.plot.contacts import plot_contact_map
 
     out = check_output_path(args.out, "folder")
-    path = input_file(args.msa, "--msa")
+    path = check_input(args.msa, "--msa")
     focus = focus_value(args.focus, default_first=False)
     if args.pdb and args.map == "align" and focus is None:
         raise SeqlensError("--pdb with --map align needs --focus (the structure is aligned to the "

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from seqlens.cli.common import (
     add_resume_option,
+    check_input,
+    device_option,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -54,22 +56,6 @@ def lambda_j_option(text: str) -> str:
     return text
 
 
-def device_option(text: str) -> str:
-    """argparse type of ``--device``: a torch device that exists here (``cpu``, ``cuda:0``)."""
-    import argparse
-
-    import torch
-
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"not a device: {text!r} (e.g. cpu, cuda, cuda:1)") from None
-    if device.type == "cuda" and (not torch.cuda.is_available()
-                                  or (device.index or 0) >= torch.cuda.device_count()):
-        raise argparse.ArgumentTypeError(f"{text!r}: no such CUDA device on this machine")
-    return text
-
-
 def add_potts_options(p) -> None:
     """``--preset``, ``--lambda-j``, ``--max-memory-gb`` (Potts fits)."""
     p.add_argument("--preset", default="plmc", choices=PRESETS, help="Potts preset")
@@ -82,16 +68,6 @@ def add_potts_options(p) -> None:
 
 
 # ---------------------------------------------------------------------------- input checks
-def input_file(path: str, option: str) -> Path:
-    """``path`` as a Path; a missing file or a folder given for ``option`` is refused."""
-    p = Path(path)
-    if not p.exists():
-        raise SeqlensError(f"{option} {path}: no such file")
-    if p.is_dir():
-        raise SeqlensError(f"{option} {path}: is a folder, not a file")
-    return p
-
-
 def model_folder(path: str) -> Path:
     """``--model``: a folder written by ``seqlens msa fit``."""
     p = Path(path)
@@ -306,7 +282,7 @@ def run_fit(args) -> int:
     from seqlens.msa.persist import save_msa_model
 
     out = check_output_path(args.out, "folder")
-    path = input_file(args.msa, "--msa")
+    path = check_input(args.msa, "--msa")
     if args.model != "potts":
         _refuse_unused(args, {"--max-memory-gb": args.max_memory_gb,
                               "--lambda-j": None if args.model == "attention" else args.lambda_j},
@@ -369,7 +345,7 @@ def run_score(args) -> int:
     from seqlens.msa.persist import load_msa_model
 
     out = check_output_path(args.out, "folder")
-    path = input_file(args.sequences, "--sequences")
+    path = check_input(args.sequences, "--sequences")
     model = load_msa_model(model_folder(args.model))
     names, X = _read_rows(model, path)
     scores = sequence_scores(model, X, kind="score")
@@ -451,7 +427,7 @@ def run_mutations(args) -> int:
     from seqlens.plot.mutations import plot_mutation_scatter
 
     out = check_output_path(args.out, "folder")
-    path = input_file(args.dms, "--dms")
+    path = check_input(args.dms, "--dms")
     wildtype = _read_wildtype(args.wildtype) if args.wildtype else None
     model = load_msa_model(model_folder(args.model))
     if args.n_samples is not None:
@@ -538,7 +514,7 @@ def run_sample(args) -> int:
     kwargs = _sample_options(args, model)
     msa = None
     if args.msa:
-        msa = read_checked_alignment(input_file(args.msa, "--msa"),
+        msa = read_checked_alignment(check_input(args.msa, "--msa"),
                                      focus_value(args.focus, default_first=True), "a comparison")
         if msa.length != len(model.columns_):
             raise SeqlensError(f"--msa {args.msa}: {msa.length} columns, the model has "

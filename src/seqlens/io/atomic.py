@@ -228,12 +228,8 @@ def _open_partial(out: Path, resume: bool) -> tuple[Path, bool]:
 
 
 @contextmanager
-def output_folder(out: str | Path, resume: bool = False,
-                  command: list[str] | None = None) -> Iterator[Path]:
-    """Yield the working folder ``<out>.partial/``; on success write the manifest and publish it
-    as ``<out>``. On a :class:`SeqlensError` (bad input) a fresh working folder is removed; on
-    an interrupt or a crash it stays for ``resume=True``."""
-    out = check_output_path(out, "folder")
+def _working(out: Path, resume: bool) -> Iterator[Path]:
+    """The working folder of ``out``, removed again when a fresh run meets bad input."""
     partial, fresh = _open_partial(out, resume)
     try:
         yield partial
@@ -241,6 +237,17 @@ def output_folder(out: str | Path, resume: bool = False,
         if fresh:
             shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+@contextmanager
+def output_folder(out: str | Path, resume: bool = False,
+                  command: list[str] | None = None) -> Iterator[Path]:
+    """Yield the working folder ``<out>.partial/``; on success write the manifest and publish it
+    as ``<out>``. On a :class:`SeqlensError` (bad input) a fresh working folder is removed; on
+    an interrupt or a crash it stays for ``resume=True``."""
+    out = check_output_path(out, "folder")
+    with _working(out, resume) as partial:
+        yield partial
     write_manifest(partial, command)
     _publish_folder(partial, out)
 
@@ -252,13 +259,8 @@ def output_file(out: str | Path, resume: bool = False) -> Iterator[Path]:
     writes ``<out.name>`` and its sidecars. On success the sidecars are moved beside ``out``
     first and the file itself last, so the file appears only when its sidecars are in place."""
     out = check_output_path(out, "file")
-    partial, fresh = _open_partial(out, resume)
-    try:
+    with _working(out, resume) as partial:
         yield partial
-    except SeqlensError:
-        if fresh:
-            shutil.rmtree(partial, ignore_errors=True)
-        raise
     main = partial / out.name
     if not main.exists():
         raise OutputError(f"{out}: the run wrote no output file")  # a bug in the command
