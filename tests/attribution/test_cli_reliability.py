@@ -251,28 +251,7 @@ def test_ism_plan_does_not_swallow_an_interrupt(at):
         ism(_Interrupting(at), X, batch_size=8, device="cpu")
 
 
-def interrupted_after(seconds: float, call) -> float:
-    """Run ``call`` with a Ctrl-C (KeyboardInterrupt from a timer signal) after ``seconds``;
-    returns how long it took to stop. Fails if ``call`` finishes or swallows the interrupt."""
-    import signal
-    import time
-
-    def ctrl_c(signum, frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGALRM, ctrl_c)
-    t0 = time.perf_counter()
-    try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        with pytest.raises(KeyboardInterrupt):
-            call()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-    return time.perf_counter() - t0
-
-
-def test_ism_loop_stops_promptly_on_ctrl_c():
+def test_ism_loop_stops_promptly_on_ctrl_c(interrupted_after):
     from seqlens.attribution import ism
 
     model = build_model("cnn_p4", seq_length=L, random_state=0)

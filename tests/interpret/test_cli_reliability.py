@@ -261,28 +261,7 @@ def test_surrogate_resume_reuses_the_network_outputs(env, tmp_path, capsys):
     assert not (tmp_path / "sur.partial").exists()
 
 
-def interrupted_after(seconds: float, call) -> float:
-    """Run ``call`` with a Ctrl-C (KeyboardInterrupt from a timer signal) after ``seconds``;
-    returns how long it took to stop. Fails if ``call`` finishes or swallows the interrupt."""
-    import signal
-    import time
-
-    def ctrl_c(signum, frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGALRM, ctrl_c)
-    t0 = time.perf_counter()
-    try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        with pytest.raises(KeyboardInterrupt):
-            call()
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-    return time.perf_counter() - t0
-
-
-def test_gia_spacing_and_surrogate_library_stop_promptly_on_ctrl_c():
+def test_gia_spacing_and_surrogate_library_stop_promptly_on_ctrl_c(interrupted_after):
     from seqlens.interpret import gia
     from seqlens.interpret.surrogate import surrogate_analysis
 
