@@ -68,16 +68,23 @@ def test_pdb_with_only_a_model_line(tmp_path):
 def test_structure_without_ca_atoms(tmp_path):
     p = tmp_path / "noca.pdb"
     p.write_text(atom(1, "N", "ALA", 1, 0.0) + atom(2, "N", "GLY", 2, 3.0))
-    with pytest.raises(FormatError, match=r"noca.pdb: no CA atoms in chain 'A' \(2 residues"):
+    with pytest.raises(FormatError, match=r"noca.pdb: no CA atoms usable in chain 'A'.*mode='heavy'"):
         structure_distances(p)
-    with pytest.raises(FormatError, match="no CA atoms in chain 'A'"):
+    table, seq, _ = structure_distances(p, mode="heavy")  # heavy atoms need no CA
+    assert seq == "AG" and table["dist"].tolist() == pytest.approx([3.0])
+
+
+def test_non_finite_coordinates_refused(tmp_path):
+    p = tmp_path / "nan.pdb"
+    p.write_text(atom(1, "CA", "ALA", 1, 0.0) + atom(2, "CA", "GLY", 2, 3.0).replace("   3.000", "     nan"))
+    with pytest.raises(FormatError, match=r"nan.pdb: chain 'A' residue 2: atom coordinates are not finite"):
         read_structure_residues(p)
 
 
 def test_ca_only_trace_needs_heavy_mode(tmp_path):
     p = tmp_path / "ca.pdb"
     p.write_text(atom(1, "CA", "ALA", 1, 0.0) + atom(2, "CA", "GLY", 2, 3.8) + atom(3, "CA", "LEU", 3, 7.6))
-    with pytest.raises(FormatError, match="ca.pdb: no residue of chain 'A' has a CB atom .* mode='heavy'"):
+    with pytest.raises(FormatError, match="ca.pdb: no CA atoms usable in chain 'A': no residue has a CB atom .* mode='heavy'"):
         structure_distances(p, mode="cb")
     table, seq, numbers = structure_distances(p, mode="heavy")
     assert seq == "AGL" and table["dist"].tolist() == pytest.approx([3.8, 7.6, 3.8])

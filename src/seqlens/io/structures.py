@@ -85,7 +85,7 @@ def read_structure_residues(path: str | Path, chain: str | None = None, model: i
     ``cb`` is the C-beta, or a virtual one from N, CA, C for glycine (NaN if atoms are missing).
     ``chain`` None takes the first chain. PDB or mmCIF (``.cif``/``.mmcif``), gzip allowed.
     Raises :class:`FormatError` naming the file for an unparsable file, a missing model or chain,
-    a chain without amino-acid residues or without any CA atom.
+    a chain without amino-acid residues, and non-finite coordinates.
     """
     return _read_chain(path, chain, model)[1]
 
@@ -116,13 +116,14 @@ def _read_chain(path: str | Path, chain: str | None, model: int):
     if chain not in chains:
         raise FormatError(f"{path}: chain {chain!r} not found; chains are {sorted(chains)}")
     out = []
-    has_ca = False
     for res in chains[chain]:
         if res.id[0] != " " and res.get_resname() != "MSE":
             continue
         letter = _THREE.get(res.get_resname(), "X")
         heavy = np.array([a.coord for a in res if a.element != "H"], dtype=float).reshape(-1, 3)
-        has_ca |= "CA" in res or "CB" in res
+        if not np.isfinite(heavy).all():
+            raise FormatError(f"{path}: chain {chain!r} residue {res.id[1]}: atom coordinates are "
+                              "not finite")
         if "CB" in res:
             cb = res["CB"].coord.astype(float)
         elif all(k in res for k in ("N", "CA", "C")):
@@ -132,9 +133,6 @@ def _read_chain(path: str | Path, chain: str | None, model: int):
         out.append((int(res.id[1]), letter, heavy, cb))
     if not out:
         raise FormatError(f"{path}: chain {chain!r} has no amino-acid residues")
-    if not has_ca:
-        raise FormatError(f"{path}: no CA atoms in chain {chain!r} ({len(out)} residues, none with "
-                          "a CA or CB atom)")
     return chain, out
 
 
@@ -161,10 +159,12 @@ def structure_distances(path: str | Path, chain: str | None = None, mode: str = 
     if mode == "cb":
         cb = np.stack([r[3] for r in res])
         if np.isnan(cb).any(axis=1).all():
-            raise FormatError(f"{path}: no residue of chain {chain!r} has a CB atom or the N, CA "
-                              "and C atoms of a virtual one; use mode='heavy'")
+            raise FormatError(f"{path}: no CA atoms usable in chain {chain!r}: no residue has a CB "
+                              "atom or the N, CA and C atoms of a virtual one; use mode='heavy'")
         D = np.sqrt(((cb[:, None] - cb[None]) ** 2).sum(-1))
     else:
+        if not any(len(r[2]) for r in res):
+            raise FormatError(f"{path}: chain {chain!r} has no heavy atoms")
         D = np.full((n, n), np.nan)
         for a in range(n):
             for b in range(a + 1, n):
