@@ -84,7 +84,7 @@ def test_non_finite_coordinates_refused(tmp_path):
 def test_ca_only_trace_needs_heavy_mode(tmp_path):
     p = tmp_path / "ca.pdb"
     p.write_text(atom(1, "CA", "ALA", 1, 0.0) + atom(2, "CA", "GLY", 2, 3.8) + atom(3, "CA", "LEU", 3, 7.6))
-    with pytest.raises(FormatError, match="ca.pdb: no CA atoms usable in chain 'A': no residue has a CB atom .* mode='heavy'"):
+    with pytest.raises(FormatError, match="ca.pdb: no CA atoms usable in chain 'A': .* mode='heavy'"):
         structure_distances(p, mode="cb")
     table, seq, numbers = structure_distances(p, mode="heavy")
     assert seq == "AGL" and table["dist"].tolist() == pytest.approx([3.8, 7.6, 3.8])
