@@ -146,9 +146,14 @@ def test_wrong_kind_refused(tmp_path):
 
 
 def test_corrupt_or_missing_refused(tmp_path):
-    with pytest.raises(CheckpointError, match="no checkpoint config"):
+    with pytest.raises(CheckpointError, match="none: no such checkpoint folder"):
         load_model(tmp_path / "none")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match=r"empty: not a checkpoint folder \(no config.json\)"):
+        load_model(tmp_path / "empty")
     save_model(_trained_like(), tmp_path / "ck")
+    with pytest.raises(CheckpointError, match="weights.pt: a file; expected a checkpoint folder"):
+        load_model(tmp_path / "ck" / "weights.pt")
     (tmp_path / "ck" / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="corrupt checkpoint config"):
         load_model(tmp_path / "ck")

@@ -76,9 +76,13 @@ def read_config(folder: str | Path, fmt: str, keys: set[str] | None = None) -> d
     """The validated ``config.json`` of a checkpoint folder (or the file itself), without
     checking the weights. ``keys``: the top-level keys allowed besides format/version/sha256."""
     path = Path(folder)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint folder")
+    if path.is_file() and path.name != CONFIG:
+        raise CheckpointError(f"{path}: a file; expected a checkpoint folder ({CONFIG} + {WEIGHTS})")
     cfg_path = path / CONFIG if path.is_dir() else path
     if not cfg_path.is_file():
-        raise CheckpointError(f"{cfg_path}: no checkpoint config (expected {CONFIG} in {path})")
+        raise CheckpointError(f"{path}: not a checkpoint folder (no {CONFIG})")
     if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
         raise CheckpointError(f"{cfg_path}: checkpoint config larger than {MAX_CONFIG_BYTES} bytes")
     try:
@@ -108,8 +112,8 @@ def load_checkpoint(folder: str | Path, fmt: str, keys: set[str] | None = None) 
     import torch
 
     path = Path(folder)
+    config = read_config(path, fmt, keys)
     folder = path if path.is_dir() else path.parent
-    config = read_config(folder, fmt, keys)
     weights_path = folder / WEIGHTS
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: weights file missing")

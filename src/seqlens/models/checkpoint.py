@@ -63,8 +63,8 @@ def load_model(path: str | Path, model: nn.Module | None = None, device=None) ->
     from seqlens.models.zoo import build_model
 
     path = Path(path)
+    read_checkpoint_info(path)
     folder = path if path.is_dir() else path.parent
-    read_checkpoint_info(folder)
     info, state = load_checkpoint(folder, FORMAT, KEYS)
     if model is None:
         if not info.get("model"):
