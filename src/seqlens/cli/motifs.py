@@ -152,7 +152,7 @@ def _read_attr(args):
     the chosen map is read)."""
     import h5py
 
-    from seqlens.cli.attribute import check_input
+    from seqlens.cli.common import check_input
     from seqlens.errors import FormatError
     from seqlens.io.hdf5 import open_hdf5
 
@@ -204,7 +204,7 @@ def _read_sequences(args, split: str, idx):
     """One-hot sequences of --data (the rows ``idx`` of an HDF5 dataset's split)."""
     import numpy as np
 
-    from seqlens.cli.attribute import check_input
+    from seqlens.cli.common import check_input
     from seqlens.errors import SeqlensError
 
     path = check_input(args.data, "--data")
@@ -252,7 +252,7 @@ def _load(args):
     """Everything the run needs, validated: maps, sequences, names, truth, database."""
     import numpy as np
 
-    from seqlens.cli.attribute import check_input
+    from seqlens.cli.common import check_input
     from seqlens.cli.filters import check_database, load_database
     from seqlens.errors import SeqlensError
 
