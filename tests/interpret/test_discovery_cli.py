@@ -1,8 +1,6 @@
 """``seqlens motifs`` end to end on a tiny planted case, and its one-line errors."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -12,18 +10,7 @@ import pytest
 import seqlens.cli as cli
 from seqlens.io.hdf5 import Dataset, Split, save_dataset
 
-_spec = importlib.util.spec_from_file_location(
-    "discovery_cases", Path(__file__).with_name("test_discovery.py"))
-_cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cases)
-MOTIF, planted = _cases.MOTIF, _cases.planted  # the planted case of the library tests
-
-
-@pytest.fixture(autouse=True)
-def motifs_command(monkeypatch):
-    """The ``motifs`` command, registered here until the lead adds it to COMMAND_MODULES."""
-    if "motifs" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "motifs"])
+from .discovery_cases import MOTIF, planted
 
 
 @pytest.fixture(scope="module")
