@@ -18,7 +18,8 @@ TINY = dict(
 )
 
 EXPECTED_TABLES = {"pool_size_sweep", "activation_comparison", "attribution_scores", "gia_core_vs_decoy",
-                   "robust_training", "zbed2_filter_matches", "dhfr_contacts", "dlg4_mutations"}
+                   "robust_training", "zbed2_filter_matches", "dhfr_contacts", "dlg4_mutations",
+                   "motif_discovery"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_every_section_writes_tables_figures_and_valid_links(study_dir):
     assert all(r.exists() for r in refs), [str(r) for r in refs if not r.exists()]
     metrics = json.loads((study_dir / "metrics.json").read_text())
     for key in ("dhfr_potts_precision_at_L", "dlg4_pssm_spearman", "robust_standard_test_auroc",
-                "glifac_auroc", "zbed2_test_auroc", "seconds"):
+                "glifac_auroc", "zbed2_test_auroc", "seconds", "motifs_cnn_local_exponential_core_recovered"):
         assert key in metrics
     assert 0.0 <= metrics["dhfr_gaussian_precision_at_L"] <= 1.0
     # the Gaussian needs no training: even at tiny settings it finds DHFR contacts
