@@ -133,3 +133,12 @@ def test_binary_and_broken_gzip_alignments(tmp_path):
     hidden = tmp_path / "x.sto"
     hidden.write_bytes(gzip.compress(b"# STOCKHOLM 1.0\ns1 AC\ns2 A.\n//\n"))
     assert read_msa(hidden) == (["s1", "s2"], ["AC", "A-"])
+
+
+def test_unpadded_a2m_names_the_fix(tmp_path):
+    p = tmp_path / "u.a2m"
+    p.write_text(">focus\nACDabcEF\n>s0\nACDEF\n")
+    message = r"5 columns with insertions, the first record .focus. has 8.*padded with '\.'.*\.a3m suffix"
+    with pytest.raises(FormatError, match=message):
+        read_msa(p, keep_insertions=True)
+    assert read_msa(p)[1] == ["ACDEF", "ACDEF"]

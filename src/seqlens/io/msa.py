@@ -95,7 +95,7 @@ def read_msa(
     match = [_match_only(r) for r in rows] if fmt in ("a2m", "a3m") else rows
     if not keep_insertions:
         rows = match
-    _check(names, rows, path, fmt)
+    _check(names, rows, path, fmt, keep_insertions)
     if not match[0]:
         raise FormatError(f"{path}: record {names[0]!r} has no match columns (every letter is "
                           f"a lowercase insertion or '.'); is this really {fmt}?")
@@ -162,7 +162,7 @@ def _parse_stockholm(lines: list[str], path: Path) -> tuple[list[str], list[str]
     return order, rows
 
 
-def _check(names: list[str], rows: list[str], path: Path, fmt: str) -> None:
+def _check(names: list[str], rows: list[str], path: Path, fmt: str, insertions: bool = False) -> None:
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
@@ -174,7 +174,12 @@ def _check(names: list[str], rows: list[str], path: Path, fmt: str) -> None:
     for name, row in zip(names, rows):
         if len(row) != length:
             what = "match columns" if fmt in ("a2m", "a3m") else "columns"
+            hint = ""
+            if insertions:
+                what = "columns with insertions"
+                hint = ("; A2M rows must be padded with '.' in insert columns (unpadded rows are "
+                        "A3M: give the file an .a3m suffix)")
             raise FormatError(
                 f"{path}: ragged alignment: record {name!r} has {len(row)} {what}, "
-                f"the first record {names[0]!r} has {length}"
+                f"the first record {names[0]!r} has {length}{hint}"
             )
