@@ -38,3 +38,21 @@ def _interrupted_after(seconds: float, call) -> float:
 def interrupted_after():
     """``interrupted_after(seconds, call)``: how long ``call`` took to stop after a Ctrl-C."""
     return _interrupted_after
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``run_cli(argv, folder)``: ``seqlens.cli.main`` in-process -> ``(exit code, stdout, stderr,
+    files added under folder)``; argparse's usage errors count as their exit code."""
+    from seqlens.cli import main
+
+    def run(argv, folder: Path):
+        before = set(folder.rglob("*"))
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        cap = capsys.readouterr()
+        return code, cap.out, cap.err, set(folder.rglob("*")) - before
+
+    return run

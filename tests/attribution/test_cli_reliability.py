@@ -52,19 +52,6 @@ def env(tmp_path_factory):
     return tmp
 
 
-def run_cli(argv, capsys):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse usage errors
-        rc = exc.code
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
-def files(folder: Path) -> set:
-    return {p.relative_to(folder) for p in folder.rglob("*")}
-
-
 def attribute_args(env, **over) -> list:
     opts = {"--model": env / "run", "--data": env / "d.h5", "--out": env / "o" / "a.h5",
             "--method": "saliency", "--device": "cpu", "--quiet": None, **over}
@@ -113,18 +100,17 @@ ATTRIBUTE_BAD = [
 
 
 @pytest.mark.parametrize("over, expected", ATTRIBUTE_BAD, ids=[str(c[0]) for c in ATTRIBUTE_BAD])
-def test_attribute_bad_inputs_are_one_line_errors(env, capsys, over, expected):
+def test_attribute_bad_inputs_are_one_line_errors(env, run_cli, over, expected):
     names = {"FOLDER": env / "folder", "MISSING.fa": env / "MISSING.fa", "long.fa": env / "long.fa",
              "s.fa": env / "s.fa", "MISSING_RUN": env / "MISSING_RUN", "d.h5": env / "d.h5",
              "a_file/x.h5": env / "a_file" / "x.h5", "five.h5": env / "five.h5",
              "o/b.h5": env / "o" / "b.h5"}
     over = {k: names.get(v, v) for k, v in over.items()}
-    before = files(env)
-    rc, out, err = run_cli(attribute_args(env, **over), capsys)
+    rc, out, err, added = run_cli(attribute_args(env, **over), env)
     assert rc == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert expected in err, err
-    assert files(env) == before  # nothing written, no .partial left
+    assert not added  # nothing written, no .partial left
 
 
 EVALUATE_BAD = [
@@ -152,18 +138,17 @@ def attr_file(env):
 
 
 @pytest.mark.parametrize("over, expected", EVALUATE_BAD, ids=[str(c[0]) for c in EVALUATE_BAD])
-def test_evaluate_bad_inputs_are_one_line_errors(env, attr_file, capsys, over, expected):
+def test_evaluate_bad_inputs_are_one_line_errors(env, attr_file, run_cli, over, expected):
     names = {"d.h5": env / "d.h5", "FOLDER": env / "folder", "MISSING.h5": env / "MISSING.h5",
              "no_truth.h5": env / "no_truth.h5", "other.h5": env / "other.h5",
              "nan.h5": attr_file.parent / "nan.h5", "a_file": env / "a_file"}
     opts = {"--attr": attr_file, "--truth": env / "d.h5", "--out": env / "o" / "ev",
             **{k: names.get(v, v) for k, v in over.items()}}
-    before = files(env)
-    rc, out, err = run_cli(["evaluate-attributions", *[x for kv in opts.items() for x in kv]], capsys)
+    rc, out, err, added = run_cli(["evaluate-attributions", *[x for kv in opts.items() for x in kv]], env)
     assert rc == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert expected in err, err
-    assert files(env) == before
+    assert not added
 
 
 def test_metrics_go_beside_the_file_and_evaluate_writes_a_folder(env, capsys, tmp_path):

@@ -50,19 +50,6 @@ def env(tmp_path_factory):
     return tmp
 
 
-def run_cli(argv, capsys):
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse usage errors
-        rc = exc.code
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
-def files(folder: Path) -> set:
-    return {p.relative_to(folder) for p in folder.rglob("*")}
-
-
 NAMES = {"FIVE": "five.h5", "FOLDER": "folder", "MISSING": "missing.h5", "A_FILE": "a_file",
          "OTHER": "other_stuff", "LONG": "long.fa", "PROTEIN": "protein.meme", "MISSING_MEME": "missing.meme"}
 
@@ -78,13 +65,12 @@ def argv_of(command: str, env: Path, opts: dict) -> list:
     return argv
 
 
-def check_one_line_error(env, capsys, argv, expected):
-    before = files(env)
-    rc, out, err = run_cli(argv, capsys)
+def check_one_line_error(env, run_cli, argv, expected):
+    rc, out, err, added = run_cli(argv, env)
     assert rc == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert expected in err, err
-    assert files(env) == before  # nothing written, no .partial left
+    assert not added  # nothing written, no .partial left
 
 
 GIA_BAD = [
@@ -126,11 +112,11 @@ GIA_BAD = [
 
 
 @pytest.mark.parametrize("over, expected", GIA_BAD, ids=[str(c[0])[:60] for c in GIA_BAD])
-def test_gia_bad_inputs_are_one_line_errors(env, capsys, over, expected):
+def test_gia_bad_inputs_are_one_line_errors(env, run_cli, over, expected):
     opts = {"--model": env / "run", "--data": env / "d.h5", "--experiment": "importance",
             "--pattern": "GATA", "--n-null": "16", "--out": env / "o_gia", "--device": "cpu",
             "--quiet": None, **over}
-    check_one_line_error(env, capsys, argv_of("gia", env, opts), expected)
+    check_one_line_error(env, run_cli, argv_of("gia", env, opts), expected)
 
 
 SURROGATE_BAD = [
@@ -165,20 +151,20 @@ SURROGATE_BAD = [
 
 
 @pytest.mark.parametrize("over, expected", SURROGATE_BAD, ids=[str(c[0])[:60] for c in SURROGATE_BAD])
-def test_surrogate_bad_inputs_are_one_line_errors(env, capsys, over, expected):
+def test_surrogate_bad_inputs_are_one_line_errors(env, run_cli, over, expected):
     opts = {"--model": env / "run", "--fasta": env / "s.fa", "--record": "wt", "--window": "10:30",
             "--n": "200", "--out": env / "o_sur", "--device": "cpu", "--quiet": None,
             "--no-plots": None, **over}
-    check_one_line_error(env, capsys, argv_of("surrogate", env, opts), expected)
+    check_one_line_error(env, run_cli, argv_of("surrogate", env, opts), expected)
 
 
-def test_surrogate_refuses_a_library_larger_than_memory(env, capsys, monkeypatch):
+def test_surrogate_refuses_a_library_larger_than_memory(env, run_cli, monkeypatch):
     import seqlens.cli.surrogate as cli_surrogate
 
     monkeypatch.setattr(cli_surrogate, "_memory_limit", lambda: 1 << 20)
     argv = ["surrogate", "--model", env / "run", "--fasta", env / "s.fa", "--n", "100000",
             "--out", env / "o_sur", "--quiet"]
-    check_one_line_error(env, capsys, argv, "--n 100000 variants of a 100-letter sequence")
+    check_one_line_error(env, run_cli, argv, "--n 100000 variants of a 100-letter sequence")
 
 
 FILTERS_BAD = [
@@ -205,10 +191,10 @@ FILTERS_BAD = [
 
 
 @pytest.mark.parametrize("over, expected", FILTERS_BAD, ids=[str(c[0])[:60] for c in FILTERS_BAD])
-def test_filters_bad_inputs_are_one_line_errors(env, capsys, over, expected):
+def test_filters_bad_inputs_are_one_line_errors(env, run_cli, over, expected):
     opts = {"--model": env / "run", "--data": env / "d.h5", "--jaspar": env / "ok.meme",
             "--max-seqs": "8", "--out": env / "o_filt", "--device": "cpu", "--quiet": None, **over}
-    check_one_line_error(env, capsys, argv_of("filters", env, opts), expected)
+    check_one_line_error(env, run_cli, argv_of("filters", env, opts), expected)
 
 
 def test_outputs_are_published_with_a_manifest(env, tmp_path):
