@@ -26,8 +26,10 @@ def register(sub) -> None:
     p.add_argument("--split", default="test", choices=("train", "valid", "test"),
                    help="split of --data to use (default test)")
     p.add_argument("--jaspar", default=None,
-                   help="JASPAR release year (default: newest offline release, CORE vertebrates) "
-                        "or a motif file (.meme or JASPAR .pfm/.jaspar/.txt)")
+                   help="JASPAR release year (CORE vertebrates) or a motif file (.meme or JASPAR "
+                        ".pfm/.jaspar/.txt); default: the release a simulated --truth/--data drew its "
+                        "motifs from (its metadata's jaspar_release; 2016 for older simulated files), "
+                        "else the newest offline release")
     p.add_argument("--truth", default=None,
                    help="HDF5 dataset whose metadata lists the ground-truth motif IDs "
                         "(default: --data's own metadata, when it has them)")
@@ -75,6 +77,41 @@ def find_checkpoint(path: str | Path) -> Path:
         raise SeqlensError(f"{path}: several checkpoints inside ({', '.join(map(str, found))}); "
                            "pass one of them to --model")
     return found[0]
+
+
+SIMULATION_RELEASE = 2016  # the release seqlens.simulate drew from before files recorded it
+
+
+def default_release(spec, truth_src, truth_ids, where: str):
+    """The ``--jaspar`` to use: ``spec`` when given, else the release a simulated dataset recorded
+    (``metadata["jaspar_release"]``), else 2016 for a simulated dataset that lists its motifs but
+    not the release (with a printed note), else None (the newest release)."""
+    if spec is not None:
+        return spec
+    from seqlens.errors import SeqlensError
+    from seqlens.motifs.jaspar import JasparLookupError, _release_year
+
+    release = truth_src.metadata.get("jaspar_release")
+    if release is not None:
+        try:
+            return _release_year(release)
+        except JasparLookupError as exc:
+            raise SeqlensError(f"{where}: metadata jaspar_release {release!r}: {exc}") from None
+    if truth_ids:
+        print(f"seqlens filters: note: {where} lists simulated motifs but no jaspar_release; matching "
+              f"against JASPAR {SIMULATION_RELEASE}, the release seqlens.simulate draws from "
+              "(give --jaspar to choose)")
+        return SIMULATION_RELEASE
+    return None
+
+
+def release_of(spec) -> int | None:
+    """The JASPAR release year that ``spec`` (a year, None = newest, or a motif file) names."""
+    from seqlens.motifs.jaspar import _release_year
+
+    if spec is not None and Path(str(spec)).exists():
+        return None
+    return _release_year(spec)
 
 
 def load_database(spec):
@@ -155,8 +192,10 @@ def run(args) -> int:
     truth_src = (load_dataset(check_input(args.truth, "--truth"), splits=(), truth=False)
                  if args.truth else data)
     truth_ids = truth_ids_of(truth_src)
-    database = load_database(args.jaspar)
-    check_database(database, args.jaspar, X.shape[1])
+    jaspar = default_release(args.jaspar, truth_src, truth_ids, args.truth or args.data)
+    database = load_database(jaspar)
+    check_database(database, jaspar, X.shape[1])
+    release = release_of(jaspar)
 
     with output_folder(out, resume=args.resume) as work:
         if args.method == "activation":
@@ -173,8 +212,10 @@ def run(args) -> int:
 
         save_filter_matches(work, motifs, matches)
         best = best_matches(matches, len(motifs))
-        stats_doc = dict(stats, database=str(args.jaspar or "latest CORE vertebrates"),
-                         n_database=len(database), truth_ids=truth_ids, method=args.method,
+        stats_doc = dict(stats, database=(f"JASPAR {release} CORE vertebrates" if release
+                                          else str(jaspar)),
+                         jaspar_release=release, n_database=len(database), truth_ids=truth_ids,
+                         method=args.method,
                          n_sequences=int(len(X)), split=args.split,
                          best_matches=_records(best[["filter", "target", "target_name", "q_value",
                                                      "e_value", "truth"]]))
@@ -186,8 +227,11 @@ def run(args) -> int:
 
         metrics = {k: v for k, v in stats.items() if isinstance(v, (int, float))}
         metrics["n_database"] = len(database)
+        if release is not None:
+            metrics["jaspar_release"] = release
         metrics["seconds"] = time.perf_counter() - start
-        report_metrics(metrics, work, title=f"seqlens filters: {len(motifs)} filters, "
+        against = f"JASPAR {release}" if release else Path(str(jaspar)).name
+        report_metrics(metrics, work, title=f"seqlens filters: {len(motifs)} filters vs {against}, "
                                             f"{args.metric} <= {args.cutoff}")
     return 0
 

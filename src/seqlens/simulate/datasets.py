@@ -5,10 +5,11 @@ truth ``truth`` ``(N, 4, L)`` per split) that is identical for the same ``random
 from JASPAR CORE 2016 vertebrates, shipped as ``seqlens/data/jaspar2016_vertebrates.pfm``.
 
 ``metadata`` holds the dataset name, recipe, seed, the motif list (``motifs``: name, JASPAR ID,
-width), task names and, where relevant, the interacting pairs. The instance table is stored as
-``extras`` arrays ``instance_*`` (split code 0/1/2, sequence index within its split, motif index into
-``metadata["motifs"]``, start, end, strand +1/-1, and recipe-specific columns); rebuild it as a
-DataFrame with :func:`instance_table`.
+width), the JASPAR release they come from (``jaspar_release``: 2016), task names and, where
+relevant, the interacting pairs. The instance table is stored as ``extras`` arrays ``instance_*``
+(split code 0/1/2, sequence index within its split, motif index into ``metadata["motifs"]``,
+start, end, strand +1/-1, and recipe-specific columns); rebuild it as a DataFrame with
+:func:`instance_table`.
 
 The published recipes use a uniform background; every dataset also takes ``background=`` (``"gc"``,
 ``"iid"``, ``"profile"``, ``"dinucleotide"``) with the keywords of
@@ -36,6 +37,7 @@ from seqlens.simulate.grammar import (
 )
 
 JASPAR_FILE = "jaspar2016_vertebrates.pfm"
+JASPAR_RELEASE = 2016  # recorded as metadata["jaspar_release"]: the release to match filters against
 MOTIF_SOURCE = "JASPAR CORE 2016 vertebrates (seqlens/data/jaspar2016_vertebrates.pfm)"
 SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
 COUNT_PROBABILITIES = (0.50, 0.25, 0.17, 0.05, 0.03)
@@ -125,6 +127,7 @@ def _assemble(X, Y, truth, table: pd.DataFrame, extra_cols: list[str], rng, meta
         extras[f"instance_{col}"] = table[col].to_numpy()[order].astype(np.int8)
     metadata = dict(metadata, n=n, length=int(X.shape[2]), splits=dict(zip(SPLITS, sizes)),
                     split_fractions=list(SPLIT_FRACTIONS), motif_source=MOTIF_SOURCE,
+                    jaspar_release=JASPAR_RELEASE,
                     instance_columns=["split", "seq", "motif", "start", "end", "strand"] + extra_cols)
     return Dataset(*splits, metadata=metadata, extras=extras)
 
