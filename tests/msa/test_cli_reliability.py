@@ -185,8 +185,8 @@ def _cases():
          r"dist_far.csv: no predicted pair .* residues 200..240; the model columns are residues 1..12"),
         ("contacts pdb without CA/CB", con + ["--model", "mi", "--focus", "first", "--pdb",
                                              "{d}/noca.pdb"], r"noca.pdb: .*CA"),
-        ("contacts pdb needs a focus", con + ["--model", "mi", "--pdb", "{d}/noca.pdb"],
-         r"--pdb with --map align needs --focus"),
+        ("contacts pdb needs a focus", con + ["--model", "mi", "--focus", "none", "--pdb",
+                                             "{d}/noca.pdb"], r"--pdb with --map align needs a focus"),
     ]
 
 

@@ -28,7 +28,10 @@ def register(sub) -> None:
                    help="alignment format (default: from extension)")
     c.add_argument("--alphabet", default="protein", choices=["protein", "rna"])
     c.add_argument("--focus", default=None,
-                   help="focus sequence name (prefix); 'first' for the first record; default none")
+                   help="focus sequence name (prefix); default: the first sequence, as in msa fit "
+                        "(columns and --distances/--pdb numbered by its residues); 'none' models "
+                        "every column, numbered by column, and warns with --distances (tables are "
+                        "usually numbered by residues)")
     c.add_argument("--model", default="potts", choices=["potts", "gaussian", "pssm", "mi"])
     add_potts_options(c)
     c.add_argument("--max-iter", type=positive_int, default=None, help="Potts iterations")
@@ -83,7 +86,15 @@ def _read_truth(args, msa):
                                  msa.columns["residue"].to_numpy())
         return table, args.threshold or (5.0 if args.atoms == "heavy" else 8.0), path
     if args.distances:
+        import warnings
+
         path = check_input(args.distances, "--distances")
+        if msa.focus is None:
+            warnings.warn(f"--distances {path} with --focus none: the alignment's columns are "
+                          "numbered 1..L by column, while a distance table is usually numbered by "
+                          "the residues of a focus sequence; drop --focus none (default: the first "
+                          "sequence) or give --focus NAME unless the table is numbered by column",
+                          stacklevel=2)
         return read_distance_table(path), args.threshold or 8.0, path
     return None, None, None
 
@@ -141,10 +152,10 @@ def run_contacts(args) -> int:
 
     out = check_output_path(args.out, "folder")
     path = check_input(args.msa, "--msa")
-    focus = focus_value(args.focus, default_first=False)
+    focus = focus_value(args.focus, default_first=True)
     if args.pdb and args.map == "align" and focus is None:
-        raise SeqlensError("--pdb with --map align needs --focus (the structure is aligned to the "
-                           "focus sequence); give --focus NAME or --focus first")
+        raise SeqlensError("--pdb with --map align needs a focus (the structure is aligned to the "
+                           "focus sequence); drop --focus none or give --focus NAME")
     if args.model != "potts" and (args.lambda_j is not None or args.max_memory_gb is not None
                                   or args.max_iter is not None):
         raise SeqlensError(f"--lambda-j, --max-iter, --max-memory-gb: Potts options, not used by "
