@@ -26,7 +26,8 @@ from seqlens.errors import SeqlensError
 from seqlens.io.atomic import set_command
 
 # modules of seqlens.cli that define commands, in the order they are listed by --help
-COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "motifs", "study"]
+COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "motifs", "study",
+                   "data"]
 
 
 class _Parser(argparse.ArgumentParser):
