@@ -1,7 +1,8 @@
 """Potts pseudo-likelihood fit on DHFR with the plmc preset: wall time, peak memory, precision.
 
-plmc (``plmc -le 16 -lh 0.01 -m 100 -g -f DYR_ECOLI``) takes about 58 s and 714 MB on a 2-core
-machine of this kind and reaches top-L precision 0.805 (contact = min atom distance < 5 A,
+plmc (``plmc -le 16 -lh 0.01 -m 100 -g -f DYR_ECOLI``) was remembered to take about 58 s and
+714 MB on a 2-core machine of this kind and to reach top-L precision 0.805; plmc is not run here,
+so these are printed as context only, never as a ratio (contact = min atom distance < 5 A,
 |i - j| >= 6). Each configuration runs in a fresh subprocess so that peak RSS (ru_maxrss) is the
 fit's own (it includes the Python + torch + numba runtime, ~380 MB); a throw-away process first
 fills numba's on-disk cache so that JIT compilation is not timed. Wall and CPU seconds are both
@@ -129,12 +130,10 @@ def main(argv=None) -> int:
             r["speedup_vs_torch_path_cpu"] = t["cpu_seconds"] / r["cpu_seconds"]
     if args.pdz:
         r.update(run_pdz(args.max_iter, args.threads, args.batch_size))
-    if "seconds" in r:
-        r.update(time_ratio_vs_plmc=r["seconds"] / PLMC["seconds"],
-                 memory_ratio_vs_plmc=r["peak_mb"] / PLMC["peak_mb"])
-    r.update(plmc_seconds=PLMC["seconds"], plmc_peak_mb=PLMC["peak_mb"],
-             plmc_precision_at_L=PLMC["precision_at_L"], threads=args.threads, max_iter=args.max_iter,
-             batch_size=args.batch_size)
+    # plmc is not run here (it is not on the package registries): its remembered figures are
+    # printed as context, labelled so, and never divided into a ratio
+    r.update({f"context_remembered_plmc_{k}": v for k, v in PLMC.items()})
+    r.update(threads=args.threads, max_iter=args.max_iter, batch_size=args.batch_size)
     width = max(len(k) for k in r)
     print("Potts (plmc preset)")
     for k, v in r.items():
