@@ -43,7 +43,11 @@ def save_model(model: nn.Module, path: str | Path, metadata: dict | None = None,
 def read_checkpoint_info(path: str | Path) -> dict:
     """The parsed ``config.json`` of a checkpoint folder (format and keys validated; the hash is
     checked by :func:`load_model`)."""
-    info = read_config(path, FORMAT, KEYS)
+    return _checked(read_config(path, FORMAT, KEYS), path)
+
+
+def _checked(info: dict, path) -> dict:
+    """``info`` after checking that ``model`` and ``metadata`` are JSON objects."""
     if info.get("model") is not None and not isinstance(info["model"], dict):
         raise CheckpointError(f"{path}: 'model' must be a JSON object")
     if not isinstance(info.get("metadata", {}), dict):
@@ -63,9 +67,9 @@ def load_model(path: str | Path, model: nn.Module | None = None, device=None) ->
     from seqlens.models.zoo import build_model
 
     path = Path(path)
-    read_checkpoint_info(path)
+    info, state = load_checkpoint(path, FORMAT, KEYS)
+    _checked(info, path)
     folder = path if path.is_dir() else path.parent
-    info, state = load_checkpoint(folder, FORMAT, KEYS)
     if model is None:
         if not info.get("model"):
             raise CheckpointError(
