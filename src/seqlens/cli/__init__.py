@@ -23,7 +23,8 @@ import warnings
 from contextlib import contextmanager
 
 from seqlens.errors import SeqlensError
-from seqlens.io.atomic import set_command
+from seqlens.io.atomic import active_partials, set_command
+from seqlens.io.text import one_line
 
 # modules of seqlens.cli that define commands, in the order they are listed by --help
 COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "motifs", "study",
@@ -34,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (exit 2), like every other error of the CLI."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,26 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _expected_message(exc: BaseException) -> str | None:
     """The one-line message of an expected failure, or None for a bug."""
     if isinstance(exc, SeqlensError):
-        return _one_line(exc)
-    if isinstance(exc, OSError) and (exc.filename or exc.strerror):
+        return one_line(exc)
+    if isinstance(exc, OSError):  # missing or unreadable files, a full disk, ...
         where = f"{exc.filename}: " if exc.filename else ""
-        return _one_line(f"{where}{exc.strerror or exc}")
-    if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)):
-        return _one_line(exc)
+        return one_line(f"{where}{exc.strerror or exc}")
     if isinstance(exc, MemoryError):
         return "out of memory; try a smaller input, batch size or model"
     return None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"seqlens: warning: {_one_line(message)}", file=file or sys.stderr)
+    print(f"seqlens: warning: {one_line(message)}", file=file or sys.stderr)
 
 
 def _stop_on_sigterm(signum, frame):
@@ -107,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         with _interruptible():
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        from seqlens.io.atomic import active_partials
-
         kept = active_partials()
         where = (f"; unfinished output kept in {', '.join(map(str, kept))} (rerun with --resume "
                  "to continue, or without to start over)") if kept else ""
@@ -122,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         command = shlex.join(["seqlens", *argv])
-        print(f"{prefix}: internal error ({type(exc).__name__}: {_one_line(exc)[:300]}). This is a "
+        print(f"{prefix}: internal error ({type(exc).__name__}: {one_line(exc)[:300]}). This is a "
               f"bug in seqlens; please report it with the command line `{command}` (rerun with "
               "--debug for the traceback)", file=sys.stderr)
         return 1

@@ -22,9 +22,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception's message squeezed onto one line (library messages may span several)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+def one_line(message: BaseException | str) -> str:
+    """A message (an exception's, or text) squeezed onto one line; library messages may span
+    several. An exception without a message gives its type name."""
+    return " ".join(str(message).split()) or type(message).__name__
 
 
 def _open(path: Path) -> tuple[IO[bytes], bool]:
