@@ -107,13 +107,9 @@ def check_input(path, option: str) -> Path:
 
 def is_hdf5(path: Path) -> bool:
     """HDF5 by suffix or by content (an HDF5 file named ``.dat`` is not read as FASTA)."""
-    if path.suffix.lower() in (".h5", ".hdf5"):
-        return True
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
-    except OSError:
-        return False
+    import h5py
+
+    return path.suffix.lower() in (".h5", ".hdf5") or h5py.is_hdf5(path)
 
 
 def save_finished(path: Path, key: dict, **arrays) -> None:
