@@ -226,8 +226,8 @@ def test_memory_estimate_of_a_large_alignment_is_refused_without_a_large_file(mo
     """L=2000, N=50,000 (the issue's case) is refused from its dimensions on a 32 GB machine."""
     import os
 
+    from seqlens.errors import FitMemoryError
     from seqlens.msa import Potts
-    from seqlens.msa.errors import FitMemoryError
 
     pages = 32e9 / os.sysconf("SC_PAGE_SIZE")
     real = os.sysconf

@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 
 from seqlens.alphabet import Alphabet
-from seqlens.errors import SequenceError
+from seqlens.errors import ParameterError, SequenceError
 from seqlens.io.msa import read_msa
-from seqlens.msa.errors import ParameterError
 
 PROTEIN_MSA = Alphabet("PROTEIN_GAP", "ACDEFGHIKLMNPQRSTVWY-")
 RNA_MSA = Alphabet("RNA_GAP", "ACGU-")

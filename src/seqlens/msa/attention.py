@@ -25,8 +25,8 @@ import time
 import numpy as np
 import torch
 
+from seqlens.errors import ParameterError
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.errors import ParameterError
 from seqlens.msa.models import ThreadLimitedFit, resolve_device
 from seqlens.msa.potts import PottsLayout
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqlens.msa.errors import ParameterError
+from seqlens.errors import ParameterError
 from seqlens.msa.mutations import rankdata
 
 

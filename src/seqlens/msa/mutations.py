@@ -32,8 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seqlens.errors import SequenceError
-from seqlens.msa.errors import ParameterError
+from seqlens.errors import ParameterError, SequenceError
 
 THREE_TO_ONE = {
     "ALA": "A", "CYS": "C", "ASP": "D", "GLU": "E", "PHE": "F", "GLY": "G", "HIS": "H",

@@ -42,9 +42,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seqlens.errors import FitMemoryError, ParameterError
 from seqlens.expressions import check_expression, parse_expression
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.errors import FitMemoryError, ParameterError
 from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
 PRESETS = {
@@ -330,7 +330,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
 
     def check_memory(self, n_sequences: int, n_columns: int, q: int = 21) -> float:
         """Bytes a fit on ``n_sequences`` rows of ``n_columns`` model columns over ``q`` letters
-        (gap included) needs; raises :class:`~seqlens.msa.errors.FitMemoryError` with the estimate
+        (gap included) needs; raises :class:`~seqlens.errors.FitMemoryError` with the estimate
         when it exceeds ``max_memory_gb`` (default 80% of the memory). Cheap: call it with a
         file's dimensions (:func:`~seqlens.msa.alignment.alignment_dimensions`) before reading."""
         Q = q - 1 if self.gaps == "ignore" else q

@@ -20,7 +20,7 @@ import itertools
 import numba
 import numpy as np
 
-from seqlens.msa.errors import ParameterError
+from seqlens.errors import ParameterError
 from seqlens.msa.mutations import _wildtype_codes
 
 

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlens.errors import ParameterError
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.errors import ParameterError
 from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
 

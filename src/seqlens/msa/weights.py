@@ -16,7 +16,7 @@ import math
 import numba
 import numpy as np
 
-from seqlens.msa.errors import ParameterError
+from seqlens.errors import ParameterError
 
 _LO7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HI = np.uint64(0x8080808080808080)
