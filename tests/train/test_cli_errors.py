@@ -38,6 +38,9 @@ def inputs(tmp_path_factory):
     save_dataset(d / "negative.h5", _dataset(train_Y=Y - 1))
     X, _ = toy_data(12, length=30, seed=2)
     save_dataset(d / "test_length.h5", _dataset(test_X=X))
+    five = np.zeros((12, 5, 24), np.float32)
+    five[:, 0] = 1.0
+    save_dataset(d / "five_letters.h5", _dataset(test_X=five))
     save_dataset(d / "two_tasks_test.h5", _dataset(test_Y=np.zeros((12, 2), np.float32)))
     save_dataset(d / "no_tasks.h5", _dataset(train_Y=np.zeros((40, 0), np.float32)))
     names = _dataset()
@@ -152,6 +155,8 @@ CASES = [
      "a folder, not a file"),
     ("predict data missing", _with(PREDICT, "--data", "{in}/nope.fa", drop=["--data"]),
      "--data {in}/nope.fa: no such file"),
+    ("predict five letters", _with(PREDICT, "--data", "{in}/five_letters.h5", drop=["--data"]),
+     "five_letters.h5: sequences have 5 letters per position, but the model in"),
     ("predict short fasta", _with(PREDICT, "--data", "{in}/short.fa", drop=["--data"]),
      "sequences have length 12, but the model in {in}/run expects 24"),
     ("predict label columns", _with(PREDICT, "--data", "{in}/two_tasks_test.h5",

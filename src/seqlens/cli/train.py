@@ -22,6 +22,7 @@ from pathlib import Path
 from seqlens.cli.common import (
     add_resume_option,
     check_input,
+    check_model_input,
     device_option,
     is_hdf5,
     nonnegative_float,
@@ -362,10 +363,7 @@ def run_predict(args) -> int:
     names, X, labels = _load_sequences(args, path)
     if len(X) == 0:
         raise SeqlensError(f"{path}: no sequences to predict")
-    expected = info["model"].get("seq_length")
-    if expected is not None and X.shape[2] != expected:
-        raise SeqlensError(f"{path}: sequences have length {X.shape[2]}, but the model in "
-                           f"{args.model} expects {expected}")
+    check_model_input(info["model"], X.shape, path, args.model)
     if labels is not None and len(labels) and labels.shape[1] != n_out:
         raise SeqlensError(f"{path}: Y_{args.split} has {labels.shape[1]} columns, but the "
                            f"model in {args.model} has {n_out} outputs")

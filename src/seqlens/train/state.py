@@ -11,6 +11,8 @@ afterwards.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import torch
 
 from seqlens.errors import SeqlensError
-from seqlens.io.atomic import atomic_path, sha256_file, write_json
+from seqlens.io.atomic import atomic_path, write_json
 
 STATE = "state.json"
 FORMAT = "seqlens-training-state"
@@ -33,10 +35,13 @@ def save_state(folder: str | Path, info: dict, tensors: dict) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"state-{int(info['epoch']):06d}.pt"
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    data = buffer.getvalue()
     with atomic_path(folder / name) as tmp:
-        torch.save(tensors, tmp)
+        tmp.write_bytes(data)
     path = write_json(folder / STATE, {"format": FORMAT, **info, "tensors": name,
-                                       "tensors_sha256": sha256_file(folder / name)})
+                                       "tensors_sha256": hashlib.sha256(data).hexdigest()})
     for old in folder.glob("state-*.pt"):
         if old.name != name:
             old.unlink(missing_ok=True)
@@ -73,7 +78,8 @@ def load_state(folder: str | Path, settings: dict) -> tuple[dict, dict] | None:
     except (ValueError, KeyError, AssertionError, UnicodeDecodeError):
         raise TrainingStateError(f"{path}: corrupt training state; rerun without --resume to "
                                  "start over") from None
-    if sha256_file(pt) != info.get("tensors_sha256"):
+    data = pt.read_bytes()
+    if hashlib.sha256(data).hexdigest() != info.get("tensors_sha256"):
         raise TrainingStateError(f"{pt}: does not match {path} (SHA-256); rerun without "
                                  "--resume to start over")
     was, now = _flat(info.get("settings")), _flat(settings)
@@ -85,7 +91,7 @@ def load_state(folder: str | Path, settings: dict) -> tuple[dict, dict] | None:
                                  f"({', '.join(changed[:3])}{more}); rerun without --resume to "
                                  "start over")
     try:
-        tensors = torch.load(pt, map_location="cpu", weights_only=True)
+        tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError, EOFError for corrupt archives
         raise TrainingStateError(f"{pt}: cannot read training state safely ({exc})") from None
     info["history"] = [{k: math.nan if v is None else v for k, v in row.items()}
