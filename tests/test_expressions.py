@@ -34,9 +34,11 @@ def test_bounds():
         parse_expression("-5", name="--lambda-j", low=0)
     with pytest.raises(ExpressionError, match="outside"):
         parse_expression("L", {"L": 0}, low=0, low_inclusive=False)
-    check_expression("0.2*(L-1)", ("L",))
+    check_expression("0.2*(L-1)", {"L": 100}, low=0)
     with pytest.raises(ExpressionError):
-        check_expression(-1.0, ("L",), low=0)
+        check_expression(-1.0, {"L": 100}, low=0)
+    with pytest.raises(ExpressionError, match="outside"):  # a formula is bounded at the example too
+        check_expression("5-L", {"L": 100}, low=0)
 
 
 @settings(max_examples=300, deadline=None)

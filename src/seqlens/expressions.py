@@ -129,11 +129,9 @@ def parse_expression(text: str | float | int, variables: dict[str, float] | None
     return value
 
 
-def check_expression(text: str | float | int, names: tuple[str, ...], name: str = "expression",
+def check_expression(text: str | float | int, example: dict[str, float], name: str = "expression",
                      low: float = -math.inf) -> None:
     """Validate an option before its variables' values are known (as when it is checked before
-    the input is read): a number against ``low``, a formula for its syntax and names."""
-    if isinstance(text, str):
-        parse_expression(text, dict.fromkeys(names, 1013.0), name=name)
-    else:
-        parse_expression(text, name=name, low=low)
+    the input is read): syntax, names, and the bounds at ``example`` values of the variables (the
+    real values are checked again when they are known)."""
+    parse_expression(text, example, name=name, low=low)

@@ -47,10 +47,11 @@ def lambda_j_option(text: str) -> str:
     is passed on; the model evaluates it with the alignment's ``q`` and ``L``."""
     import argparse
 
-    from seqlens.expressions import ExpressionError, parse_expression
+    from seqlens.expressions import ExpressionError, check_expression
+    from seqlens.msa.potts import LAMBDA_EXAMPLE
 
     try:
-        parse_expression(text, {"q": 21.0, "L": 1013.0}, name="lambda", low=0.0)
+        check_expression(text, LAMBDA_EXAMPLE, name="lambda", low=0.0)
     except ExpressionError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("lambda: ")) from None
     return text

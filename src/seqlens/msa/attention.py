@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from seqlens.errors import ParameterError
+from seqlens.expressions import check_expression
 from seqlens.msa.alignment import Alignment
 from seqlens.msa.models import ThreadLimitedFit, resolve_device
-from seqlens.msa.potts import PottsLayout
+from seqlens.msa.potts import LAMBDA_EXAMPLE, PottsLayout, lambda_J_value
 
 
 def attention_maps(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -93,6 +94,7 @@ class FactoredAttention(ThreadLimitedFit, PottsLayout):
         self.head_size = head_size
         self.lambda_h = lambda_h
         self.lambda_J = lambda_J
+        check_expression(lambda_J, LAMBDA_EXAMPLE, name="lambda_J", low=0.0)
         self.gaps = gaps
         self.optimizer = optimizer
         self.max_iter = max_iter
@@ -105,10 +107,6 @@ class FactoredAttention(ThreadLimitedFit, PottsLayout):
         self.verbose = verbose
         self.n_threads = n_threads
 
-    def _lambda_J(self, Q: int, L: int) -> float:
-        from seqlens.msa.potts import Potts
-
-        return Potts(preset=None, lambda_J=self.lambda_J)._lambda_J(Q, L)
 
     @staticmethod
     def parameter_count(L: int, Q: int, n_heads: int, head_size: int) -> int:
@@ -135,7 +133,7 @@ class FactoredAttention(ThreadLimitedFit, PottsLayout):
         w_u = np.bincount(inverse.reshape(-1), weights=w_np, minlength=len(uniq))
         X = torch.from_numpy(uniq).to(device)
         w = torch.tensor(w_u, dtype=torch.float32, device=device)
-        lam_J = self._lambda_J(Q, L)
+        lam_J = lambda_J_value(self.lambda_J, Q, L)
         H, d = self.n_heads, self.head_size
 
         present = uniq < Q

@@ -47,6 +47,14 @@ from seqlens.expressions import check_expression, parse_expression
 from seqlens.msa.alignment import Alignment
 from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
 
+# typical alignment sizes at which a lambda_J formula is checked before the alignment is read
+LAMBDA_EXAMPLE = {"q": 21.0, "L": 1013.0}
+
+
+def lambda_J_value(lambda_J, Q: int, L: int) -> float:
+    """The absolute coupling L2 strength: a number, or a formula in ``q`` and ``L`` (>= 0)."""
+    return parse_expression(lambda_J, {"q": Q, "L": L}, name="lambda_J", low=0.0)
+
 PRESETS = {
     "plmc": dict(lambda_h=0.01, lambda_J=16.0, gaps="ignore", optimizer="lbfgs", max_iter=100),
     "evcouplings": dict(lambda_h=0.01, lambda_J="0.01*(q-1)*(L-1)", gaps="ignore",
@@ -288,7 +296,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
             raise ParameterError(f"Potts: gaps must be 'ignore' or 'state', got {self.gaps!r}")
         if self.optimizer not in ("lbfgs", "adam"):
             raise ParameterError(f"Potts: optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
-        check_expression(self.lambda_J, ("q", "L"), name="lambda_J", low=0.0)
+        check_expression(self.lambda_J, LAMBDA_EXAMPLE, name="lambda_J", low=0.0)
         self.identity = identity
         self.batch_size = batch_size
         self.lr = lr
@@ -300,9 +308,6 @@ class Potts(ThreadLimitedFit, PottsLayout):
         self.n_threads = n_threads
 
     # ------------------------------------------------------------------ helpers
-    def _lambda_J(self, Q: int, L: int) -> float:
-        return parse_expression(self.lambda_J, {"q": Q, "L": L}, name="lambda_J", low=0.0)
-
     @staticmethod
     def memory_estimate(N: int, L: int, Q: int, batch_size: int | None = None,
                         optimizer: str = "lbfgs", history_size: int = 5,
@@ -381,7 +386,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
         # merge identical rows (their weights add up)
         uniq, inverse = np.unique(Xnp, axis=0, return_inverse=True)
         w_u = np.bincount(inverse.reshape(-1), weights=w_np, minlength=len(uniq))
-        lam_J = self._lambda_J(Q, L)
+        lam_J = lambda_J_value(self.lambda_J, Q, L)
         self.lambda_J_ = lam_J
         self.Q_ = Q
         self.neff_ = float(w_np.sum())
