@@ -35,8 +35,10 @@ def add_resume_option(parser) -> None:
                         help="continue the unfinished run in <out>.partial/ (default: start over)")
 
 
-def _number(kind, low: float, high: float = float("inf"), low_inclusive: bool = True, what: str = ""):
-    """An argparse ``type`` that parses ``kind`` and refuses values outside the range."""
+def _number(kind, low: float, high: float = float("inf"), low_inclusive: bool = True,
+            high_inclusive: bool = True, off=None, what: str = ""):
+    """An argparse ``type`` that parses ``kind`` and refuses values outside the range; ``off``
+    is one more accepted value (e.g. ``-1`` for "off")."""
     import argparse
     import math
 
@@ -45,8 +47,11 @@ def _number(kind, low: float, high: float = float("inf"), low_inclusive: bool = 
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if off is not None and value == off:
+            return value
         below = value < low if low_inclusive else value <= low
-        if below or value > high or (isinstance(value, float) and not math.isfinite(value)):
+        above = value > high if high_inclusive else value >= high
+        if below or above or (isinstance(value, float) and not math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
@@ -54,11 +59,18 @@ def _number(kind, low: float, high: float = float("inf"), low_inclusive: bool = 
     return parse
 
 
+def int_or_off(low: int):
+    """An argparse ``type``: ``-1`` (off) or an integer ``>= low``."""
+    return _number(int, low, off=-1, what=f"-1 (off) or an integer >= {low}")
+
+
 positive_int = _number(int, 1, what="an integer >= 1")
 nonnegative_int = _number(int, 0, what="an integer >= 0")
 positive_float = _number(float, 0.0, low_inclusive=False, what="a number > 0")
 nonnegative_float = _number(float, 0.0, what="a number >= 0")
 unit_interval = _number(float, 0.0, 1.0, what="a number in [0, 1]")
+open_unit_interval = _number(float, 0.0, 1.0, low_inclusive=False, high_inclusive=False,
+                             what="a number in (0, 1)")
 
 
 def device_option(text: str) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 from seqlens.cli.common import (
     add_resume_option,
     nonnegative_int,
+    open_unit_interval,
     positive_int,
     unit_interval,
 )
@@ -37,18 +38,6 @@ from seqlens.cli.common import (
 DELTA_METHODS = ("deepshap", "deeplift", "ig", "eig", "grad_x_input")
 PREFERRED = ("deepshap", "deeplift", "ig", "eig", "saliency", "smoothgrad", "grad_x_input", "ism")
 RESERVED = ("X", "indices", "names")
-
-
-def _open_fraction(text: str) -> float:
-    import argparse
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return v
 
 
 def register(sub) -> None:
@@ -72,7 +61,7 @@ def register(sub) -> None:
                         "(CORE vertebrates); default: the shipped JASPAR 2016 vertebrates")
     p.add_argument("--window", type=positive_int, default=15, help="seqlet core width (default 15)")
     p.add_argument("--flank", type=nonnegative_int, default=5, help="seqlet flank (default 5)")
-    p.add_argument("--fdr", type=_open_fraction, default=0.05,
+    p.add_argument("--fdr", type=open_unit_interval, default=0.05,
                    help="false discovery rate of seqlet windows (default 0.05)")
     p.add_argument("--null", default="permutation", choices=("permutation", "laplace"),
                    help="null of the seqlet windows (default permutation)")

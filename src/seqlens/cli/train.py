@@ -24,6 +24,7 @@ from seqlens.cli.common import (
     check_input,
     check_model_input,
     device_option,
+    int_or_off,
     is_hdf5,
     nonnegative_float,
     nonnegative_int,
@@ -33,24 +34,6 @@ from seqlens.cli.common import (
 )
 
 STATE_FOLDER = "resume"  # inside <out>.partial/: the trainer's resumable state
-
-
-def _int_or_off(low: int):
-    """An argparse type: ``-1`` (off) or an integer ``>= low``."""
-    import argparse
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or (value != -1 and value < low):
-            raise argparse.ArgumentTypeError(f"expected -1 (off) or an integer >= {low}, "
-                                             f"got {text!r}")
-        return value
-
-    parse.__name__ = f"-1 or an integer >= {low}"
-    return parse
 
 
 def register(sub) -> None:
@@ -74,9 +57,9 @@ def register(sub) -> None:
     g.add_argument("--batch-size", type=positive_int, default=128)
     g.add_argument("--lr", type=positive_float, default=1e-3)
     g.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 penalty")
-    g.add_argument("--patience", type=_int_or_off(1), default=10,
+    g.add_argument("--patience", type=int_or_off(1), default=10,
                    help="early-stopping patience (-1: off)")
-    g.add_argument("--lr-patience", type=_int_or_off(0), default=5,
+    g.add_argument("--lr-patience", type=int_or_off(0), default=5,
                    help="reduce-on-plateau patience (-1: off)")
     g.add_argument("--monitor", help="validation metric to monitor (auroc, aupr, pearson, loss)")
     g.add_argument("--clip-grad", type=positive_float, help="gradient-norm clipping")
