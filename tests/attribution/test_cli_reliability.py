@@ -212,28 +212,32 @@ def test_library_counts_are_seqlens_errors():
             call()
 
 
-class _Interrupting(torch.nn.Module):
-    """A conv model whose forward raises KeyboardInterrupt on call ``at`` (a Ctrl-C mid-loop)."""
+class _Failing(torch.nn.Module):
+    """A conv model whose forward raises ``error`` on call ``at`` (a Ctrl-C, or running out of
+    memory, mid-loop)."""
 
-    def __init__(self, at: int):
+    def __init__(self, at: int, error: type[BaseException]):
         super().__init__()
-        self.conv, self.at, self.calls = torch.nn.Conv1d(4, 3, 5, padding=2), at, 0
+        self.conv, self.at, self.error, self.calls = torch.nn.Conv1d(4, 3, 5, padding=2), at, error, 0
 
     def forward(self, x):
         self.calls += 1
-        if self.calls >= self.at:
-            raise KeyboardInterrupt
+        if self.calls == self.at:  # once: a swallowed error would let the run finish
+            raise self.error
         return torch.relu(self.conv(x)).amax(-1)
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt, MemoryError])
 @pytest.mark.parametrize("at", [1, 2, 3])
-def test_ism_plan_does_not_swallow_an_interrupt(at):
-    """Ctrl-C while the fast-ISM plan is traced and checked against the model stops ISM."""
+def test_ism_plan_does_not_swallow_interrupts_or_memory_errors(at, error):
+    """Ctrl-C or MemoryError while the fast-ISM plan is traced and checked against the model
+    stops ISM: planning falls back to plain ISM only on planning errors (a broad ``except
+    Exception`` swallowed the MemoryError)."""
     from seqlens.attribution import ism
 
     X = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (3, 20))].transpose(0, 2, 1)
-    with pytest.raises(KeyboardInterrupt):
-        ism(_Interrupting(at), X, batch_size=8, device="cpu")
+    with pytest.raises(error):
+        ism(_Failing(at, error), X, batch_size=8, device="cpu")
 
 
 def test_ism_loop_stops_promptly_on_ctrl_c(interrupted_after):
