@@ -81,6 +81,12 @@ def json_ready(obj):
     return obj
 
 
+def plain_json(obj):
+    """``obj`` as it reads back from strict JSON: plain dicts, lists, numbers, strings and None
+    (tuples become lists, numpy values plain, NaN ``None``)."""
+    return json.loads(json.dumps(json_ready(obj), default=to_json_value))
+
+
 def to_json_value(obj):
     import numpy as np
 

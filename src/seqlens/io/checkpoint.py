@@ -23,8 +23,7 @@ from seqlens.io.atomic import (
     OutputError,
     atomic_path,
     check_output_folder,
-    json_ready,
-    to_json_value,
+    plain_json,
     write_manifest,
 )
 
@@ -60,7 +59,7 @@ def save_checkpoint(folder: str | Path, tensors: dict, payload: dict, fmt: str) 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights = _tensor_bytes(tensors)
-    payload = json.loads(json.dumps(json_ready(payload), default=to_json_value, allow_nan=False))
+    payload = plain_json(payload)
     config = {"format": fmt, "version": VERSION, **payload}
     config["sha256"] = _digest(config, weights)
     (folder / MANIFEST).unlink(missing_ok=True)

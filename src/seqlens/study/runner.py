@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from seqlens.errors import SeqlensError
+from seqlens.io.atomic import plain_json
 from seqlens.study.context import MODES, StudyContext
 
 # section key -> module of seqlens.study with a ``run(ctx, report)`` function, in report order
@@ -52,7 +53,7 @@ def run_study(out_dir: str | Path = "out/study", quick: bool = False, only=None,
     out_dir = check_output_path(out_dir, "folder")
     ctx = StudyContext(out_dir, mode=mode, seed=seed, verbose=verbose, device=device,
                        overrides=dict(overrides or {}))
-    options = _plain({"mode": mode, "seed": seed, "sections": only, "settings": ctx.settings})
+    options = plain_json({"mode": mode, "seed": seed, "sections": only, "settings": ctx.settings})
     if resume:
         _check_resume(out_dir, options, ctx)
     with output_folder(out_dir, resume=resume) as work:
@@ -146,13 +147,6 @@ def _check_resume(out_dir: Path, options: dict, ctx: StudyContext) -> None:
             f"--resume: the unfinished run in {partial} was made with {_describe(earlier)}, this run "
             f"asks for {_describe(options)}; rerun with the same options, or without --resume to "
             "start over")
-
-
-def _plain(obj):
-    """``obj`` as it reads back from JSON (tuples become lists)."""
-    from seqlens.io.atomic import json_ready, to_json_value
-
-    return json.loads(json.dumps(json_ready(obj), default=to_json_value))
 
 
 def _describe(options) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import csv
 import hashlib
-import json
 import math
 import re
 import time
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlens.io.atomic import atomic_path, json_ready, to_json_value, write_json
+from seqlens.io.atomic import atomic_path, plain_json, write_json
 from seqlens.models.base import resolve_device
 from seqlens.train.adversarial import AdversarialTraining
 from seqlens.train.metrics import CLASSIFICATION, REGRESSION, evaluate_predictions
@@ -197,7 +196,7 @@ def _settings(args: dict, arrays: tuple) -> dict:
     model = args["model"]
     out["model"] = {"type": type(model).__qualname__, "config": getattr(model, "config", None),
                     "shapes": {k: list(v.shape) for k, v in model.state_dict().items()}}
-    return json.loads(json.dumps(json_ready(out), default=to_json_value))
+    return plain_json(out)
 
 
 def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int = 100,
