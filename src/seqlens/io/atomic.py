@@ -21,7 +21,7 @@ import math
 import os
 import shutil
 import sys
-import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,24 +37,17 @@ class OutputError(SeqlensError):
     """An output path cannot be used, or an output folder is incomplete or was modified."""
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it to ``path`` on success."""
+    """Yield a temporary path in the target's folder; rename it to ``path`` on success. The
+    writer creates the file, so it gets the user's umask."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         yield tmp
-        if tmp.exists():
-            os.chmod(tmp, _file_mode())
+        if not tmp.exists():  # a writer that wrote nothing publishes an empty file
+            tmp.touch()
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
