@@ -147,18 +147,16 @@ def _check_options(args, name: str, seq: str, config: dict) -> tuple[int, int]:
     return window
 
 
-def _library_outputs(model, seq: str, window, args, key: dict, path):
-    """The network's outputs on the library: kept in ``path`` from an interrupted run with the
-    same settings, else queried and kept there."""
+def _library_outputs(model, lib, args, key: dict, path):
+    """The network's outputs on the library ``lib``: kept in ``path`` from an interrupted run
+    with the same settings, else queried and kept there."""
     from seqlens.cli.common import load_finished, save_finished
-    from seqlens.interpret.surrogate.library import mutagenesis_library, predict_library
+    from seqlens.interpret.surrogate.library import predict_library
 
     kept = load_finished(path, key)
     if kept is not None and kept["y"].shape == (args.n,):
         print(f"seqlens surrogate: reusing the network outputs in {path}")
         return kept["y"]
-    lib = mutagenesis_library(seq, n=args.n, rate=args.rate, window=window, n_mutations=args.n_mutations,
-                              mode=args.mode, random_state=args.seed)
     y = predict_library(model, lib, target=args.target, batch_size=args.batch_size, device=args.device,
                         verbose=not args.quiet)
     save_finished(path, key, y=y)
@@ -181,6 +179,7 @@ def run(args) -> int:
     import pandas as pd
 
     from seqlens.interpret.surrogate import surrogate_analysis
+    from seqlens.interpret.surrogate.library import mutagenesis_library
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
     from seqlens.models.checkpoint import load_model, read_checkpoint_info
 
@@ -194,13 +193,18 @@ def run(args) -> int:
     model = load_model(args.model)
     key = _run_key(args, info, seq, window)
     with output_folder(out, resume=args.resume) as work:
-        y = _library_outputs(model, seq, window, args, key, work / "library_outputs.npz")
+        lib = mutagenesis_library(seq, n=args.n, rate=args.rate, window=window,
+                                  n_mutations=args.n_mutations, mode=args.mode, random_state=args.seed)
+        t_query = time.perf_counter()
+        y = _library_outputs(model, lib, args, key, work / "library_outputs.npz")
+        t_query = time.perf_counter() - t_query
         res = surrogate_analysis(
             model, seq, window=window, n=args.n, rate=args.rate, kind=args.kind, mode=args.mode,
             n_mutations=args.n_mutations, target=args.target, noise=args.noise, gauge=args.gauge,
             l2=args.l2, test_fraction=args.test_fraction, ridge=not args.no_ridge,
             batch_size=args.batch_size, device=args.device, random_state=args.seed,
-            verbose=not args.quiet, y=y)
+            verbose=not args.quiet, library=lib, y=y)
+        res.metrics["seconds_query"] = t_query  # the query ran (or was reused) here
         sur = res.surrogate
         s, e = res.window
         letters = list(sur.alphabet.letters)

@@ -58,7 +58,7 @@ def surrogate_analysis(model: nn.Module, sequence, window=None, n: int = 100000,
                        gauge: str = "empirical", test_fraction: float = 0.1, ridge: bool = True,
                        ridge_max_features: int = 6000, alphabet: str | Alphabet = DNA,
                        batch_size: int = 512, device=None, random_state=0, verbose: bool = False,
-                       y=None, **surrogate_kwargs) -> SurrogateResult:
+                       library=None, y=None, **surrogate_kwargs) -> SurrogateResult:
     """Library -> network outputs -> surrogate (+ ridge) fitted on the window -> held-out scores.
 
     Parameters
@@ -73,14 +73,16 @@ def surrogate_analysis(model: nn.Module, sequence, window=None, n: int = 100000,
     ridge : also fit the cross-validated ridge baseline (skipped when it would have more than
         ``ridge_max_features`` features).
     batch_size, device, random_state, verbose : as everywhere.
+    library : the :func:`mutagenesis_library` of these arguments, when already built.
     y : the network outputs of this library (same arguments and seed), when already known: the
         query is skipped (e.g. a resumed run).
     """
     alphabet = get_alphabet(alphabet)
     metrics: dict = {}
     t0 = time.perf_counter()
-    lib = mutagenesis_library(sequence, n=n, rate=rate, window=window, n_mutations=n_mutations, mode=mode,
-                              alphabet=alphabet, random_state=random_state)
+    lib = library if library is not None else mutagenesis_library(
+        sequence, n=n, rate=rate, window=window, n_mutations=n_mutations, mode=mode,
+        alphabet=alphabet, random_state=random_state)
     metrics["seconds_library"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if y is None:
