@@ -17,10 +17,11 @@ are read transparently (found by their magic bytes). Errors name the file, recor
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 from seqlens.errors import FormatError
-from seqlens.io.text import read_lines
+from seqlens.io.text import iter_lines, read_lines
 
 FORMATS = ("fasta", "a2m", "a3m", "stockholm", "plain")
 
@@ -33,7 +34,8 @@ _EXT = {
 
 def guess_format(path: str | Path) -> str:
     """Format from the file extension (``.gz`` stripped); sniffs the first lines if unknown."""
-    return _format_from_name(Path(path)) or _sniff(read_lines(path))
+    return _format_from_name(Path(path)) or _sniff(list(islice(
+        (line for line in iter_lines(path) if line.strip()), 2)))
 
 
 def _format_from_name(path: Path) -> str | None:
