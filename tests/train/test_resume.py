@@ -28,11 +28,7 @@ def _flat(model):
     return torch.cat([v.detach().float().flatten() for v in model.state_dict().values()])
 
 
-class _Stop(Exception):
-    pass
-
-
-def _interrupted(monkeypatch, after: int, exc=KeyboardInterrupt):
+def _interrupted(monkeypatch, after: int):
     """Make fit stop (as Ctrl-C would) right after the state of epoch ``after`` is saved."""
     real = trainer.save_state
     calls = []
@@ -41,7 +37,7 @@ def _interrupted(monkeypatch, after: int, exc=KeyboardInterrupt):
         real(folder, info, tensors)
         calls.append(info["epoch"])
         if info["epoch"] == after:
-            raise exc
+            raise KeyboardInterrupt
 
     monkeypatch.setattr(trainer, "save_state", save)
     return calls

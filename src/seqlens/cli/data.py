@@ -29,12 +29,11 @@ def run_list(args) -> int:
 
 
 def run_path(args) -> int:
-    from seqlens.data import data_path, list_data
+    from seqlens.data import data_path
     from seqlens.errors import SeqlensError
 
     try:
         print(data_path(args.name))
-    except FileNotFoundError:
-        raise SeqlensError(f"no bundled data file {args.name!r}; available: "
-                           f"{', '.join(list_data())}") from None
+    except FileNotFoundError as exc:
+        raise SeqlensError(str(exc)) from None
     return 0

@@ -32,9 +32,7 @@ def _folder() -> Path:
 
 def list_data() -> dict[str, str]:
     """The bundled example files, ``{name: one-line description}``, sorted by name."""
-    files = sorted(p.name for p in _folder().iterdir()
-                   if p.is_file() and not p.name.startswith("_") and p.name != "NOTICE.md")
-    return {name: DESCRIPTIONS.get(name, "") for name in files}
+    return {name: text for name, text in sorted(DESCRIPTIONS.items()) if (_folder() / name).is_file()}
 
 
 def data_path(name: str) -> Path:
