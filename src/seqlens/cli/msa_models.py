@@ -523,8 +523,9 @@ def run_sample(args) -> int:
     seqs = sample(model, args.n, random_state=args.seed, **kwargs)
     metrics = {"n_samples": len(seqs), "model": type(model).__name__}
     if msa is not None:
-        codes = {c: i for i, c in enumerate(msa.alphabet.letters)}
-        S = np.array([[codes[c] for c in s] for s in seqs])
+        from seqlens.msa.alignment import encode
+
+        S = encode(seqs, msa.alphabet).astype(np.int64)
         metrics.update(sample_statistics(S, msa.X, msa.q, msa.weights()))
     with output_file(out, resume=args.resume) as work:
         write_fasta(work / out.name, [(f"sample_{i + 1}", s) for i, s in enumerate(seqs)],
