@@ -25,16 +25,18 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from seqlens.alphabet import DNA
 from seqlens.errors import SeqlensError
 from seqlens.interpret.discovery.patterns import Pattern, aligned_windows
+from seqlens.motifs.motif import Motif
 
 HIT_COLUMNS = ["seq", "name", "start", "end", "strand", "pattern", "score", "similarity",
                "contribution", "seq_score"]
 
 
-def _log_odds(pwm: np.ndarray, background: np.ndarray, pseudocount: float = 0.01) -> np.ndarray:
-    p = (pwm + pseudocount) / (1 + pseudocount * pwm.shape[0])
-    return np.log2(p / background[:, None])
+def _log_odds(pwm: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Log-odds weights (bits) of a trimmed PWM, as :meth:`Motif.weights` computes them."""
+    return Motif.from_probabilities(pwm, alphabet=DNA).weights(background)
 
 
 def _rc(m: np.ndarray) -> np.ndarray:
