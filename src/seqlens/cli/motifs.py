@@ -298,13 +298,11 @@ def _load(args):
 
 # ----------------------------------------------------------------------------------------- run
 def run(args) -> int:
-    import time
     import warnings
 
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
-    from seqlens.interpret.discovery import call_hits, find_patterns, score_discovery, seqlets
-    from seqlens.interpret.discovery.truth import top_matches
+    from seqlens.interpret.discovery import discover, score_discovery
     from seqlens.io.atomic import check_output_path, output_folder, write_json
 
     if args.threads:
@@ -318,32 +316,21 @@ def run(args) -> int:
     attr, X = inp["attr"], inp["X"]
     if args.window > X.shape[2]:
         raise SeqlensError(f"--window {args.window} is longer than the sequences ({X.shape[2]})")
-    seconds = {}
-    t = time.perf_counter()
-    table = seqlets(attr, X, window=args.window, flank=args.flank, fdr=args.fdr, null=args.null,
-                    max_seqlets=args.max_seqlets, random_state=args.seed)
-    seconds["seqlets"] = time.perf_counter() - t
+    res = discover(attr, X, window=args.window, flank=args.flank, fdr=args.fdr, null=args.null,
+                   max_seqlets=args.max_seqlets, min_similarity=args.min_similarity,
+                   seed_similarity=args.seed_similarity, merge_similarity=args.merge_similarity,
+                   min_seqlets=args.min_seqlets, max_patterns=args.max_patterns,
+                   features=args.features, hits=not args.no_hits, hit_quantile=args.hit_quantile,
+                   hit_min_similarity=args.hit_min_similarity, database=inp["database"],
+                   names=inp["names"], random_state=args.seed, n_jobs=args.threads or 1)
+    table, patterns, matches, seconds = res.seqlets, res.patterns, res.matches, res.seconds
     if table.empty:
         raise SeqlensError(f"--attr {args.attr} ({inp['method']}): no seqlet passes --fdr "
                            f"{args.fdr} with the {args.null} null; try a larger --fdr")
-    t = time.perf_counter()
-    patterns = find_patterns(attr, X, table, min_similarity=args.min_similarity,
-                             seed_similarity=args.seed_similarity,
-                             merge_similarity=args.merge_similarity, min_seqlets=args.min_seqlets,
-                             max_patterns=args.max_patterns, features=args.features)
-    seconds["patterns"] = time.perf_counter() - t
     if not patterns:
         warnings.warn(f"{len(table)} seqlets but no pattern with at least --min-seqlets "
                       f"{args.min_seqlets} of them", stacklevel=1)
-    hits = None
-    if not args.no_hits and patterns:
-        t = time.perf_counter()
-        hits = call_hits(patterns, attr, X, names=inp["names"], quantile=args.hit_quantile,
-                         min_similarity=args.hit_min_similarity)
-        seconds["hits"] = time.perf_counter() - t
-    t = time.perf_counter()
-    matches = top_matches(patterns, inp["database"], n_jobs=args.threads or 1) if patterns else None
-    seconds["tomtom"] = time.perf_counter() - t
+    hits = res.hits if patterns else None
     metrics = {"method": inp["method"], "n_sequences": int(len(X)), "n_seqlets": int(len(table)),
                "n_positive_seqlets": int((table["sign"] > 0).sum()),
                "n_negative_seqlets": int((table["sign"] < 0).sum()),

@@ -59,13 +59,15 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
              max_seqlets: int | None = 20000, min_similarity: float = 0.7,
              seed_similarity: float = 0.8, merge_similarity: float = 0.8,
              min_seqlets: int = 20, max_patterns: int = 50, features: str = "contributions",
-             hits: bool = True, hit_quantile: float = 0.05, database=None, names=None,
-             random_state=None, n_jobs: int = 1) -> Discovery:
+             hits: bool = True, hit_quantile: float = 0.05, hit_min_similarity: float = 0.3,
+             database=None, names=None, random_state=None, n_jobs: int = 1) -> Discovery:
     """Seqlets, patterns, hits and (with a ``database`` of Motif) Tomtom matches of attribution
     maps ``attr`` ``(N, A, L)`` (hypothetical contributions) of sequences ``X``.
 
     The keywords are those of :func:`seqlets`, :func:`find_patterns` and :func:`call_hits`
-    (``hit_quantile`` is its ``quantile``); ``n_jobs`` is Tomtom's thread count.
+    (``hit_quantile`` and ``hit_min_similarity`` are its ``quantile`` and ``min_similarity``);
+    ``n_jobs`` is Tomtom's thread count. Without patterns there are no hits (an empty table) and
+    no Tomtom matches (None).
     """
     from seqlens.interpret.discovery.seqlets import check_pair
 
@@ -84,10 +86,11 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
     found = None
     if hits:
         t = time.perf_counter()
-        found = call_hits(patterns, attr, X, names=names, quantile=hit_quantile)
+        found = call_hits(patterns, attr, X, names=names, quantile=hit_quantile,
+                          min_similarity=hit_min_similarity)
         sec["hits"] = time.perf_counter() - t
     matches = None
-    if database is not None:
+    if database is not None and patterns:
         t = time.perf_counter()
         matches = top_matches(patterns, list(database), n_jobs=n_jobs)
         sec["tomtom"] = time.perf_counter() - t
