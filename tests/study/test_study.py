@@ -27,7 +27,7 @@ def study_dir(tmp_path_factory):
     from seqlens.study.runner import run_study
 
     out = tmp_path_factory.mktemp("study")
-    run_study(out, quick=True, seed=0, verbose=False, overrides=TINY)
+    run_study(out, mode="quick", seed=0, verbose=False, overrides=TINY)
     return out
 
 

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from seqlens.alphabet import DNA, Alphabet, _to_numpy, get_alphabet, reverse_complement
+from seqlens.attribution._utils import check_count, resolve_device
 from seqlens.errors import SeqlensError
 from seqlens.motifs.motif import Motif
 from seqlens.simulate import background as bg
@@ -59,12 +60,6 @@ __all__ = [
 # model evaluation
 
 
-def _resolve_device(device) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _select(out: torch.Tensor, target):
     if out.ndim == 1 or target is None:
         return out
@@ -83,10 +78,9 @@ def predict(model: nn.Module, X, target=0, batch_size: int = 256, device=None,
     """
     from tqdm.auto import tqdm
 
-    if int(batch_size) < 1:
-        raise SeqlensError(f"batch_size must be >= 1, got {batch_size}")
+    batch_size = check_count("batch_size", batch_size)
     Xn = _to_numpy(X)
-    device = _resolve_device(device)
+    device = resolve_device(device)
     was_training = model.training
     model.eval()
     model.to(device)

@@ -30,20 +30,19 @@ RUN_FILE = "study.json"  # the options of the run, checked by --resume
 DONE_DIR = "sections"  # sections/<key>.json: a finished section's report items and metrics
 
 
-def run_study(out_dir: str | Path = "out/study", quick: bool = False, only=None, seed: int = 0,
+def run_study(out_dir: str | Path = "out/study", mode: str = "default", only=None, seed: int = 0,
               device=None, verbose: bool = True, overrides: dict | None = None,
-              resume: bool = False, mode: str | None = None) -> Path:
+              resume: bool = False) -> Path:
     """Run the study sections (all, or those in ``only``) and publish ``<out>/report/index.html``.
 
     Every section adds its tables (CSV beside the page) and figures to the report; headline numbers
     go to ``<out>/metrics.json``. The same ``seed`` gives the same numbers. ``mode`` is a key of
-    :data:`seqlens.study.context.SETTINGS` (default ``"quick"`` if ``quick`` else ``"default"``);
+    :data:`seqlens.study.context.SETTINGS` (``"quick"``, ``"default"``; ``"tiny"`` for tests);
     ``overrides`` replaces entries of its settings. ``resume=True`` continues the unfinished run in
     ``<out>.partial/`` (same options required); otherwise a run starts over. Returns the page path.
     """
     from seqlens.io.atomic import check_output_path, output_folder
 
-    mode = mode or ("quick" if quick else "default")
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose from {list(MODES)}")
     only = list(SECTIONS) if not only else [only] if isinstance(only, str) else list(only)
