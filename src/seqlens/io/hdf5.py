@@ -4,6 +4,9 @@ Keys ``X_train/Y_train/X_valid/Y_valid/X_test/Y_test`` with ``X`` as ``(N, A, L)
 ``Y`` as ``(N, T)`` labels or targets. Optional per-sequence ground truth ``model_train``,
 ``model_valid``, ``model_test``: the generating probability matrix ``(N, A, L)`` of simulated data
 (uniform 0.25 columns for background, the motif's probabilities where a motif was embedded).
+Optional ``profile_train``, ``profile_valid``, ``profile_test``: float32 ``(N, S, L_out)`` raw
+counts per track (strand) for profile models (``Y`` then holds ``log(1 + total counts)`` per track,
+``(N, S)``; metadata ``{"kind": "profile", "tracks": [...], "output_length": L_out}``).
 Extra arrays (e.g. ``names_test``) and file attributes (JSON metadata) are kept as they are.
 """
 
@@ -26,11 +29,13 @@ SPLITS = ("train", "valid", "test")
 
 @dataclass
 class Split:
-    """One split: ``X`` ``(N, A, L)`` float32, ``Y`` ``(N, T)``, optional ``truth`` ``(N, A, L)``."""
+    """One split: ``X`` ``(N, A, L)`` float32, ``Y`` ``(N, T)``, optional ``truth`` ``(N, A, L)``
+    and optional ``profile`` ``(N, S, L_out)`` float32 counts per track."""
 
     X: np.ndarray
     Y: np.ndarray
     truth: np.ndarray | None = None
+    profile: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -75,9 +80,9 @@ def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset
     """Read a dataset in the layout above; ``splits`` not asked for are left empty.
 
     Raises :class:`FormatError` naming the file and key when a key is missing, unreadable, not
-    numeric or of the wrong rank, when shapes disagree (X vs Y counts, X vs truth shapes), when
-    X, Y or truth hold NaN or Inf (naming the first record), or when the ``metadata`` attribute
-    is not a JSON object.
+    numeric or of the wrong rank, when shapes disagree (X vs Y counts, X vs truth shapes, X vs
+    profile counts), when X, Y, truth or profile hold NaN or Inf (naming the first record), or
+    when the ``metadata`` attribute is not a JSON object.
     """
     path = Path(path)
     with open_hdf5(path) as fh:
@@ -105,8 +110,16 @@ def load_dataset(path: str | Path, splits=SPLITS, truth: bool = True) -> Dataset
                         f"{path}: model_{name} has shape {gt.shape}, expected {X.shape} like "
                         f"X_{name}"
                     )
-            parts[name] = Split(X, Y, gt)
-        known = {f"{p}_{s}" for p in ("X", "Y", "model") for s in SPLITS}
+            profile = None
+            if f"profile_{name}" in keys:
+                profile = _array(fh, path, keys, f"profile_{name}", "(N, S, L_out)", np.float32)
+                if len(profile) != len(X):
+                    raise FormatError(
+                        f"{path}: profile_{name} has {len(profile)} rows, expected {len(X)} like "
+                        f"X_{name}"
+                    )
+            parts[name] = Split(X, Y, gt, profile)
+        known = {f"{p}_{s}" for p in ("X", "Y", "model", "profile") for s in SPLITS}
         extras = {}
         for key in keys:
             with _reading(path, f"key {key!r}"):
@@ -130,6 +143,9 @@ def save_dataset(path: str | Path, dataset: Dataset, compression: str | None = "
             if split.truth is not None:
                 fh.create_dataset(f"model_{name}", data=split.truth.astype(np.float32),
                                   compression=compression)
+            if split.profile is not None:
+                fh.create_dataset(f"profile_{name}", data=split.profile.astype(np.float32),
+                                  compression=compression)
         for key, value in dataset.extras.items():
             fh.create_dataset(key, data=value)
         fh.attrs["metadata"] = json.dumps(dataset.metadata)
@@ -152,7 +168,7 @@ def _read(fh: h5py.File, path: Path, keys: list[str], key: str) -> np.ndarray:
         return fh[key][()]
 
 
-_RANKS = {"(N, A, L)": (3,), "(N,) or (N, T)": (1, 2)}
+_RANKS = {"(N, A, L)": (3,), "(N,) or (N, T)": (1, 2), "(N, S, L_out)": (3,)}
 
 
 def _array(fh: h5py.File, path: Path, keys: list[str], key: str, shape: str,
