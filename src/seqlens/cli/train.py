@@ -83,6 +83,9 @@ def register(sub) -> None:
     g.add_argument("--finetune-lr", type=positive_float, default=1e-4)
     g.add_argument("--mixup", type=positive_float, help="mixup Beta(alpha, alpha)")
     g.add_argument("--mixup-layer", help="module name for manifold mixup (e.g. conv1)")
+    g.add_argument("--rc", action="store_true",
+                   help="reverse-complement augmentation: each training sequence is flipped to its "
+                        "reverse complement with probability 0.5 in every batch")
     g = p.add_argument_group("run")
     g.add_argument("--seed", type=nonnegative_int, default=0)
     g.add_argument("--device", type=device_option,
@@ -260,7 +263,7 @@ def run_train(args) -> int:
                       clip_grad=args.clip_grad, adversarial=adversarial,
                       noise_std=args.noise_std, augment=augment, finetune_epochs=finetune,
                       finetune_lr=args.finetune_lr, mixup=args.mixup,
-                      mixup_layer=args.mixup_layer, random_state=args.seed,
+                      mixup_layer=args.mixup_layer, rc=args.rc, random_state=args.seed,
                       device=args.device, verbose=not args.quiet, out_dir=work,
                       checkpoint_dir=work / STATE_FOLDER, resume=args.resume)
         except SeqlensError:

@@ -28,6 +28,7 @@ from torch import nn
 from seqlens.io.atomic import atomic_path, plain_json, write_json
 from seqlens.models.base import resolve_device
 from seqlens.train.adversarial import AdversarialTraining
+from seqlens.train.augment import RandomRC
 from seqlens.train.metrics import CLASSIFICATION, REGRESSION, evaluate_predictions
 from seqlens.train.state import load_state, save_state
 
@@ -184,7 +185,7 @@ def _settings(args: dict, arrays: tuple) -> dict:
     names = ("loss", "epochs", "batch_size", "lr", "weight_decay", "monitor", "patience",
              "restore_best", "lr_patience", "lr_factor", "min_lr", "clip_grad", "adversarial",
              "noise_std", "augment", "finetune_epochs", "finetune_lr", "mixup", "mixup_layer",
-             "random_state")
+             "rc", "random_state")
     plain = (int, float, str, bool, type(None))
     out = {k: args[k] if isinstance(args[k], plain) else re.sub(r" at 0x[0-9a-f]+", "",
                                                                  repr(args[k])) for k in names}
@@ -206,7 +207,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
         lr_factor: float = 0.2, min_lr: float = 1e-6, clip_grad: float | None = None,
         adversarial: AdversarialTraining | None = None, noise_std: float = 0.0,
         augment=None, finetune_epochs: int = 0, finetune_lr: float = 1e-4,
-        mixup: float | None = None, mixup_layer: str | None = None,
+        mixup: float | None = None, mixup_layer: str | None = None, rc: bool = False,
         random_state: int | None = 0, device=None, verbose: bool = False,
         out_dir: str | Path | None = None, checkpoint_dir: str | Path | None = None,
         resume: bool = False) -> FitResult:
@@ -235,6 +236,9 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
     finetune_epochs, finetune_lr : second stage on the original data (EvoAug's schedule).
     mixup, mixup_layer : mixup with ``Beta(mixup, mixup)`` weights on the inputs, or on the output
         of the named module (``dict(model.named_modules())`` key) for manifold mixup.
+    rc : reverse-complement augmentation: in every batch of every stage each training sequence is
+        reverse-complemented with probability 0.5, labels unchanged (for strand-symmetric tasks,
+        as ChIP-seq recipes use; DNA/RNA alphabets).
     random_state : seeds shuffling, dropout, augmentation, noise and attacks.
     out_dir : when given, ``history.csv`` and ``history.json`` are written there.
     checkpoint_dir : when given, the resumable state is written there after every epoch (see
@@ -248,6 +252,9 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     Xtr, Ytr = _xy(train, "train")
     val = _xy(valid, "valid")
+    if rc and Xtr.shape[1] != 4:
+        raise ValueError(f"reverse-complement augmentation needs DNA or RNA one-hot (4 letters), "
+                         f"got {Xtr.shape[1]} letters per position")
     metrics = CLASSIFICATION if loss == "bce" else REGRESSION
     monitor = resolve_monitor(monitor, loss, val is not None)
     mode = "min" if monitor == "loss" else "max"
@@ -263,6 +270,7 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                              f"{[k for k in modules if k][:20]}")
         mix_module = modules[mixup_layer]
     seed = 0 if random_state is None else int(random_state)
+    flip = RandomRC(0.5) if rc else None
     rng_devices = [device.index or 0] if device.type == "cuda" else []
     result = FitResult(model=model, monitor=f"valid_{monitor}" if val is not None else "train_loss")
     stages = [("train", epochs, lr, True)]
@@ -332,6 +340,8 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
                         if len(xb) < 2 and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                                                for m in model.modules()):
                             continue  # BatchNorm cannot train on a batch of one
+                        if flip is not None:
+                            xb = flip(xb, gen)
                         if robust and augment is not None:
                             xb = augment(xb, gen)
                         if robust and noise_std > 0:
