@@ -8,11 +8,19 @@ All take the model first and return ``(N, A, L)`` of the same kind as ``X`` (num
 * :func:`deep_lift`, :func:`deep_lift_shap` (alias :func:`deepshap`): exact DeepLIFT rules,
   summation-to-delta checked at run time;
 * :func:`ism`: saturation mutagenesis (fast by default, identical to the naive one), optionally
-  in a window of positions; :func:`window_ism`: replace whole windows (zeros, 0.25, shuffled).
+  in a window of positions; :func:`saturation_mutagenesis`: tangermeme's call shape and values
+  (mean-centred per position, ``hypothetical``); :func:`window_ism`: replace whole windows (zeros,
+  0.25, shuffled).
 
-Shared keywords: ``target`` (output index, list of indices summed, per-sequence array, None for
-the sum, or a callable), ``activation`` (None = logit; "sigmoid", "softmax", "exp" or a callable
-for the post-activation output), ``batch_size``, ``device``, ``random_state``, ``verbose``.
+Shared keywords: ``target`` (output index, list or slice of indices summed, per-sequence array,
+None for the sum, ``(head, index)`` for models returning a tuple or dict, or a callable over the
+whole output), ``activation`` (None = logit; "sigmoid", "softmax", "exp" or a callable for the
+post-activation output), ``args`` (extra model inputs, each ``(N, ...)``, not attributed),
+``alphabet`` (when the alphabet axis has not 4, 20 or 21 letters), ``batch_size``, ``device``,
+``random_state``, ``verbose``. Every entry point checks that ``X`` is ``(N, A, L)`` and refuses a
+channels-last batch. captum's keywords are accepted as aliases: ``baselines`` (``baseline`` /
+``reference(s)``), ``n_steps`` (``steps``), ``internal_batch_size`` (``batch_size`` of IG),
+``nt_samples`` and ``stdevs`` (SmoothGrad).
 """
 
 from seqlens.attribution._utils import correct_gradients
@@ -26,7 +34,7 @@ from seqlens.attribution.gradients import (
     saliency,
     smoothgrad,
 )
-from seqlens.attribution.ism import ism, ism_position_scores, window_ism
+from seqlens.attribution.ism import ism, ism_position_scores, saturation_mutagenesis, window_ism
 from seqlens.errors import SeqlensError
 
 METHODS = {
@@ -51,5 +59,6 @@ def attribute(model, X, method: str = "saliency", **kwargs):
 __all__ = [
     "METHODS", "angle_statistics", "attribute", "correct_gradients", "deep_lift", "deep_lift_shap",
     "deepshap", "expected_integrated_gradients", "grad_x_input", "gradient_angles",
-    "integrated_gradients", "ism", "ism_position_scores", "saliency", "smoothgrad", "window_ism",
+    "integrated_gradients", "ism", "ism_position_scores", "saliency", "saturation_mutagenesis",
+    "smoothgrad", "window_ism",
 ]

@@ -34,20 +34,24 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from seqlens.attribution._utils import (
+    args_for,
     as_tensor,
     batches,
+    captum_aliases,
+    center_columns,
+    check_args,
     check_count,
     eval_mode,
     like,
     model_dtype,
     model_output,
     per_batch_target,
+    repeat_target,
     resolve_device,
 )
 
@@ -511,17 +515,18 @@ def _mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weigh
     return out, weights
 
 
-def _contributions(model, x, refs, target, activation):
-    """Multipliers and output deltas for inputs ``x`` and references ``refs`` (same shape)."""
+def _contributions(model, x, refs, target, activation, args=()):
+    """Multipliers and output deltas for inputs ``x`` and references ``refs`` (same shape); the
+    extra inputs ``args`` (row-aligned) are the same in both passes."""
     mode = DeepLiftMode()
     with torch.enable_grad():
         rr = refs.detach().clone().requires_grad_(True)  # same code paths as the input pass
         with mode:
-            out_r = model_output(model, rr, target, activation).detach()
+            out_r = model_output(model, rr, target, activation, args).detach()
         mode.start_input()
         xx = x.detach().clone().requires_grad_(True)
         with mode:
-            out_x = model_output(model, xx, target, activation)
+            out_x = model_output(model, xx, target, activation, args)
         (mult,) = torch.autograd.grad(out_x.sum(), xx)
     if mode.pos != len(mode.records):
         raise RuntimeError("DeepLIFT: the model ran fewer nonlinear operations on the input than on "
@@ -529,23 +534,29 @@ def _contributions(model, x, refs, target, activation):
     return mult, out_x.detach(), out_r
 
 
-def _check_delta(attr_sum, delta, rtol, atol, where="") -> float:
+def _delta_failures(attr_sum, delta, rtol, atol) -> tuple[int, float]:
+    """(number of pairs whose contributions miss ``f(x) - f(r)`` by more than ``rtol |delta| +
+    atol``, the largest ``|sum - delta|``)."""
     err = (attr_sum - delta).abs()
     bad = err > rtol * delta.abs() + atol
-    worst = float((err / (delta.abs() + atol / max(rtol, 1e-12))).max()) if len(err) else 0.0
-    if bool(bad.any()):
-        warnings.warn(
-            f"DeepLIFT{where}: contributions do not sum to f(x) - f(reference) for {int(bad.sum())} of "
-            f"{len(bad)} input/reference pairs (max abs error {float(err.max()):.3g}); the model "
-            f"uses an operation without a DeepLIFT rule or the values are numerically unstable",
-            RuntimeWarning, stacklevel=3)
-    return worst
+    return int(bad.sum()), float(err.max()) if len(err) else 0.0
 
 
+def _warn_delta(model, n_bad: int, n: int, worst: float) -> None:
+    """One warning line for a failed summation-to-delta check."""
+    hint = ("the model is TorchScript, whose operations DeepLIFT's rules cannot see (load its Python "
+            "module instead)" if isinstance(model, torch.jit.ScriptModule) else
+            "the model uses an operation without a DeepLIFT rule, or the values are numerically unstable")
+    warnings.warn(f"DeepLIFT: contributions do not sum to f(x) - f(reference) for {n_bad} of {n} "
+                  f"input/reference pairs (max |sum - delta| = {worst:.3g}); {hint}",
+                  RuntimeWarning, stacklevel=3)
+
+
+@captum_aliases(baselines="references")
 def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=None, n_shuffles: int = 20,
-                   hypothetical: bool = False, correct: bool = False, batch_size: int = 32,
-                   rtol: float = 1e-3, atol: float = 1e-5, return_delta: bool = False, device=None,
-                   random_state=None, verbose: bool = False):
+                   hypothetical: bool = False, correct: bool = False, args=None, alphabet=None,
+                   batch_size: int = 32, rtol: float = 1e-3, atol: float = 1e-5,
+                   return_delta: bool = False, device=None, random_state=None, verbose: bool = False):
     """DeepSHAP: DeepLIFT averaged over references (by default ``n_shuffles`` dinucleotide shuffles
     of each sequence).
 
@@ -559,8 +570,12 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
         ``m[b, l] - sum_a m[a, l] r[a, l]``, averaged over references (their value at the observed
         letter is the actual contribution of that position).
     correct : apply gradient correction to the multipliers first.
+    args : extra model inputs, each ``(N, ...)``; the same for a sequence and its references.
+    alphabet : the alphabet when it has not 4, 20 or 21 letters.
     batch_size : sequences per pass (each expands to ``R`` input/reference pairs).
-    rtol, atol : tolerance of the summation-to-delta check (a ``RuntimeWarning`` when exceeded).
+    rtol, atol : tolerance of the summation-to-delta check: one ``RuntimeWarning`` line naming the
+        largest ``|sum - delta|`` when ``|sum(contributions) - (f(x) - f(r))| > rtol |f(x) - f(r)| +
+        atol`` for any pair (e.g. an operation without a rule, or a TorchScript model).
     return_delta : also return ``(N, R)`` ``sum(contributions) - (f(x) - f(r))``.
 
     Returns
@@ -568,19 +583,19 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
     ``(N, A, L)`` contributions ``multipliers * (x - r)`` averaged over references (the same kind
     as ``X``), and the deltas when ``return_delta``.
     """
-    from seqlens.attribution._utils import correct_gradients
     from seqlens.attribution.gradients import _baselines
 
     check_count("n_shuffles", n_shuffles)
     check_count("batch_size", batch_size)
     device = resolve_device(device)
-    T = as_tensor(X)
+    T = as_tensor(X, alphabet=alphabet)
+    extra = check_args(args, len(T))
     if references is None:
         references = "shuffle"
     R = _baselines(T, references, n_shuffles, random_state)
     nref = R.shape[1]
     out, deltas = [], []
-    worst = 0.0
+    n_bad, worst = 0, 0.0
     with eval_mode(model, device):
         dtype = model_dtype(model)
         for sl in batches(len(T), batch_size, verbose, "deepshap"):
@@ -588,21 +603,22 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
             n, a, l = x.shape
             xr = x[:, None].expand(n, nref, a, l).reshape(n * nref, a, l)
             rr = R[sl].to(device, dtype).reshape(n * nref, a, l)
-            tgt = per_batch_target(target, sl)
-            if isinstance(tgt, np.ndarray):
-                tgt = np.repeat(tgt, nref)
-            mult, fx, fr = _contributions(model, xr, rr, tgt, activation)
+            tgt = repeat_target(per_batch_target(target, sl), nref)
+            mult, fx, fr = _contributions(model, xr, rr, tgt, activation,
+                                          args_for(extra, sl, nref, device, dtype))
             contrib = mult * (xr - rr)
-            delta = contrib.reshape(n * nref, -1).sum(-1).double() - (fx - fr).double()
-            worst = max(worst, _check_delta(contrib.reshape(n * nref, -1).sum(-1).double(),
-                                            (fx - fr).double(), rtol, atol))
-            deltas.append(delta.reshape(n, nref).cpu())
+            total = contrib.reshape(n * nref, -1).sum(-1).double()
+            bad, err = _delta_failures(total, (fx - fr).double(), rtol, atol)
+            n_bad, worst = n_bad + bad, max(worst, err)
+            deltas.append((total - (fx - fr).double()).reshape(n, nref).cpu())
             if correct:
-                mult = correct_gradients(mult)
+                mult = center_columns(mult)
                 contrib = mult * (xr - rr)
             if hypothetical:
                 contrib = mult - (mult * rr).sum(1, keepdim=True)
             out.append(contrib.reshape(n, nref, a, l).mean(1).detach().cpu())
+    if n_bad:
+        _warn_delta(model, n_bad, len(T) * nref, worst)
     res = like(torch.cat(out), X)
     if return_delta:
         d = torch.cat(deltas)
@@ -610,17 +626,20 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
     return res
 
 
+@captum_aliases(baselines="reference")
 def deep_lift(model: nn.Module, X, target=0, activation=None, reference="zeros", hypothetical: bool = False,
-              correct: bool = False, batch_size: int = 64, rtol: float = 1e-3, atol: float = 1e-5,
-              return_delta: bool = False, device=None, random_state=None, verbose: bool = False):
+              correct: bool = False, args=None, alphabet=None, batch_size: int = 64, rtol: float = 1e-3,
+              atol: float = 1e-5, return_delta: bool = False, device=None, random_state=None,
+              verbose: bool = False):
     """DeepLIFT (rescale rule) against a single reference per sequence: ``"zeros"`` (default),
     ``"shuffle"`` (one dinucleotide shuffle), ``"uniform"``, ``(A, L)`` or ``(N, A, L)``.
     Returns ``(N, A, L)`` contributions summing to ``f(x) - f(reference)``; see
     :func:`deep_lift_shap` for the other arguments."""
     return deep_lift_shap(model, X, target=target, activation=activation, references=reference,
-                          n_shuffles=1, hypothetical=hypothetical, correct=correct,
-                          batch_size=batch_size, rtol=rtol, atol=atol, return_delta=return_delta,
-                          device=device, random_state=random_state, verbose=verbose)
+                          n_shuffles=1, hypothetical=hypothetical, correct=correct, args=args,
+                          alphabet=alphabet, batch_size=batch_size, rtol=rtol, atol=atol,
+                          return_delta=return_delta, device=device, random_state=random_state,
+                          verbose=verbose)
 
 
 deepshap = deep_lift_shap

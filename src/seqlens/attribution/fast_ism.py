@@ -128,12 +128,16 @@ class LocalPlan:
         xm[ar, let, pos] = 1
         with torch.no_grad():
             want, got = model(xm), self.run(x, pos, let)
-        want = want[0] if isinstance(want, (tuple, list)) else want
-        got = got[0] if isinstance(got, (tuple, list)) else got
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        want, got = _tensors(want), _tensors(got)
+        if len(want) != len(got) or not want:
             return False
-        tol = 1e-4 * (1 + float(want.abs().max())) if want.dtype != torch.float64 else 1e-9
-        return bool((got - want).abs().max() <= tol)
+        for w, g in zip(want, got):
+            if g.shape != w.shape:
+                return False
+            tol = 1e-4 * (1 + float(w.abs().max())) if w.dtype != torch.float64 else 1e-9
+            if not bool((g - w).abs().max() <= tol):
+                return False
+        return True
 
     def _reference(self, x: torch.Tensor):
         """Intermediates of the unmutated sequence ``x`` ``(A, L)`` and the per-op tables built
@@ -167,6 +171,13 @@ class LocalPlan:
         env = {self.placeholder: None, **{n: None for n in self.chain}}
         env[self.boundary] = full
         return self.interp.run(full, initial_env=env)
+
+
+def _tensors(y) -> list:
+    """The tensors of a model output (one tensor, or every head of a tuple, list or dict); empty
+    when any part is not a tensor."""
+    ts = list(y.values()) if isinstance(y, dict) else list(y) if isinstance(y, (tuple, list)) else [y]
+    return ts if all(isinstance(t, torch.Tensor) for t in ts) else []
 
 
 def _local_op(node, src, mods):

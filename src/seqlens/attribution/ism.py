@@ -19,16 +19,21 @@ import torch
 from torch import nn
 
 from seqlens.attribution._utils import (
+    args_for,
     as_tensor,
+    check_alphabet_axis,
+    check_args,
     check_count,
     eval_mode,
     like,
     model_dtype,
     model_output,
     per_batch_target,
+    repeat_target,
     resolve_device,
+    select_output,
 )
-from seqlens.errors import SeqlensError
+from seqlens.errors import ParameterError, SeqlensError
 
 
 def _mutants(x: torch.Tensor, start: int, end: int):
@@ -52,24 +57,29 @@ def _apply(x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor) -> torch.Tenso
 
 
 def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int | None = None,
-        fast: bool = True, batch_size: int = 1024, device=None, verbose: bool = False):
+        fast: bool = True, args=None, alphabet=None, batch_size: int = 1024, device=None,
+        verbose: bool = False):
     """Saturation mutagenesis: every single substitution in positions ``[start, end)``.
 
     Parameters
     ----------
     X : ``(N, A, L)`` one-hot.
     target, activation : which output, on which scale (see ``seqlens.attribution``).
-    fast : reuse computation on the local first layers (see module doc); same values.
+    fast : reuse computation on the local first layers (see module doc); same values. Models
+        with extra inputs (``args``) run the naive ISM.
+    args : extra model inputs, each ``(N, ...)``; sequence ``i``'s rows go with all its mutants.
+    alphabet : the alphabet when it has not 4, 20 or 21 letters.
     batch_size : mutants per forward pass.
 
     Returns
     -------
     ``(N, A, L)``: output change of each substitution (0 at observed letters and outside the
-    window), same kind as ``X``.
+    window), same kind as ``X``. :func:`saturation_mutagenesis` gives tangermeme's mean-centred form.
     """
     check_count("batch_size", batch_size)
     device = resolve_device(device)
-    T = as_tensor(X)
+    T = as_tensor(X, alphabet=alphabet)
+    extra = check_args(args, len(T))
     N, A, L = T.shape
     end = L if end is None else int(end)
     if not 0 <= start < end <= L:
@@ -78,13 +88,13 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
     with eval_mode(model, device), torch.no_grad():
         dtype = model_dtype(model)
         runner = None
-        if fast:
+        if fast and not extra and N:
             from seqlens.attribution.fast_ism import LocalPlan
 
             runner = LocalPlan.build(model, T[:1].to(device, dtype))
         # reference outputs of all sequences, batched
         refs = torch.cat([model_output(model, T[b].to(device, dtype), per_batch_target(target, b),
-                                       activation).double().cpu()
+                                       activation, args_for(extra, b, 1, device, dtype)).double().cpu()
                           for b in (slice(s, s + batch_size) for s in range(0, N, batch_size))])
         it = range(N)
         if verbose:
@@ -98,37 +108,79 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
             vals = []
             for s in range(0, len(pos), batch_size):
                 p, a = pos[s:s + batch_size], let[s:s + batch_size]
+                t = repeat_target(tgt, len(p))
                 if runner is not None:
-                    vals.append(_reduce(runner.run(x, p, a), tgt, len(p), activation))
+                    y = select_output(runner.run(x, p, a), t, activation)
                 else:
-                    t = np.repeat(tgt, len(p)) if isinstance(tgt, np.ndarray) else tgt
-                    vals.append(model_output(model, _apply(x, p, a), t, activation).double().cpu())
+                    y = model_output(model, _apply(x, p, a), t, activation,
+                                     args_for(extra, i, len(p), device, dtype))
+                vals.append(y.double().cpu())
             if vals:
                 out[i, let.cpu(), pos.cpu()] = torch.cat(vals) - refs[i]
     return like(out.to(T.dtype if T.dtype == torch.float64 else torch.float32), X)
 
 
-def _reduce(y, tgt, m, activation):
-    from seqlens.attribution._utils import ACTIVATIONS, select_target
+def saturation_mutagenesis(model: nn.Module, X, args=None, start: int = 0, end: int = -1,
+                           batch_size: int = 1024, target=None, hypothetical: bool = False,
+                           device=None, verbose: bool = False, func=None, fast: bool = True,
+                           alphabet=None):
+    """tangermeme's ``saturation_mutagenesis`` call shape and values.
 
-    if isinstance(y, (tuple, list)):
-        y = y[0]
-    if activation is not None:
-        fn = ACTIVATIONS.get(activation) if isinstance(activation, str) else activation
-        y = fn(y)
-    t = np.repeat(tgt, m) if isinstance(tgt, np.ndarray) else tgt
-    return select_target(y, t).double().cpu()
+    For each substitution, the change of the output (mutant minus original) is mean-centred over
+    the alphabet at each position (the observed letter counts with a change of 0); outputs are
+    averaged over ``target``: an index of the output's axis 1 (later axes averaged), a slice
+    (averaged), or None (all outputs averaged). ``func`` maps the raw model output first (e.g.
+    to pick one head of a model with several outputs).
+
+    Parameters
+    ----------
+    X : ``(N, A, L)`` one-hot.
+    args : extra model inputs, each ``(N, ...)``.
+    start, end : positions ``[start, end)``; a negative ``end`` counts from ``L + 1`` (``-1``
+        includes the last position), as in tangermeme.
+    hypothetical : return the value of every letter; otherwise only the observed letter's
+        (the centred values times ``X``).
+    batch_size : mutants per forward pass (results do not depend on it).
+
+    Returns
+    -------
+    ``(N, A, end - start)`` (the window only, as tangermeme), same kind as ``X``.
+    """
+    T = as_tensor(X, alphabet=alphabet)
+    L = T.shape[-1]
+    end = L + 1 + int(end) if int(end) < 0 else int(end)
+    if not 0 <= start < end <= L:
+        raise ParameterError(f"need 0 <= start < end <= L={L} (a negative end counts from L + 1), got "
+                             f"start={start}, end={end}")
+
+    def reduce(y):
+        if func is not None:
+            y = func(y)
+        if not isinstance(y, torch.Tensor):
+            raise ParameterError("saturation_mutagenesis: the model returns several outputs; pass "
+                                 "func= to pick one (e.g. func=lambda y: y[1])")
+        y = y[:, None] if y.ndim == 1 else y
+        sel = y if target is None else y[:, target]
+        return sel.reshape(len(y), -1).mean(-1)
+
+    d = ism(model, T, target=reduce, start=start, end=end, fast=fast, args=args, alphabet=alphabet,
+            batch_size=batch_size, device=device, verbose=verbose)[:, :, start:end]
+    attr = d - d.mean(dim=1, keepdim=True)
+    if not hypothetical:
+        attr = attr * T[:, :, start:end].to(attr.dtype)
+    return like(attr, X)
 
 
-def ism_position_scores(ism_map) -> np.ndarray:
+def ism_position_scores(ism_map, alphabet=None) -> np.ndarray:
     """``(N, L)`` L2 norm of the substitution effects at each position."""
     a = ism_map.detach().cpu().numpy() if hasattr(ism_map, "detach") else np.asarray(ism_map)
+    check_alphabet_axis(a.shape, alphabet, "ism_map")
     return np.sqrt((a ** 2).sum(axis=-2))
 
 
 def window_ism(model: nn.Module, X, width: int = 10, stride: int | None = None, replacement: str = "zeros",
-               n_shuffles: int = 1, target=0, activation=None, batch_size: int = 256, device=None,
-               random_state=None, verbose: bool = False):
+               n_shuffles: int = 1, target=0, activation=None, args=None, alphabet=None,
+               batch_size: int = 256, device=None, random_state=None, verbose: bool = False):
     """Window mutagenesis: replace each window of ``width`` positions (every ``stride``, default
     ``width``) and record the output change.
 
@@ -143,7 +195,8 @@ def window_ism(model: nn.Module, X, width: int = 10, stride: int | None = None, 
     check_count("batch_size", batch_size)
     check_count("n_shuffles", n_shuffles)
     device = resolve_device(device)
-    T = as_tensor(X)
+    T = as_tensor(X, alphabet=alphabet)
+    extra = check_args(args, len(T))
     N, A, L = T.shape
     stride = width if stride is None else int(stride)
     if not 0 < width <= L or stride <= 0:
@@ -159,7 +212,8 @@ def window_ism(model: nn.Module, X, width: int = 10, stride: int | None = None, 
         for i in range(N):
             x = T[i].to(device, dtype)
             tgt = per_batch_target(target, slice(i, i + 1))
-            ref = model_output(model, x[None], tgt, activation).double().cpu()
+            ref = model_output(model, x[None], tgt, activation,
+                               args_for(extra, i, 1, device, dtype)).double().cpu()
             xm = x[None].repeat(len(starts) * reps, 1, 1)
             for j, s in enumerate(starts):
                 for k in range(reps):
@@ -174,7 +228,7 @@ def window_ism(model: nn.Module, X, width: int = 10, stride: int | None = None, 
             vals = []
             for b in range(0, len(xm), batch_size):
                 chunk = xm[b:b + batch_size]
-                t = np.repeat(tgt, len(chunk)) if isinstance(tgt, np.ndarray) else tgt
-                vals.append(model_output(model, chunk, t, activation).double().cpu())
+                vals.append(model_output(model, chunk, repeat_target(tgt, len(chunk)), activation,
+                                         args_for(extra, i, len(chunk), device, dtype)).double().cpu())
             out[i] = torch.cat(vals).reshape(len(starts), reps).mean(1) - ref
     return like(out.float(), X), starts
