@@ -7,12 +7,13 @@ import copy
 import torch
 from torch import nn
 
-from seqlens.models import attention, cnn, residualbind
+from seqlens.models import attention, bpnet, cnn, residualbind
 
 ARCHITECTURES: dict[str, type] = {
     "cnn": cnn.CNN,
     "residualbind": residualbind.ResidualBind,
     "cnn_attention": attention.CNNAttention,
+    "bpnet": bpnet.BPNet,
 }
 
 # preset name -> (architecture, keyword arguments)
@@ -21,6 +22,7 @@ PRESETS.update({k: ("cnn", v) for k, v in cnn.PRESETS.items()})
 PRESETS.update({k: ("residualbind", v) for k, v in residualbind.PRESETS.items()})
 PRESETS.update({k: ("cnn_attention", v) for k, v in attention.PRESETS.items()})
 PRESETS["residualbind"] = ("residualbind", {})
+PRESETS.update({k: ("bpnet", v) for k, v in bpnet.PRESETS.items()})
 
 
 def _key(name: str) -> str:

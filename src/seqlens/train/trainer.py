@@ -3,7 +3,8 @@ robust training (adversarial, Gaussian noise, EvoAug with fine-tuning, mixup), s
 
 Works with any ``nn.Module`` with ``y = model(X)``, ``X`` ``(N, A, L)`` float32 and ``y``
 ``(N, T)`` raw outputs: logits for ``loss="bce"``, values for ``"mse"``, log-rates for
-``"poisson"``.
+``"poisson"``; profile models (``loss="profile"``, :mod:`seqlens.train.profile`) return
+``(profile_logits (N, S, L_out), log_counts (N, S))`` and train on counts ``(N, S, L_out)``.
 
 Determinism: with the same ``random_state`` (and the same initial weights, e.g.
 ``build_model(..., random_state=0)``) two runs on CPU give identical weights. The global torch
@@ -30,20 +31,30 @@ from seqlens.models.base import resolve_device
 from seqlens.train.adversarial import AdversarialTraining
 from seqlens.train.augment import RandomRC
 from seqlens.train.metrics import CLASSIFICATION, REGRESSION, evaluate_predictions
+from seqlens.train.profile import (
+    PROFILE_METRICS,
+    ProfileLoss,
+    default_counts_weight,
+    evaluate_profile,
+    profile_pair,
+)
 from seqlens.train.state import load_state, save_state
 
-LOSSES = ("bce", "mse", "poisson")
-LINKS = {"bce": "sigmoid", "mse": None, "poisson": "exp"}
+LOSSES = ("bce", "mse", "poisson", "profile")
+LINKS = {"bce": "sigmoid", "mse": None, "poisson": "exp", "profile": None}
 
 
 def loss_function(loss: str) -> nn.Module:
-    """The torch loss for ``"bce"`` (with logits), ``"mse"`` or ``"poisson"`` (log-rate input)."""
+    """The torch loss for ``"bce"`` (with logits), ``"mse"``, ``"poisson"`` (log-rate input) or
+    ``"profile"`` (:class:`~seqlens.train.profile.ProfileLoss` with counts weight 1)."""
     if loss == "bce":
         return nn.BCEWithLogitsLoss()
     if loss == "mse":
         return nn.MSELoss()
     if loss == "poisson":
         return nn.PoissonNLLLoss(log_input=True)
+    if loss == "profile":
+        return ProfileLoss()
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
@@ -150,6 +161,8 @@ class _MixupHook:
 
 
 def _evaluate(model, X, Y, loss_fn, link, metrics, batch_size, device, prefix) -> dict:
+    if isinstance(loss_fn, ProfileLoss):
+        return evaluate_profile(model, X, Y, loss_fn, batch_size, device, prefix)
     model.eval()
     total, outs = 0.0, []
     with torch.no_grad():
@@ -167,9 +180,9 @@ def _evaluate(model, X, Y, loss_fn, link, metrics, batch_size, device, prefix) -
 def resolve_monitor(monitor: str | None, loss: str, has_valid: bool) -> str:
     """The validation metric :func:`fit` monitors (without ``valid_``); ``ValueError`` if
     ``monitor`` does not fit ``loss`` or needs validation data that is missing."""
-    metrics = CLASSIFICATION if loss == "bce" else REGRESSION
+    metrics = CLASSIFICATION if loss == "bce" else PROFILE_METRICS if loss == "profile" else REGRESSION
     if monitor is None:
-        monitor = ("auroc" if loss == "bce" else "pearson") if has_valid else "loss"
+        monitor = ("auroc" if loss == "bce" else "pearson") if has_valid and loss != "profile" else "loss"
     monitor = monitor.removeprefix("valid_")
     if monitor != "loss" and monitor not in metrics:
         raise ValueError(f"monitor must be 'loss' or one of {metrics} for loss {loss!r}, "
@@ -185,7 +198,7 @@ def _settings(args: dict, arrays: tuple) -> dict:
     names = ("loss", "epochs", "batch_size", "lr", "weight_decay", "monitor", "patience",
              "restore_best", "lr_patience", "lr_factor", "min_lr", "clip_grad", "adversarial",
              "noise_std", "augment", "finetune_epochs", "finetune_lr", "mixup", "mixup_layer",
-             "rc", "random_state")
+             "rc", "random_state", "counts_weight")
     plain = (int, float, str, bool, type(None))
     out = {k: args[k] if isinstance(args[k], plain) else re.sub(r" at 0x[0-9a-f]+", "",
                                                                  repr(args[k])) for k in names}
@@ -210,14 +223,17 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
         mixup: float | None = None, mixup_layer: str | None = None, rc: bool = False,
         random_state: int | None = 0, device=None, verbose: bool = False,
         out_dir: str | Path | None = None, checkpoint_dir: str | Path | None = None,
-        resume: bool = False) -> FitResult:
+        resume: bool = False, counts_weight: float | None = None) -> FitResult:
     """Train ``model`` in place and return a :class:`FitResult`.
 
     Parameters
     ----------
     train, valid : ``(X, Y)`` pairs or :class:`seqlens.io.hdf5.Split` objects; ``X`` ``(N, A, L)``,
         ``Y`` ``(N, T)`` (numpy or torch).
-    loss : ``"bce"`` (binary / multi-label), ``"mse"`` or ``"poisson"``.
+    loss : ``"bce"`` (binary / multi-label), ``"mse"``, ``"poisson"`` or ``"profile"`` (profile
+        models; ``train``/``valid`` are Splits with ``profile`` counts or ``(X, counts)`` pairs).
+    counts_weight : ``"profile"`` only: lambda of the counts MSE (default: half the mean total
+        count per track of the training counts, see :mod:`seqlens.train.profile`).
     monitor : validation metric for early stopping, LR schedule and the best weights:
         ``"loss"``, ``"auroc"``, ``"aupr"``, ``"pearson"``, ``"spearman"`` (default ``"auroc"``
         for BCE, ``"pearson"`` otherwise; ``"loss"`` when there is no ``valid``: then the training
@@ -250,6 +266,11 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if loss == "profile":
+        if rc or augment is not None:
+            raise ValueError("rc and augment move positions but not the profile counts; they are not "
+                             "available with loss 'profile'")
+        train, valid = profile_pair(train, "train"), profile_pair(valid, "valid")
     Xtr, Ytr = _xy(train, "train")
     val = _xy(valid, "valid")
     if rc and Xtr.shape[1] != 4:
@@ -261,6 +282,8 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
     device = resolve_device(device)
     model.to(device)
     loss_fn = loss_function(loss)
+    if loss == "profile":
+        loss_fn = ProfileLoss(default_counts_weight(Ytr) if counts_weight is None else counts_weight)
     link = LINKS[loss]
     mix_module = None
     if mixup_layer is not None:
@@ -439,15 +462,18 @@ def fit(model: nn.Module, train, valid=None, *, loss: str = "bce", epochs: int =
 
 
 def evaluate(model: nn.Module, data, loss: str = "bce", batch_size: int = 256, device=None,
-             prefix: str = "test_", per_task: bool = False) -> dict:
+             prefix: str = "test_", per_task: bool = False, counts_weight: float = 1.0) -> dict:
     """Flat metrics of ``model`` on ``data`` (``(X, Y)`` or a Split): ``{prefix}loss`` plus AUROC
-    and AUPR (BCE) or Pearson and Spearman (MSE/Poisson), mean over tasks (and per task)."""
-    X, Y = _xy(data, "data")
+    and AUPR (BCE) or Pearson and Spearman (MSE/Poisson), mean over tasks (and per task); for
+    ``"profile"`` the metrics of :func:`seqlens.train.profile.profile_metrics` (``counts_weight``:
+    the lambda of the reported loss)."""
+    X, Y = _xy(profile_pair(data, "data") if loss == "profile" else data, "data")
     device = resolve_device(device)
     model.to(device)
-    res = _evaluate(model, X, Y, loss_function(loss), LINKS[loss],
+    loss_fn = ProfileLoss(counts_weight) if loss == "profile" else loss_function(loss)
+    res = _evaluate(model, X, Y, loss_fn, LINKS[loss],
                     CLASSIFICATION if loss == "bce" else REGRESSION, batch_size, device, prefix)
-    if per_task:
+    if per_task and loss != "profile":
         pred = predict(model, X, batch_size, device, LINKS[loss])
         res.update(evaluate_predictions(Y.numpy(), pred,
                                         CLASSIFICATION if loss == "bce" else REGRESSION,
