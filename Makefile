@@ -1,13 +1,15 @@
-# Two entry points: `make demo` (the main job) and `make test` (lint + tests).
-# Both create .venv on first use. torch is installed first with an exact version so that
-# a machine with the CPU wheel on disk uses it instead of pulling CUDA packages.
+# Two entry points: `make demo` (the main job) and `make test` (lint + tests, the docs site included).
+# Both create .venv on first use; `make docs` builds the documentation site into site/. torch is
+# installed first with an exact version so that a machine with the CPU wheel on disk uses it
+# instead of pulling CUDA packages.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test lint bench browser clean
+.PHONY: demo test lint bench browser docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +25,17 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint browser
+# tests/test_docs.py builds the documentation site with warnings as errors, so the docs extra is needed
+test: $(STAMP) $(DOCS_STAMP) lint browser
 	$(BIN)/python -m pytest -q
+
+# the documentation site (MkDocs + mkdocstrings), warnings as errors, offline; open site/index.html
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test,docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Headless Chromium renders the report in one test; installed here when we are root on Debian,
 # otherwise that test is skipped.
@@ -40,4 +51,4 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) out site .pytest_cache .ruff_cache
