@@ -88,7 +88,7 @@ def profile_pair(data, name: str):
     return data.X, profile
 
 
-def _jsd(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Jensen-Shannon distance (base 2) between distributions along the last axis."""
     m = (p + q) / 2
 
@@ -114,7 +114,7 @@ def profile_metrics(logits, log_counts, counts, prefix: str = "") -> dict:
     denom = np.sqrt((pc ** 2).sum(-1) * (oc ** 2).sum(-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(has & (denom > 0), (pc * oc).sum(-1) / np.where(denom > 0, denom, 1), np.nan)
-    jsd = np.where(has, _jsd(probs, obs), np.nan)
+    jsd = np.where(has, jensen_shannon(probs, obs), np.nan)
     nll = multinomial_nll(torch.as_tensor(logits), torch.as_tensor(counts)).numpy()
     observed = np.log1p(total)
     return {
