@@ -17,7 +17,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("study", help="run the published findings at CPU scale and write an HTML report")
     p.add_argument("--out", default="out/study", help="output folder (report/index.html inside)")
-    p.add_argument("--quick", action="store_true", help="tiny settings (a few minutes on 2 cores)")
+    p.add_argument("--quick", action="store_true",
+                   help="interpret the reference zoo only (about 3 min on 2 cores); the default also "
+                        "retrains part of the zoo to check it reproduces (about 20 min)")
+    p.add_argument("--retrain-all", action="store_true",
+                   help="rebuild every zoo model and seed in the run and compare (hours on CPU, minutes "
+                        "on a GPU)")
     p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # tests of the machinery
     p.add_argument("--only", action="append", choices=list(SECTIONS),
                    help="run only this section (repeatable)")
@@ -33,7 +38,8 @@ def run(args) -> int:
     from seqlens.study.runner import run_study
 
     mode = "tiny" if args.tiny else "quick" if args.quick else "default"
+    overrides = {"retrain": "all"} if args.retrain_all else None
     index = run_study(args.out, mode=mode, only=args.only, seed=args.seed, device=args.device,
-                      verbose=not args.quiet, resume=args.resume)
+                      verbose=not args.quiet, resume=args.resume, overrides=overrides)
     print(f"report: {index}")
     return 0

@@ -25,6 +25,31 @@ PRESETS["residualbind"] = ("residualbind", {})
 PRESETS.update({k: ("bpnet", v) for k, v in bpnet.PRESETS.items()})
 
 
+# The training recipe of each preset's paper (keyword arguments of seqlens.train.fit); presets not
+# listed train with DEFAULT_RECIPE. `seqlens train` and the reference zoo use these.
+DEFAULT_RECIPE = dict(epochs=100, batch_size=128, lr=1e-3, patience=10)
+_KOO_EDDY = dict(epochs=100, batch_size=128, lr=1e-3, patience=10, monitor="auroc")
+_KOO_PLOENZKE = dict(epochs=100, batch_size=100, lr=1e-3, patience=20, monitor="auroc")
+_KOO_PLOENZKE_FILTERS = dict(_KOO_PLOENZKE, monitor="aupr")
+_GHOTRA_KOO = dict(epochs=40, batch_size=100, lr=1e-3, patience=6, monitor="auroc")
+_RESIDUALBIND = dict(epochs=50, batch_size=100, lr=1e-3, patience=8, monitor="auroc")
+RECIPES: dict[str, tuple[str, dict]] = {
+    **{f"cnn_p{p}": ("Koo & Eddy 2019", _KOO_EDDY) for p in (1, 2, 4, 10, 25, 50, 100)},
+    **{k: ("Koo & Ploenzke 2021", _KOO_PLOENZKE_FILTERS) for k in ("cnn_2", "cnn_50", "cnn_deep")},
+    **{k: ("Koo & Ploenzke 2021", _KOO_PLOENZKE) for k in ("cnn_local", "cnn_dist")},
+    **{k: ("Ghotra & Koo 2021", _GHOTRA_KOO) for k in attention.PRESETS},
+    **{k: ("Koo & Ploenzke 2021 (ResidualBind on ZBED2)", _RESIDUALBIND)
+       for k in [*residualbind.PRESETS, "residualbind"]},
+}
+
+
+def recipe(name: str) -> tuple[str, dict]:
+    """``(source, fit keyword arguments)`` of a preset's published training recipe
+    (``("default", DEFAULT_RECIPE)`` for architectures and presets without one)."""
+    source, kwargs = RECIPES.get(_key(name), ("default", DEFAULT_RECIPE))
+    return source, {**DEFAULT_RECIPE, **kwargs}
+
+
 def _key(name: str) -> str:
     return str(name).strip().lower().replace("-", "_")
 

@@ -25,6 +25,7 @@ SECTIONS = {
     "robust": "robust",
     "real_data": "real_data",
     "families": "families",
+    "reproduce": "reproduce",
 }
 RUN_FILE = "study.json"  # the options of the run, checked by --resume
 DONE_DIR = "sections"  # sections/<key>.json: a finished section's report items and metrics

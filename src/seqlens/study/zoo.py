@@ -52,42 +52,43 @@ class ZooEntry:
     source: str = ""
 
 
-# Koo & Eddy 2019 (CNN-P on the multitask set): batch 128, Adam 1e-3, early stop on val AUROC
-_KOO_EDDY = dict(epochs=100, batch_size=128, lr=1e-3, patience=10, monitor="auroc")
-# Koo & Ploenzke 2021 (regulatory code): batch 100, patience 20, as benchmarks/reproduce_exp_activation.py
-_KOO_PLOENZKE = dict(epochs=100, batch_size=100, lr=1e-3, patience=20, monitor="auroc")
-# Ghotra & Koo 2021 (CNN-attention on the interaction grammar), benchmarks/glifac_interactions.py
-_GHOTRA_KOO = dict(epochs=40, batch_size=100, lr=1e-3, patience=6, monitor="auroc")
-# Koo & Ploenzke 2021 ResidualBind on ZBED2, benchmarks/train_zbed2.py
-_ZBED2 = dict(epochs=50, batch_size=100, lr=1e-3, patience=8, monitor="auroc")
+def _recipe(model: str) -> dict:
+    from seqlens.models.zoo import recipe
+
+    return recipe(model)[1]
+
 
 POOLS = (2, 4, 25)
 
 ENTRIES: dict[str, ZooEntry] = {e.key: e for e in [
     ZooEntry("regcode_cnn_local_exponential", "regulatory_code", 20000, "cnn_local",
-             {"activation": "exponential"}, _KOO_PLOENZKE, "attribution", "Koo & Ploenzke 2021"),
+             {"activation": "exponential"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("regcode_cnn_local_relu", "regulatory_code", 20000, "cnn_local",
-             {"activation": "relu"}, _KOO_PLOENZKE, "attribution", "Koo & Ploenzke 2021"),
+             {"activation": "relu"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("interactions_cnn_attention_exponential", "motif_interactions", 20000, "cnn_attention",
              {"activation": "exponential", "filters": 32, "pool": 4, "heads": 8, "dense": 128},
-             _GHOTRA_KOO, "glifac", "Ghotra & Koo 2021"),
+             _recipe("cnn_attention"), "glifac", "Ghotra & Koo 2021"),
     *[ZooEntry(f"multitask_cnn_p{p}_relu", "multitask_motifs", 30000, f"cnn_p{p}",
-               {"activation": "relu"}, _KOO_EDDY, "filters", "Koo & Eddy 2019") for p in POOLS],
+               {"activation": "relu"}, _recipe(f"cnn_p{p}"), "filters", "Koo & Eddy 2019") for p in POOLS],
     ZooEntry("multitask_cnn_p4_exponential", "multitask_motifs", 30000, "cnn_p4",
-             {"activation": "exponential"}, _KOO_EDDY, "filters", "Koo & Ploenzke 2021"),
+             {"activation": "exponential"}, _recipe("cnn_p4"), "filters", "Koo & Ploenzke 2021"),
     ZooEntry("regcode_cnn_dist_exponential", "regulatory_code", 20000, "cnn_dist",
-             {"activation": "exponential"}, _KOO_PLOENZKE, "attribution", "Koo & Ploenzke 2021"),
+             {"activation": "exponential"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("regcode_cnn_dist_relu", "regulatory_code", 20000, "cnn_dist",
-             {"activation": "relu"}, _KOO_PLOENZKE, "attribution", "Koo & Ploenzke 2021"),
+             {"activation": "relu"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("zbed2_residualbind_exponential", "zbed2", None, "residualbind_dna400",
-             {"activation": "exponential"}, _ZBED2, "test", "Koo & Ploenzke 2021"),
+             {"activation": "exponential"}, _recipe("residualbind_dna400"), "test", "Koo & Ploenzke 2021"),
 ]}
 
 
 def zoo_dir() -> Path:
-    """The folder of the shipped zoo (``seqlens/data/zoo``)."""
+    """The zoo folder: ``$SEQLENS_ZOO`` when set (e.g. a zoo rebuilt on a GPU with
+    ``python -m seqlens.study.zoo --out DIR``), else the shipped one (``seqlens/data/zoo``)."""
+    import os
     from importlib import resources
 
+    if os.environ.get("SEQLENS_ZOO"):
+        return Path(os.environ["SEQLENS_ZOO"])
     return Path(str(resources.files("seqlens.data"))) / "zoo"
 
 
