@@ -1,6 +1,6 @@
 """``seqlens attribute`` and ``seqlens evaluate-attributions``.
 
-``seqlens attribute --model RUN_DIR --data FILE.h5|FASTA --method saliency,smoothgrad,ig,deepshap,ism
+``seqlens attribute --model RUN_DIR|MODEL --data FILE.h5|FASTA --method saliency,smoothgrad,ig,deepshap,ism
 [--correct] [--target 0] --out attr.h5 [--logos N] [--resume]`` computes attribution maps and writes
 them to an HDF5 file: one ``(N, A, L)`` dataset per method, ``X`` (the sequences), ``indices`` (rows
 of the split) and ``names``. ``attr.h5.metrics.json`` (seconds per method, off-simplex angle
@@ -20,9 +20,9 @@ import json
 from pathlib import Path
 
 from seqlens.cli.common import (
+    add_model_option,
     add_resume_option,
     check_input,
-    check_model_input,
     device_option,
     is_hdf5,
     load_finished,
@@ -44,7 +44,7 @@ SETTINGS = ("target", "activation", "correct", "n_shuffles", "steps", "samples",
 def register(sub) -> None:
     p = sub.add_parser("attribute", help="attribution maps of a trained model",
                        description="Compute attribution maps (saliency, SmoothGrad, IG, DeepSHAP, ISM).")
-    p.add_argument("--model", required=True, help="run folder written by seqlens train")
+    add_model_option(p)
     p.add_argument("--data", required=True, help="HDF5 dataset or FASTA file")
     p.add_argument("--method", default="saliency",
                    help="comma list of: saliency, grad_x_input, smoothgrad, ig, eig, deeplift, deepshap, ism")
@@ -203,10 +203,9 @@ def run_attribute(args) -> int:
     import torch
 
     from seqlens.attribution import angle_statistics
-    from seqlens.cli.common import metrics_path, report_metrics
+    from seqlens.cli.common import load_cli_model, metrics_path, report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import OutputError, check_output_path, output_file
-    from seqlens.models import load_model, read_checkpoint_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -215,14 +214,13 @@ def run_attribute(args) -> int:
     logos = out.parent / f"{out.stem}_logos"
     if args.logos and logos.exists() and not logos.is_dir():
         raise OutputError(f"--logos: {logos} is a file; the logo figures go into a folder of that name")
-    info = read_checkpoint_info(args.model)
-    model = load_model(args.model)
+    loaded = load_cli_model(args)
     X, idx, names, truth = _load_input(args)
-    check_model_input(info.get("model") or {}, X.shape, args.data, args.model)
-    n_out = int((info.get("model") or {}).get("n_outputs", 1))
-    if not 0 <= args.target < n_out:
+    loaded.check_input(X.shape, args.data)
+    model, n_out = loaded.model, loaded.n_outputs
+    if n_out is not None and not 0 <= args.target < n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
-    key = _run_key(args, info, X, idx)
+    key = _run_key(args, {"sha256": loaded.sha256}, X, idx)
 
     with output_file(out, resume=args.resume) as work:
         maps, seconds = _method_maps(model, X, methods, args, work / "methods", key)

@@ -91,18 +91,29 @@ def device_option(text: str) -> str:
     return text
 
 
-def check_model_input(config: dict, shape, data, model, length: bool = True) -> None:
-    """Refuse sequences ``shape`` = ``(N, A, L)`` that the model of checkpoint config ``config``
-    cannot read (letters per position, and with ``length`` the sequence length)."""
-    from seqlens.errors import SeqlensError
+MODEL_HELP = ("a seqlens run folder; file.py:function or package.module:function returning an "
+              "nn.Module (imports and runs that code) with --weights; a TorchScript, torch.export "
+              "(.pt2) or ONNX file; or a Keras .h5/.keras file (or .json with --weights)")
 
-    channels, expected = config.get("in_channels"), config.get("seq_length")
-    if channels is not None and shape[1] != channels:
-        raise SeqlensError(f"{data}: sequences have {shape[1]} letters per position, but the model in "
-                           f"{model} reads {channels}")
-    if length and expected is not None and shape[2] != expected:
-        raise SeqlensError(f"{data}: sequences have length {shape[2]:,}, but the model in {model} "
-                           f"expects {expected}")
+
+def add_model_option(parser, help: str = MODEL_HELP) -> None:
+    """``--model`` (any model :func:`seqlens.models.loading.open_model` reads), ``--weights`` and
+    ``--layout``."""
+    parser.add_argument("--model", required=True, help=help)
+    parser.add_argument("--weights", help="weights for a factory --model (a state dict: torch.save, read "
+                                          "with weights_only=True, or .safetensors) or for a Keras .json")
+    parser.add_argument("--layout", choices=("NCL", "NLC", "auto"), default="NCL",
+                        help="input the model reads: (N, A, L) (NCL, default) or channels last (N, L, A) "
+                             "(NLC); auto tries both and refuses when both run")
+
+
+def load_cli_model(args, device=None):
+    """The :class:`~seqlens.models.loading.LoadedModel` of ``--model``/``--weights``/``--layout``;
+    call its ``check_input(X.shape, data)`` once the sequences are read."""
+    from seqlens.models.loading import open_model
+
+    return open_model(args.model, weights=getattr(args, "weights", None),
+                      layout=getattr(args, "layout", "NCL"), device=device)
 
 
 def check_input(path, option: str) -> Path:

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqlens.cli.common import add_resume_option, device_option, positive_float, positive_int, unit_interval
+from seqlens.cli.common import (
+    add_model_option,
+    add_resume_option,
+    device_option,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
 
 
 def register(sub) -> None:
@@ -20,8 +27,7 @@ def register(sub) -> None:
                        description="Turn the first-layer filters of a trained model into motifs, "
                                    "match them to JASPAR with Tomtom and score them against the "
                                    "ground truth of a simulated dataset.")
-    p.add_argument("--model", required=True,
-                   help="checkpoint folder (config.json + weights.pt) or a run folder holding one")
+    add_model_option(p)
     p.add_argument("--data", required=True, help="HDF5 dataset whose sequences activate the filters")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"),
                    help="split of --data to use (default test)")
@@ -57,26 +63,6 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_resume_option(p)
     p.set_defaults(func=run)
-
-
-def find_checkpoint(path: str | Path) -> Path:
-    """The checkpoint folder ``path`` itself (when it has ``config.json``) or the single one
-    below it (searched up to two levels down)."""
-    from seqlens.errors import SeqlensError
-
-    path = Path(path)
-    if not path.exists():
-        raise SeqlensError(f"--model {path}: no such model folder")
-    if (path / "config.json").exists() or path.is_file():
-        return path
-    found = sorted({c.parent for c in [*path.glob("*/config.json"), *path.glob("*/*/config.json")]
-                    if (c.parent / "weights.pt").exists()})
-    if not found:
-        raise SeqlensError(f"{path}: no model checkpoint (config.json + weights.pt) inside")
-    if len(found) > 1:
-        raise SeqlensError(f"{path}: several checkpoints inside ({', '.join(map(str, found))}); "
-                           "pass one of them to --model")
-    return found[0]
 
 
 SIMULATION_RELEASE = 2016  # the release seqlens.simulate drew from before files recorded it
@@ -155,7 +141,7 @@ def run(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlens.cli.common import check_input, check_model_input, report_metrics
+    from seqlens.cli.common import check_input, load_cli_model, report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.interpret.filters import (
         _resolve_layer,
@@ -168,18 +154,17 @@ def run(args) -> int:
     )
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder, write_json
     from seqlens.io.hdf5 import load_dataset
-    from seqlens.models import load_model, read_checkpoint_info
     from seqlens.plot.filters import filter_logo_grid
     from seqlens.study.design_principles import truth_ids_of
 
     start = time.perf_counter()
     out = check_output_path(args.out, "folder")
-    checkpoint = find_checkpoint(args.model)
-    config = read_checkpoint_info(checkpoint).get("model") or {}
-    model = load_model(checkpoint, device=args.device)
+    loaded = load_cli_model(args, device=args.device)
+    loaded.first_conv()
+    model, layer = loaded.model, loaded.layer_name(args.layer)
     if args.layer is not None:
         try:
-            _resolve_layer(model, args.layer)
+            _resolve_layer(model, layer)
         except SeqlensError as exc:
             raise SeqlensError(f"--layer {args.layer}: {exc}") from None
     data = load_dataset(check_input(args.data, "--data"), splits=(args.split,), truth=False)
@@ -188,7 +173,7 @@ def run(args) -> int:
         X = X[:args.max_seqs]
     if not len(X):
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
-    check_model_input(config, X.shape, args.data, checkpoint, length=False)
+    loaded.check_input(X.shape, args.data, length=False)
     truth_src = (load_dataset(check_input(args.truth, "--truth"), splits=(), truth=False)
                  if args.truth else data)
     truth_ids = truth_ids_of(truth_src)
@@ -199,7 +184,7 @@ def run(args) -> int:
 
     with output_folder(out, resume=args.resume) as work:
         if args.method == "activation":
-            motifs = activation_motifs(model, X, layer=args.layer, threshold=args.threshold,
+            motifs = activation_motifs(model, X, layer=layer, threshold=args.threshold,
                                        weighted=args.weighted,
                                        edges=args.edges, clip=not args.no_clip,
                                        batch_size=args.batch_size, device=args.device,

@@ -12,7 +12,13 @@ no finished parts to reuse and is redone.
 
 from __future__ import annotations
 
-from seqlens.cli.common import add_resume_option, device_option, nonnegative_int, positive_int
+from seqlens.cli.common import (
+    add_model_option,
+    add_resume_option,
+    device_option,
+    nonnegative_int,
+    positive_int,
+)
 
 EXPERIMENTS = ("importance", "kmer-screen", "mutagenesis", "positional", "copies", "spacing", "gc",
                "hairpin")
@@ -24,7 +30,7 @@ def register(sub) -> None:
     p = sub.add_parser("gia", help="global importance analysis of a trained model",
                        description="Global importance analysis (Koo et al. 2021): the mean effect of "
                                    "embedding patterns into null sequences.")
-    p.add_argument("--model", required=True, help="run folder written by seqlens train")
+    add_model_option(p)
     p.add_argument("--data", required=True, help="HDF5 dataset: its sequences make the nulls")
     p.add_argument("--experiment", required=True, choices=EXPERIMENTS)
     p.add_argument("--pattern", nargs="*", default=[],
@@ -98,11 +104,11 @@ def _check_patterns(args) -> None:
         _range(args.distances)
 
 
-def _check_fit(args, L: int, n_outputs: int) -> None:
+def _check_fit(args, L: int, n_outputs: int | None) -> None:
     """--target and --position against the model and the sequence length."""
     from seqlens.errors import SeqlensError
 
-    if not args.target < n_outputs:
+    if n_outputs is not None and not args.target < n_outputs:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_outputs} outputs")
     for pat in args.pattern:
         if len(pat) > L:
@@ -121,11 +127,10 @@ def run(args) -> int:
 
     import torch
 
-    from seqlens.cli.common import check_input, check_model_input, report_metrics
+    from seqlens.cli.common import check_input, load_cli_model, report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset
-    from seqlens.models.checkpoint import load_model, read_checkpoint_info
     from seqlens.plot.curves import save_figure
 
     t0 = time.time()
@@ -133,14 +138,14 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     out = check_output_path(args.out, "folder")
     _check_patterns(args)
-    config = read_checkpoint_info(args.model).get("model") or {}
-    model = load_model(args.model)
+    loaded = load_cli_model(args)
+    model = loaded.model
     data = load_dataset(check_input(args.data, "--data"), splits=(args.split,), truth=False)
     X = data.split(args.split).X
     if not len(X):
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
-    check_model_input(config, X.shape, args.data, args.model)
-    _check_fit(args, X.shape[2], int(config.get("n_outputs", 1)))
+    loaded.check_input(X.shape, args.data)
+    _check_fit(args, X.shape[2], loaded.n_outputs)
     with output_folder(out, resume=args.resume) as work:
         table, fig, metrics = _experiment(args, model, X)
         with atomic_path(work / "results.csv") as tmp:

@@ -15,6 +15,7 @@ interruption skips the query.
 from __future__ import annotations
 
 from seqlens.cli.common import (
+    add_model_option,
     add_resume_option,
     device_option,
     nonnegative_float,
@@ -29,7 +30,7 @@ MIN_FIT = 10  # variants the surrogate fit needs at least
 def register(sub) -> None:
     p = sub.add_parser("surrogate", help="surrogate model (additive/pairwise + global epistasis) around a "
                                          "sequence", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="run folder written by seqlens train")
+    add_model_option(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--sequence", help="the wild-type sequence")
     src.add_argument("--fasta", help="FASTA file holding the wild type")
@@ -113,18 +114,17 @@ def _check_size(args, length: int, window: tuple[int, int], n_letters: int) -> N
             "memory; use a smaller --window or --n")
 
 
-def _check_options(args, name: str, seq: str, config: dict) -> tuple[int, int]:
+def _check_options(args, name: str, seq: str, loaded) -> tuple[int, int]:
     """Everything about the wild type and the options that can be checked without the network;
     returns the window."""
     from seqlens.alphabet import DNA, one_hot
-    from seqlens.cli.common import check_model_input
     from seqlens.errors import SeqlensError
     from seqlens.interpret.surrogate.library import parse_window
 
     where = args.fasta or "--sequence"
-    check_model_input(config, (1, DNA.size, len(seq)), f"{where}: record {name!r}", args.model)
-    n_out = int(config.get("n_outputs", 1))
-    if args.target >= n_out:
+    loaded.check_input((1, DNA.size, len(seq)), f"{where}: record {name!r}")
+    n_out = loaded.n_outputs
+    if n_out is not None and args.target >= n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
     try:
         window = parse_window(args.window, len(seq))
@@ -181,17 +181,16 @@ def run(args) -> int:
     from seqlens.interpret.surrogate import surrogate_analysis
     from seqlens.interpret.surrogate.library import mutagenesis_library
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
-    from seqlens.models.checkpoint import load_model, read_checkpoint_info
 
-    from .common import report_metrics
+    from .common import load_cli_model, report_metrics
 
     t0 = time.perf_counter()
     out = check_output_path(args.out, "folder")
     name, seq = _wild_type(args)
-    info = read_checkpoint_info(args.model)
-    window = _check_options(args, name, seq, info.get("model") or {})
-    model = load_model(args.model)
-    key = _run_key(args, info, seq, window)
+    loaded = load_cli_model(args)
+    window = _check_options(args, name, seq, loaded)
+    model = loaded.model
+    key = _run_key(args, {"sha256": loaded.sha256}, seq, window)
     with output_folder(out, resume=args.resume) as work:
         lib = mutagenesis_library(seq, n=args.n, rate=args.rate, window=window,
                                   n_mutations=args.n_mutations, mode=args.mode, random_state=args.seed)

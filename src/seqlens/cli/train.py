@@ -20,9 +20,9 @@ import json
 from pathlib import Path
 
 from seqlens.cli.common import (
+    add_model_option,
     add_resume_option,
     check_input,
-    check_model_input,
     device_option,
     int_or_off,
     is_hdf5,
@@ -53,12 +53,13 @@ def register(sub) -> None:
                                     "or a JSON file")
     g = p.add_argument_group("training")
     g.add_argument("--loss", choices=("bce", "mse", "poisson"), default="bce")
-    g.add_argument("--epochs", type=positive_int, default=100)
-    g.add_argument("--batch-size", type=positive_int, default=128)
-    g.add_argument("--lr", type=positive_float, default=1e-3)
+    g.add_argument("--epochs", type=positive_int,
+                   help="the preset's published recipe sets --epochs, --batch-size, --lr, --patience "
+                        "and --monitor (printed at the start); these options override it")
+    g.add_argument("--batch-size", type=positive_int)
+    g.add_argument("--lr", type=positive_float)
     g.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 penalty")
-    g.add_argument("--patience", type=int_or_off(1), default=10,
-                   help="early-stopping patience (-1: off)")
+    g.add_argument("--patience", type=int_or_off(1), help="early-stopping patience (-1: off)")
     g.add_argument("--lr-patience", type=int_or_off(0), default=5,
                    help="reduce-on-plateau patience (-1: off)")
     g.add_argument("--monitor", help="validation metric to monitor (auroc, aupr, pearson, loss)")
@@ -97,13 +98,15 @@ def register(sub) -> None:
 
     q = sub.add_parser("predict", help="predict with a trained model",
                        description="Predict with a trained run folder on HDF5 or FASTA input.")
-    q.add_argument("--model", required=True, help="run folder written by seqlens train")
+    add_model_option(q)
     q.add_argument("--data", required=True, help="HDF5 dataset or FASTA file")
     q.add_argument("--out", required=True,
                    help="output CSV (metrics of labelled input go to <out>.metrics.json)")
     q.add_argument("--split", default="test", choices=("train", "valid", "test"),
                    help="HDF5 split to predict (default test)")
-    q.add_argument("--raw", action="store_true", help="raw outputs (logits) instead of the link")
+    q.add_argument("--raw", action="store_true",
+                   help="raw outputs (logits) instead of the link (models not trained by seqlens: "
+                        "always their outputs as they are)")
     q.add_argument("--batch-size", type=positive_int, default=256)
     q.add_argument("--device", type=device_option)
     q.add_argument("--threads", type=positive_int)
@@ -224,6 +227,28 @@ def _training_setup(args, model, data):
     return adversarial, augment, finetune
 
 
+def training_recipe(args) -> dict:
+    """``fit`` keywords ``epochs``, ``batch_size``, ``lr``, ``patience``, ``monitor``: the preset's
+    published recipe (:func:`seqlens.models.zoo.recipe`) with the options given on the command line
+    on top; printed in one line. A recipe's classification ``monitor`` is dropped for other losses."""
+    from seqlens.models.zoo import recipe
+
+    source, settings = recipe(args.model)
+    if args.loss != "bce" and settings.get("monitor") in ("auroc", "aupr"):
+        settings.pop("monitor")
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+             "patience": args.patience, "monitor": args.monitor}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    settings["monitor"] = settings.get("monitor")
+    if settings["patience"] is not None and settings["patience"] < 0:
+        settings["patience"] = None
+    shown = ", ".join(f"{k} {'off' if v is None else v}" for k, v in settings.items())
+    overridden = [k for k, v in given.items() if v is not None]
+    note = f"; overridden: {', '.join(overridden)}" if overridden else ""
+    print(f"training recipe ({source} for {args.model}{note}): {shown}", flush=True)
+    return settings
+
+
 # ------------------------------------------------------------------------------------- commands
 def run_train(args) -> int:
     import shutil
@@ -251,14 +276,13 @@ def run_train(args) -> int:
     except (ValueError, TypeError, RuntimeError, OverflowError) as exc:
         raise SeqlensError(f"--model {args.model}: {exc}") from None
     adversarial, augment, finetune = _training_setup(args, model, data)
+    settings = training_recipe(args)
 
     with output_folder(out, resume=args.resume) as work:
         t0 = time.perf_counter()
         try:
             res = fit(model, data.train, data.valid if len(data.valid) else None,
-                      loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      weight_decay=args.weight_decay, monitor=args.monitor,
-                      patience=None if args.patience < 0 else args.patience,
+                      loss=args.loss, **settings, weight_decay=args.weight_decay,
                       lr_patience=None if args.lr_patience < 0 else args.lr_patience,
                       clip_grad=args.clip_grad, adversarial=adversarial,
                       noise_std=args.noise_std, augment=augment, finetune_epochs=finetune,
@@ -285,7 +309,7 @@ def run_train(args) -> int:
                         "train_sequences_per_second": n_seen / max(res.seconds, 1e-9)})
         save_model(model.cpu(), work, metadata={
             "loss": args.loss, "tasks": _task_names(data.metadata.get("tasks"), data.n_tasks),
-            "data": str(args.data), "metrics": metrics,
+            "data": str(args.data), "metrics": metrics, "recipe": settings,
             "training": {k: v for k, v in vars(args).items() if k not in ("func", "resume")},
         })
         save_figure(plot_history(res.history, title=f"{args.model} on {path.name}"),
@@ -326,34 +350,35 @@ def _load_sequences(args, path: Path):
 def run_predict(args) -> int:
     import warnings
 
+    import numpy as np
     import pandas as pd
     import torch
 
-    from seqlens.cli.common import metrics_path, report_metrics
+    from seqlens.cli.common import load_cli_model, metrics_path, report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import check_output_path, output_file
-    from seqlens.models import load_model, read_checkpoint_info
     from seqlens.train import LINKS, evaluate_predictions, predict
 
     if args.threads:
         torch.set_num_threads(args.threads)
     out = check_output_path(args.out, "file")
-    info = read_checkpoint_info(args.model)
-    model = load_model(args.model)
-    meta = info.get("metadata", {})
-    loss = meta.get("loss", "bce")
-    if loss not in LINKS:
+    loaded = load_cli_model(args)
+    model, meta = loaded.model, loaded.metadata
+    loss = meta.get("loss", "bce") if loaded.kind == "seqlens" else None
+    if loss is not None and loss not in LINKS:
         raise SeqlensError(f"{args.model}: unknown loss {loss!r} in the checkpoint metadata")
-    n_out = int(info["model"].get("n_outputs", 1))
     path = check_input(args.data, "--data")
     names, X, labels = _load_sequences(args, path)
     if len(X) == 0:
         raise SeqlensError(f"{path}: no sequences to predict")
-    check_model_input(info["model"], X.shape, path, args.model)
-    if labels is not None and len(labels) and labels.shape[1] != n_out:
+    loaded.check_input(X.shape, path)
+    n_out = loaded.n_outputs
+    if labels is not None and len(labels) and n_out is not None and labels.shape[1] != n_out:
         raise SeqlensError(f"{path}: Y_{args.split} has {labels.shape[1]} columns, but the "
                            f"model in {args.model} has {n_out} outputs")
-    link = None if args.raw else LINKS[loss]
+    link = None if args.raw or loss is None else LINKS[loss]
+    if loss is None and labels is not None:  # a model from elsewhere: scored by the kind of labels
+        loss = "bce" if np.isin(labels, (0, 1)).all() else "mse"
     pred = predict(model, X, batch_size=args.batch_size, device=args.device, link=link)
     table = pd.DataFrame(pred, columns=_task_names(meta.get("tasks"), pred.shape[1]))
     table.insert(0, "name", names)

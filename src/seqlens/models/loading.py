@@ -144,6 +144,18 @@ class LoadedModel:
         if self.n_outputs is None and isinstance(y, torch.Tensor):
             self.n_outputs = 1 if y.ndim == 1 else int(y.shape[1]) if y.ndim == 2 else None
 
+    def layer_name(self, name: str | None) -> str | None:
+        """The name inside :attr:`model` of the user's module ``name`` (the channels-last wrapper
+        puts the user's module under ``module.``)."""
+        return f"module.{name}" if name is not None and isinstance(self.model, ChannelsLast) else name
+
+    def first_conv(self) -> None:
+        """Refuse models whose layers cannot be hooked (TorchScript, torch.export, no Conv1d)."""
+        if self.kind in ("torchscript", "export") or _first_channels(self.model) is None:
+            what = f"a {self.kind} model" if self.kind in ("torchscript", "export") else "the model"
+            raise SeqlensError(f"--model {self.source}: {what} shows no nn.Conv1d layer to read filters "
+                               "from; load it from its code (file.py:function --weights) or a Keras file")
+
     def _settle_layout(self, A: int, L: int, data, device) -> None:
         module = self.raw if self.raw is not None else self.model
         ncl = not isinstance(_try(module, torch.zeros(2, A, L, device=device)), Exception)
@@ -248,7 +260,7 @@ def _open(spec: str, weights) -> LoadedModel:
         if where.endswith(".py") or _MODULE_PATH.match(where):
             return _open_factory(spec, where, factory["func"], weights)
     if not path.exists():
-        raise SeqlensError(f"--model {spec}: no such file or folder (give a seqlens run folder, a "
+        raise SeqlensError(f"--model {spec}: no such model folder or file (give a seqlens run folder, a "
                            "file.py:function or module:function factory, or a TorchScript, "
                            "torch.export, ONNX or Keras file)")
     if path.is_dir():
