@@ -1,13 +1,18 @@
-"""Griffe extension: read seqlens' docstrings the way they are written.
+"""Griffe extensions for the API pages (configured in mkdocs.yml).
 
-seqlens documents parameters numpy-style but puts the description after the colon
-(``lambda_h : L2 strength on fields.``), with types in the signature, and its Returns sections are
-prose (``(N, A, L)`` float32 array ...). Read as strict numpy, the description would land in the
-"type" column. Before griffe parses a docstring, this rewrites such items into numpy's typeless
-forms (``lambda_h`` / indented description; ``:`` / indented prose for returns), so the type comes
-from the signature. An item whose text after the colon is a Python expression (``int``,
-``np.ndarray | None``) is a real type and is left alone. Sphinx roles (``:func:`name```) become
-inline code.
+``HouseDocstrings`` reads seqlens' docstrings the way they are written. seqlens documents
+parameters numpy-style but puts the description after the colon (``lambda_h : L2 strength on
+fields.``), with types in the signature, and its Returns sections are prose (``(N, A, L)`` float32
+array ...). Read as strict numpy, the description would land in the "type" column. Before griffe
+parses a docstring, this rewrites such items into numpy's typeless forms (``lambda_h`` / indented
+description; ``:`` / indented prose for returns), so the type comes from the signature. An item
+whose text after the colon is a Python expression (``int``, ``np.ndarray | None``) is a real type
+and is left alone. Sphinx roles (``:func:`name```) become inline code.
+
+``DocumentedOnce`` renders each object once, where it is defined: a package that re-exports names
+from its submodules (``from seqlens.msa.potts import Potts``) lists them in its docstring, and the
+objects themselves appear under their submodule (objects defined in a private module, such as
+``seqlens.attribution._utils``, stay where they are re-exported).
 """
 
 from __future__ import annotations
@@ -81,3 +86,24 @@ class HouseDocstrings(griffe.Extension):
     def on_instance(self, *, node, obj, agent, **kwargs) -> None:
         if obj.docstring is not None:
             obj.docstring.value = rewrite(obj.docstring.value)
+
+
+class DocumentedOnce(griffe.Extension):
+    """Drop re-exported seqlens objects (aliases) from the modules that import them."""
+
+    def on_package(self, *, pkg, loader, **kwargs) -> None:
+        if pkg.path == "seqlens":
+            self._drop_aliases(pkg)
+
+    def _drop_aliases(self, module) -> None:
+        for name, member in list(module.members.items()):
+            if member.is_alias:
+                try:
+                    target = member.final_target
+                except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+                    continue  # unresolved: keep what griffe shows
+                public_home = not any(part.startswith("_") for part in target.path.split("."))
+                if not target.is_module and target.path.startswith("seqlens.") and public_home:
+                    module.del_member(name)
+            elif member.is_module:
+                self._drop_aliases(member)

@@ -35,7 +35,7 @@ def _load_hooks():
 
 
 def _load_docstrings():
-    spec = importlib.util.spec_from_file_location("seqlens_docs_docstrings", DOCS / "docstrings.py")
+    spec = importlib.util.spec_from_file_location("seqlens_docs_api_extensions", DOCS / "api_extensions.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -136,6 +136,11 @@ def test_api_pages_render_the_docstrings(site):
         page = (site / "api" / module / "index.html").read_text(encoding="utf-8")
         assert f'id="seqlens.{module}' in page and name in page, module
         assert ":func:`" not in page and ":class:`" not in page, module  # roles become code
+    # each object once, where it is defined; a re-export from a private module stays
+    msa = (site / "api" / "msa" / "index.html").read_text(encoding="utf-8")
+    assert 'id="seqlens.msa.potts.Potts"' in msa and 'id="seqlens.msa.Potts"' not in msa
+    attribution = (site / "api" / "attribution" / "index.html").read_text(encoding="utf-8")
+    assert 'id="seqlens.attribution.correct_gradients"' in attribution
 
 
 def test_guide_pages_are_in_the_site(site):
