@@ -63,8 +63,10 @@ def readme_section(heading: str, text: str | None = None) -> str:
 def _docs_link(match: re.Match) -> str:
     """A README link, relative to the repository root, made right for a page at the top of docs/."""
     bang, label, target = match.groups()
-    if re.match(r"^([a-z]+:|#|/)", target):
+    if re.match(r"^([a-z]+:|/)", target):
         return match.group(0)
+    if target.startswith("#"):  # an anchor of the README, not of this page
+        return label
     if target.startswith("docs/"):
         return f"{bang}[{label}]({target[len('docs/'):]})"
     return f"{label} (`{target}` in the source tree)"

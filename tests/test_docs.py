@@ -167,13 +167,14 @@ def test_study_sections_and_cli_are_generated():
 def test_readme_section_is_included_and_missing_one_refused():
     hooks = _load_hooks()
     text = ("# t\n\nintro\n\n## Tour\n\n### CLI\n\n```bash\n### not a heading\n```\n\n"
-            "[r](docs/x.png) [n](NOTICE.md)\n\n## Next\n")
+            "[r](docs/x.png) [n](NOTICE.md) [a](#set-up) [w](https://x.org)\n\n## Next\n")
     body = hooks.readme_section("tour", text)
     assert body.startswith("### CLI") and "## Next" not in body
     assert hooks.readme_section("intro", text).strip() == "intro"
     demoted = hooks._demote(body)
     assert "\n## CLI" in "\n" + demoted and "### not a heading" in demoted
     assert "[r](x.png)" in demoted and "n (`NOTICE.md` in the source tree)" in demoted
+    assert " a [w](https://x.org)" in demoted
     with pytest.raises(ValueError, match="expected one '## Missing"):
         hooks.readme_section("Missing", text)
 
