@@ -110,6 +110,11 @@ def _columns(width: str):
             os.environ["COLUMNS"] = old
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def _subcommands(parser) -> list:
     """``(name, one-line help, parser)`` of each subcommand of ``parser``, in --help order."""
     import argparse
@@ -138,7 +143,7 @@ def command_pages() -> dict[str, str]:
 
 
 def _command_index(parser, commands) -> str:
-    rows = "\n".join(f"| [`seqlens {name}`]({name}.md) | {summary} |" for name, summary, _ in commands)
+    rows = "\n".join(f"| [`seqlens {name}`]({name}.md) | {_cell(summary)} |" for name, summary, _ in commands)
     return (
         "# Command line\n\n"
         "Every page of this section is rendered at build time from the command's own argparse "
@@ -185,7 +190,7 @@ def _summary(module: str) -> str:
 def api_pages() -> dict[str, str]:
     """``{module: markdown}`` for every public module, plus ``"index"``."""
     modules = api_modules()
-    rows = "\n".join(f"| [`seqlens.{m}`]({m}.md) | {_summary(m)} |" for m in modules)
+    rows = "\n".join(f"| [`seqlens.{m}`]({m}.md) | {_cell(_summary(m))} |" for m in modules)
     pages = {"index": "# Python API\n\nGenerated from the docstrings of the public modules (shapes are "
                       "`(N, A, L)` one-hot batches unless a docstring says otherwise).\n\n"
                       "| module | contents |\n|---|---|\n" + rows + "\n"}
