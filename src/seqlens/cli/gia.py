@@ -182,7 +182,7 @@ def _experiment(args, model, X):
             key = pat.lower()
             metrics[f"importance_{key}"], metrics[f"se_{key}"] = r.importance, r.se
         table = pd.DataFrame(rows)
-        fig = _importance_bars(table)
+        fig = pg.plot_importance(table)
     elif exp == "kmer-screen":
         table = gia.kmer_screen(model, nulls, k=args.k, position=args.position, strand=args.strand,
                                 random_state=rs, verbose=verbose, **kw)
@@ -208,13 +208,13 @@ def _experiment(args, model, X):
         metrics.update(best_position=int(best["position"]), max_importance=float(best["importance"]),
                        min_importance=float(table["importance"].min()),
                        mean_importance=float(table["importance"].mean()))
-        fig = pg.plot_positional(table)
+        fig = pg.plot_positional(table, pattern=args.pattern[0])
     elif exp == "copies":
         table, fit = gia.multiple_sites(model, nulls, args.pattern[0], max_copies=args.max_copies,
                                         strand=args.strand, random_state=rs, verbose=verbose, **kw)
         metrics.update(slope=fit["slope"], intercept=fit["intercept"], r2=fit["r2"],
                        importance_one_copy=float(table.loc[1, "importance"]))
-        fig = pg.plot_copies(table, fit)
+        fig = pg.plot_copies(table, fit, pattern=args.pattern[0])
     elif exp == "spacing":
         table = gia.spacing(model, nulls, args.pattern[0], args.pattern[1],
                             distances=_range(args.distances), anchor=args.position,
@@ -225,7 +225,7 @@ def _experiment(args, model, X):
             metrics[f"best_distance_{names[o]}"] = int(best["distance"])
             metrics[f"max_importance_{names[o]}"] = float(best["importance"])
         metrics.update(importance_a=table.attrs["importance_a"], importance_b=table.attrs["importance_b"])
-        fig = pg.plot_spacing(table)
+        fig = pg.plot_spacing(table, patterns=args.pattern[:2])
     elif exp == "gc":
         res = gia.gc_bias(model, nulls, args.pattern[0], position=args.position, flank=args.flank,
                           strand=args.strand, random_state=rs, verbose=verbose, **kw)
@@ -239,19 +239,3 @@ def _experiment(args, model, X):
         metrics.update(res)
         fig = pg.plot_hairpin(res)
     return table, fig, metrics
-
-
-def _importance_bars(table):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(3, 0.8 * len(table) + 2), 3.5))
-    ax.bar(range(len(table)), table["importance"], yerr=table["se"], color="#255C99", capsize=3)
-    ax.set_xticks(range(len(table)), table["pattern"], rotation=30, fontfamily="monospace")
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.set_ylabel("global importance")
-    ax.set_title("global importance")
-    fig.tight_layout()
-    return fig

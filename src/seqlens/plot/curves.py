@@ -38,14 +38,14 @@ def plot_history(history, title: str | None = None):
     ax = axes[0, 0]
     for col, style in (("train_loss", "-"), ("valid_loss", "--")):
         if col in df:
-            ax.plot(epoch, df[col], style, marker="o", ms=3, label=col)
+            ax.plot(epoch, df[col], style, marker="o", ms=3, label=col.replace("_", " "))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend(frameon=False)
     if metric_cols:
         ax2 = axes[0, 1]
         for col in metric_cols:
-            ax2.plot(epoch, df[col], marker="o", ms=3, label=col)
+            ax2.plot(epoch, df[col], marker="o", ms=3, label=col.replace("_", " "))
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("validation metric")
         ax2.legend(frameon=False)
@@ -56,7 +56,10 @@ def plot_history(history, title: str | None = None):
         best = int(np.nanargmin(df["valid_loss"].to_numpy()))
     else:
         best = None
+    from matplotlib.ticker import MaxNLocator
+
     for a in axes[0]:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         if best is not None:
             a.axvline(epoch[best], color="grey", lw=0.8, ls=":")
         if "stage" in df and (df["stage"] == "finetune").any():
@@ -65,6 +68,9 @@ def plot_history(history, title: str | None = None):
         if "phase" in df and (df["phase"] != "clean").any():
             adv = epoch[(df["phase"] != "clean").to_numpy()]
             a.axvspan(adv.min() - 0.5, adv.max() + 0.5, color="red", alpha=0.06, lw=0)
+    ax.set_title("loss per epoch")
+    if metric_cols:
+        axes[0, 1].set_title("validation metrics per epoch")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -19,11 +19,12 @@ def pattern_figure(pattern, title: str | None = None, trimmed: bool = True):
     pwm = pattern.trimmed("pwm") if trimmed else pattern.pwm
     width = cwm.shape[1]
     fig, axes = plt.subplots(3, 1, figsize=(max(3.5, 0.35 * width + 1.2), 5.4))
-    logo(cwm, ax=axes[0], ylabel="CWM")
-    logo(hcwm, ax=axes[1], ylabel="hyp. CWM")
-    logo(Motif.from_probabilities(pwm), ax=axes[2], kind="information", ylabel="PWM (bits)")
+    logo(cwm, ax=axes[0], ylabel="CWM\n(contribution)")
+    logo(hcwm, ax=axes[1], ylabel="hyp. CWM\n(contribution)")
+    logo(Motif.from_probabilities(pwm), ax=axes[2], kind="information", ylabel="PWM\n(bits)")
     for ax in axes[:2]:
         ax.set_xticks([])
+    axes[2].set_xlabel("position in the pattern")
     fig.suptitle(title or f"{pattern.name}: {pattern.n_seqlets} seqlets", fontsize=10)
     fig.tight_layout()
     return fig

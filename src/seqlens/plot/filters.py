@@ -20,12 +20,24 @@ def _best_hits(matches: pd.DataFrame | None) -> dict[int, pd.Series]:
     return {int(r["filter"]): r for _, r in best.iterrows()}
 
 
+MATCH_COLOR = "#1B5E20"
+NO_MATCH_COLOR = "#8A8A8A"
+
+
 def filter_logo_grid(motifs: list[Motif], matches: pd.DataFrame | None = None, ncols: int = 6,
                      kind: str = "information", metric: str = "q_value",
-                     panel_size: tuple[float, float] = (2.6, 1.3)):
+                     panel_size: tuple[float, float] = (2.6, 1.3), cutoff: float | None = 0.1,
+                     trim: float | None = 0.5):
     """One logo per filter motif, titled with the filter name, its number of sites and its best
     match (TF name, matrix ID and ``metric``) from a :func:`seqlens.interpret.filters.match_filters`
-    table; ``kind`` is the logo height (``"information"`` or ``"probability"``)."""
+    table; ``kind`` is the logo height (``"information"`` or ``"probability"``).
+
+    A filter whose best match has ``metric <= cutoff`` is titled in green with the match; one
+    without (or whose best hit misses the cut-off) is titled in grey with ``(no match)`` and its
+    logo is faded; ``cutoff=None`` counts every hit as a match. Logos are trimmed for display to
+    the span of columns with more than ``trim`` bits (:meth:`Motif.trim`, one column of context
+    kept; None: the whole motif).
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -52,17 +64,24 @@ def filter_logo_grid(motifs: list[Motif], matches: pd.DataFrame | None = None, n
             title += f" (n={m.metadata['n_sites']})"
         if m.metadata.get("empty"):
             ax.axis("off")
-            ax.set_title(f"{title}\nno windows", fontsize=7)
+            ax.set_title(f"{title}\nno windows", fontsize=7, color=NO_MATCH_COLOR)
             continue
-        logo(m, ax=ax, kind=kind, ylabel="bits" if kind == "information" else "")
+        shown = m.trim(trim, pad=1) if trim is not None else m
+        logo(shown, ax=ax, kind=kind, ylabel="bits" if kind == "information" else "probability")
         hit = best.get(f)
+        matched = hit is not None and (cutoff is None or float(hit[metric]) <= cutoff)
         if hit is not None:
             name = hit.get("target_name") or ""
-            title += f"\n{name} {hit['target']} {metric[0]}={float(hit[metric]):.2g}"
+            found = f"{name} {hit['target']} {metric[0]}={float(hit[metric]):.2g}"
+            title += f"\n{found}" if matched else f" (no match)\nbest: {found}"
         else:
-            title += "\nno match"
-        ax.set_title(title, fontsize=7)
+            title += " (no match)\nno hit"
+        if not matched:
+            for patch in ax.patches:
+                patch.set_alpha(0.4)
+        ax.set_title(title, fontsize=7, color=MATCH_COLOR if matched else NO_MATCH_COLOR)
         ax.set_xticks([])
+        ax.yaxis.label.set_fontsize(6)
         ax.tick_params(labelsize=6)
     fig.tight_layout()
     return fig

@@ -64,7 +64,7 @@ def logo_matrix(data, kind: str | None = None, alphabet=None):
 
 def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | None = None,
          width: float = 0.9, start: int = 0, figsize=None, title: str | None = None,
-         ylabel: str | None = None, baseline: bool = True):
+         ylabel: str | None = None, baseline: bool = True, window=None):
     """Draw a sequence logo on ``ax`` (a new figure when None) and return the axes.
 
     Parameters
@@ -75,12 +75,20 @@ def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | N
     colors : letter -> colour (DNA/RNA and protein defaults).
     width : letter width as a fraction of a column.
     start : x coordinate of the first column.
+    ylabel : y-axis label; default ``bits`` / ``probability`` / ``log2 odds`` for a Motif and
+        ``attribution`` for other data.
+    window : ``(first, end)`` columns to draw (0-based, end excluded; default all), placed at
+        x = ``start + first``.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
 
+    from seqlens.plot.tracks import check_window
+
     M, letters = logo_matrix(data, kind, alphabet)
+    first, end = check_window(window, M.shape[1])
+    M, start = M[:, first:end], start + first
     A, L = M.shape
     if ax is None:
         _, ax = plt.subplots(figsize=figsize or (max(3.0, min(L * 0.25, 20.0)), 2.0))
@@ -136,9 +144,9 @@ def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | N
         ax.spines[side].set_visible(False)
     if title:
         ax.set_title(title)
-    if ylabel is None and _is_motif(data):
-        ylabel = {"information": "bits", "probability": "probability", "weight": "log2 odds"}.get(
-            kind or "information", "")
+    if ylabel is None:
+        ylabel = ({"information": "bits", "probability": "probability", "weight": "log2 odds"}.get(
+            kind or "information", "") if _is_motif(data) else "attribution")
     if ylabel:
         ax.set_ylabel(ylabel)
     return ax

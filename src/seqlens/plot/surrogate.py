@@ -33,6 +33,7 @@ def plot_additive_logo(surrogate, ax=None, start: int = 0, title: str | None = N
         fig, ax = plt.subplots(figsize=(max(4.0, min(M.shape[1] * 0.12, 20.0)), 2.2))
     logo(M, ax=ax, alphabet=surrogate.alphabet, start=start,
          ylabel=f"theta ({surrogate.gauge} gauge)", title=title or "additive surrogate")
+    ax.set_xlabel("position")
     if fig is not None:
         fig.tight_layout()
     return fig if fig is not None else ax.figure
