@@ -1,24 +1,54 @@
-"""Random access to an indexed reference genome (pyfaidx; nothing is loaded whole).
+"""Random access to an indexed reference genome (nothing is loaded whole).
 
 Coordinates are 0-based, half-open (BED convention): ``fetch("chr1", 100, 110)`` is the 10 letters
 of 1-based positions 101..110. Letters come back upper-case; soft-masking is dropped.
+
+:meth:`Genome.read_windows` one-hot encodes many equal-length windows at once: their bytes are
+found through the ``.fai`` index in a read-only memory map and decoded by a compiled loop; the
+pages read are released after each batch, so memory stays at one batch of windows however many
+are read. bgzip-compressed genomes are read through pyfaidx instead (slower, same result).
 """
 
 from __future__ import annotations
 
+import hashlib
+import mmap
+import os
 from pathlib import Path
 
+import numba
+import numpy as np
+
+from seqlens.alphabet import DNA
 from seqlens.errors import FormatError, SequenceError
+from seqlens.io.text import GZIP_MAGIC
+
+RELEASE_BYTES = 64 << 20  # mapped genome bytes read before they are dropped from the process
+
+
+def _cache_index(path: Path, suffix: str) -> Path | None:
+    """Where to keep the index of ``path`` when it has none beside it and its folder is read-only:
+    a per-user cache keyed by the file's absolute path, size and modification time (so an edited
+    genome is indexed again). None when pyfaidx's default ``<path><suffix>`` can be used."""
+    beside = Path(str(path) + suffix)
+    if beside.exists() or os.access(path.parent, os.W_OK):
+        return None
+    st = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seqlens" / "fai"
+    root.mkdir(parents=True, exist_ok=True)
+    return root / f"{path.name}.{key}{suffix}"
 
 
 class Genome:
-    """An indexed FASTA genome (a ``.fai`` index is built next to the file when missing).
+    """An indexed FASTA genome. A ``.fai`` index is built next to the file when missing, or, when
+    that folder is read-only, in ``$XDG_CACHE_HOME/seqlens/fai/`` (default ``~/.cache``).
 
     Parameters
     ----------
     path : FASTA file (plain or bgzip-compressed, as pyfaidx reads it).
 
-    ``chrom_sizes`` maps chromosome name to length (letters). :meth:`fetch` raises
+    ``chrom_sizes`` maps chromosome name to length (letters), in file order. :meth:`fetch` raises
     :class:`~seqlens.errors.SequenceError` naming the genome file, the chromosome and the interval
     when the chromosome is unknown or the interval leaves it (``source`` names the record that asked,
     e.g. ``"peaks.bed, line 12"``).
@@ -30,12 +60,25 @@ class Genome:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(2, "genome FASTA not found", str(self.path))
+        with open(self.path, "rb") as fh:
+            self.compressed = fh.read(2) == GZIP_MAGIC
         try:
             self._fasta = pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=True,
-                                        rebuild=False, build_index=True)
+                                        rebuild=False, build_index=True,
+                                        indexname=_cache_index(self.path, ".fai"),
+                                        gzi_indexname=_cache_index(self.path, ".gzi")
+                                        if self.compressed else None)
         except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as exc:
             raise FormatError(f"{self.path}: not an indexable genome FASTA ({exc})") from None
         self.chrom_sizes: dict[str, int] = {name: len(rec) for name, rec in self._fasta.records.items()}
+        self._layout = None if self.compressed else _read_fai(Path(self._fasta.faidx.indexname),
+                                                              list(self.chrom_sizes))
+        self._map = self._bytes = None
+        if not self.compressed and self.path.stat().st_size:
+            with open(self.path, "rb") as fh:
+                self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self._bytes = np.frombuffer(self._map, dtype=np.uint8)
+            self._span, self._pending = (len(self._bytes), 0), 0
 
     def __contains__(self, chrom: str) -> bool:
         return chrom in self.chrom_sizes
@@ -58,11 +101,182 @@ class Genome:
         self.check_interval(chrom, start, end, source)
         return str(self._fasta[chrom][start:end])
 
+    def read_windows(self, chroms, starts, length: int, ambiguous: str = "zeros",
+                     dtype=np.uint8) -> np.ndarray:
+        """One-hot ``(n, 4, length)`` of the windows ``[starts[i], starts[i] + length)``.
+
+        Parameters
+        ----------
+        chroms : ``n`` chromosome names (or one name for all windows).
+        starts : ``n`` 0-based window starts; a window may reach past either end of its chromosome:
+            those positions are encoded as ``N``.
+        ambiguous : ``"zeros"`` (``N`` and other IUPAC codes give all-zero columns) or
+            ``"uniform"`` (``N`` -> 0.25 each, as :func:`seqlens.alphabet.one_hot`).
+        dtype : of the result; ``uniform`` needs a float type.
+
+        Raises :class:`SequenceError` naming the genome, chromosome and 1-based position of a
+        letter that is neither ACGT nor an IUPAC code, and for an unknown chromosome.
+        """
+        starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+        names = [chroms] * len(starts) if isinstance(chroms, str) else list(chroms)
+        if len(names) != len(starts):
+            raise ValueError(f"{len(names)} chromosomes for {len(starts)} window starts")
+        table, codes = _tables(ambiguous, dtype)
+        n = len(starts)
+        out = np.empty((n, 4, length), dtype=dtype)
+        if n == 0:
+            return out
+        sizes = np.array([self._size(c) for c in names], dtype=np.int64)
+        lo = np.clip(starts, 0, sizes)
+        hi = np.clip(starts + length, 0, sizes)
+        hi = np.maximum(hi, lo)
+        pads = (lo - starts).astype(np.int64)
+        if self._layout is None:
+            pieces = [self._fasta[c][int(a):int(b)].encode() if b > a else b""
+                      for c, a, b in zip(names, lo, hi)]
+            ends = np.cumsum([len(p) for p in pieces], dtype=np.int64)
+            buf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+            begins = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        else:
+            buf = self._bytes
+            begins, ends = self._byte_spans(names, lo, hi)
+        try:
+            i, j = _decode(buf, begins, ends, pads, codes, table, table[ord("N")], out)
+        finally:
+            if buf is self._bytes:
+                self._touched(begins, ends)
+        if i >= 0:
+            pos = int(lo[i]) + j - int(pads[i])
+            letter = chr(buf[begins[i] + _byte_index(buf, begins[i], j - int(pads[i]))])
+            raise SequenceError(f"{self.path}: invalid letter {letter!r} at {names[i]}:{pos + 1} "
+                                f"(1-based); a genome holds ACGT and IUPAC codes")
+        return out
+
+    def _size(self, chrom: str) -> int:
+        try:
+            return self.chrom_sizes[chrom]
+        except KeyError:
+            self.check_interval(chrom, 0, 1)
+            raise
+
+    def _byte_spans(self, names, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+        """Where the letters of each ``[lo, hi)`` begin and end in the file (newlines inside)."""
+        layout = self._layout
+        idx = np.array([layout["index"][c] for c in names], dtype=np.int64)
+        offset, linebases, linewidth = (layout[k][idx] for k in ("offset", "linebases", "linewidth"))
+        first = offset + (lo // linebases) * linewidth + lo % linebases
+        last = offset + ((hi - 1) // linebases) * linewidth + (hi - 1) % linebases + 1
+        last = np.where(hi > lo, last, first)
+        if len(last) and last.max() > len(self._bytes):
+            raise FormatError(f"{self.path}: shorter than its index says (truncated file? remove "
+                              f"{self._fasta.faidx.indexname} to rebuild it)")
+        return first, last
+
+    def _touched(self, begins: np.ndarray, ends: np.ndarray) -> None:
+        """Count the mapped pages just read; past :data:`RELEASE_BYTES` drop them from this
+        process (the page cache keeps them), so reading many windows does not grow the resident
+        memory."""
+        if not len(begins):
+            return
+        lo, hi = self._span
+        self._span = (min(lo, int(begins.min())), max(hi, int(ends.max())))
+        self._pending += int((ends - begins).sum()) + mmap.PAGESIZE * len(begins)
+        if self._pending < RELEASE_BYTES or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        lo, hi = self._span
+        lo -= lo % mmap.PAGESIZE
+        try:
+            self._map.madvise(mmap.MADV_DONTNEED, lo, max(hi - lo, 1))
+        except (OSError, ValueError):
+            pass  # only an optimisation
+        self._span, self._pending = (len(self._bytes), 0), 0
+
     def close(self) -> None:
         self._fasta.close()
+        if self._map is not None:
+            self._bytes = None
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # a view of the map is still alive; the map closes when it goes
+            self._map = None
 
     def __enter__(self) -> Genome:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _read_fai(path: Path, names: list[str]) -> dict:
+    """Columns of a ``.fai`` index as arrays in the order of ``names``, plus name -> row."""
+    rows = {}
+    for line in path.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 5:
+            rows[fields[0]] = [int(v) for v in fields[1:5]]
+    table = np.array([rows[n] for n in names], dtype=np.int64).reshape(-1, 4)
+    return {"index": {n: i for i, n in enumerate(names)}, "length": table[:, 0],
+            "offset": table[:, 1], "linebases": np.maximum(table[:, 2], 1),
+            "linewidth": np.maximum(table[:, 3], 1)}
+
+
+_TABLES: dict = {}
+
+
+def _tables(ambiguous: str, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``(256, 4)`` byte -> one-hot row in ``dtype``, and ``(256,)`` byte -> code for
+    :func:`_decode`."""
+    dtype = np.dtype(dtype)
+    key = (ambiguous, dtype.str)
+    if key not in _TABLES:
+        if ambiguous not in ("zeros", "uniform"):
+            raise ValueError(f"ambiguous must be 'zeros' or 'uniform', got {ambiguous!r}")
+        if ambiguous == "uniform" and dtype.kind != "f":
+            raise ValueError(f"ambiguous='uniform' needs a float dtype, got {dtype}")
+        rows = DNA.lookup_table(ambiguous)
+        codes = np.where(np.isnan(rows[:, 0]), -1, 4).astype(np.int8)
+        for i, letter in enumerate(DNA.letters):
+            codes[[ord(letter), ord(letter.lower())]] = i
+        codes[[10, 13]] = -2
+        _TABLES[key] = (np.nan_to_num(rows).astype(dtype), codes)
+    return _TABLES[key]
+
+
+def _byte_index(buf: np.ndarray, begin: int, j: int) -> int:
+    """Offset from ``begin`` of the ``j``-th letter (newlines skipped)."""
+    k = seen = 0
+    while True:
+        if buf[begin + k] not in (10, 13):
+            if seen == j:
+                return k
+            seen += 1
+        k += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(buf, begins, ends, pads, codes, table, pad_row, out):
+    """Fill ``out[i]`` with the letters of ``buf[begins[i]:ends[i]]`` after ``pads[i]`` padding
+    columns, and padding to the end. ``codes`` maps a byte to its letter index (0..3), 4 for an
+    ambiguity code (written as its ``table`` row), -2 for a line end (skipped), -1 for an invalid
+    byte. Returns ``(window, column)`` of the first invalid byte, or ``(-1, -1)``."""
+    n, A, L = out.shape
+    for i in range(n):
+        out[i] = 0
+        j = pads[i]
+        for k in range(min(j, L)):
+            out[i, :, k] = pad_row
+        for p in range(begins[i], ends[i]):
+            b = buf[p]
+            c = codes[b]
+            if c >= 0:
+                if c < 4:
+                    out[i, c, j] = 1
+                else:
+                    out[i, :, j] = table[b]
+                j += 1
+            elif c == -1:
+                return i, j
+        for k in range(j, L):
+            out[i, :, k] = pad_row
+    return -1, -1
