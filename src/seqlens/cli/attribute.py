@@ -9,6 +9,13 @@ and the logo figures (``attr_logos/``) go beside it. The run works in ``attr.h5.
 each finished method is kept as ``methods/<method>.npz``: ``--resume`` after an interruption
 computes only the methods that are missing.
 
+Figures: ``--logos N`` draws the first N sequences (a logo over a track for gradient maps, a 4 x L
+heatmap for ISM), ``--logo-window START:END`` only those positions. Exports: ``--export modisco``
+writes ``attr_modisco/ohe.npz`` and ``attr_modisco/<method>.npz`` (hypothetical contributions,
+read by ``modisco motifs -s ohe.npz -a <method>.npz -w L``); ``--export bigwig`` writes
+``attr_bigwig/<method>.bw``, the observed base's contribution per genome position, for sequences
+named ``chrom:start-end(strand)`` (``seqlens dataset`` names; ``--chrom-sizes`` sets the header).
+
 ``seqlens evaluate-attributions --attr attr.h5 --truth FILE.h5 [--out DIR]`` scores every map
 against the ground truth: AUROC/AUPR under protocols a and b, signal-to-noise and cosine
 similarity; ``DIR/metrics.json`` (default ``DIR`` = ``attr.h5.evaluation``).
@@ -28,6 +35,7 @@ from seqlens.cli.common import (
     load_finished,
     nonnegative_float,
     nonnegative_int,
+    position_window,
     positive_int,
     save_finished,
 )
@@ -63,6 +71,14 @@ def register(sub) -> None:
     p.add_argument("--sigma", type=nonnegative_float, default=0.1, help="SmoothGrad noise")
     p.add_argument("--logos", type=nonnegative_int, default=0,
                    help="write logo figures of the first N sequences")
+    p.add_argument("--logo-window", type=position_window, default=None, metavar="START:END",
+                   help="draw only positions START..END-1 (0-based) in the logo figures")
+    p.add_argument("--export", action="append", choices=("modisco", "bigwig"), default=[],
+                   help="also write the maps for TF-MoDISco (ohe.npz + <method>.npz) or as bigWig "
+                        "tracks (sequences named chrom:start-end); repeatable")
+    p.add_argument("--chrom-sizes", default=None,
+                   help="--export bigwig: chromosome sizes (chrom.sizes or a FASTA .fai); default: "
+                        "each chromosome ends at the last position written")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", type=device_option, help="cpu, cuda (default: CUDA when available)")
     p.add_argument("--seed", type=nonnegative_int, default=0)
@@ -211,12 +227,28 @@ def run_attribute(args) -> int:
         torch.set_num_threads(args.threads)
     methods = _methods(args.method)
     out = check_output_path(args.out, "file")
-    logos = out.parent / f"{out.stem}_logos"
-    if args.logos and logos.exists() and not logos.is_dir():
-        raise OutputError(f"--logos: {logos} is a file; the logo figures go into a folder of that name")
+    sidecars = {kind: out.parent / f"{out.stem}_{kind}" for kind in
+                (["logos"] if args.logos else []) + list(dict.fromkeys(args.export))}
+    for kind, folder in sidecars.items():
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"--{'logos' if kind == 'logos' else 'export ' + kind}: {folder} is a file; "
+                              "the files go into a folder of that name")
+    chrom_sizes = None
+    if args.chrom_sizes is not None:
+        from seqlens.io.exports import read_chrom_sizes
+
+        chrom_sizes = read_chrom_sizes(check_input(args.chrom_sizes, "--chrom-sizes"))
     loaded = load_cli_model(args)
     X, idx, names, truth = _load_input(args)
     loaded.check_input(X.shape, args.data)
+    if args.logo_window is not None:
+        from seqlens.plot.tracks import check_window
+
+        try:
+            check_window(args.logo_window, X.shape[2])
+        except SeqlensError as exc:
+            raise SeqlensError(f"--logo-window: {exc}") from None
+    placements = _placements(names, X.shape[2], args.data, chrom_sizes) if "bigwig" in sidecars else None
     model, n_out = loaded.model, loaded.n_outputs
     if n_out is not None and not 0 <= args.target < n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
@@ -236,11 +268,13 @@ def run_attribute(args) -> int:
         if truth is not None:
             metrics.update(_scores(maps, X, truth))
         if args.logos:
-            _write_logos(work / logos.name, maps, X, truth, names, args.logos)
+            _write_logos(work / sidecars["logos"].name, maps, X, truth, names, args.logos,
+                         args.logo_window, args.activation or "logit")
+        metrics.update(_write_exports(work, sidecars, maps, X, placements, chrom_sizes))
         report_metrics(metrics, metrics_path(work, out),
                        title=f"seqlens attribute: {', '.join(methods)} -> {out}")
-        if args.logos:
-            _publish_logos(work / logos.name, logos)
+        for folder in sidecars.values():
+            _publish_sidecar(work / folder.name, folder)
     return 0
 
 
@@ -257,25 +291,83 @@ def _write_maps(path: Path, X, idx, names, maps: dict, metadata: dict) -> None:
         fh.attrs["metadata"] = json.dumps(metadata)
 
 
-def _write_logos(folder: Path, maps: dict, X, truth, names, n: int) -> None:
+def _write_logos(folder: Path, maps: dict, X, truth, names, n: int, window, unit: str) -> None:
+    """Figures of the first ``n`` sequences: a logo over a track, or an ISM heatmap."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlens.plot.tracks import attribution_figure
+    from seqlens.plot.tracks import attribution_figure, ism_figure
 
     folder.mkdir(exist_ok=True)
     for m, a in maps.items():
+        draw = ism_figure if m == "ism" else attribution_figure
         for i in range(min(n, len(X))):
-            fig = attribution_figure(a[i], None if m == "ism" else X[i],
-                                     truth[i] if truth is not None else None,
-                                     title=f"{m}: {names[i]}", path=folder / f"{m}_{i}.png")
+            fig = draw(a[i], X[i], truth[i] if truth is not None else None, title=f"{m}: {names[i]}",
+                       path=folder / f"{m}_{i}.png", window=window, unit=unit)
             plt.close(fig)
 
 
-def _publish_logos(work_folder: Path, folder: Path) -> None:
-    """Replace the logo folder beside the output file (a sidecar, moved before the file)."""
+def _placements(names, length: int, data, chrom_sizes) -> tuple:
+    """Where ``--export bigwig`` puts each sequence, from names ``chrom:start-end(strand)``:
+    ``(rows, chroms, starts, strands)``; dinucleotide shuffles (``|shuffle...``) are left out.
+    Each placement must fit ``chrom_sizes`` when given."""
+    import numpy as np
+
+    from seqlens.errors import SeqlensError
+    from seqlens.io.exports import parse_coordinates
+
+    rows, chroms, starts, strands = [], [], [], []
+    for k, (name, place) in enumerate(zip(names, parse_coordinates(names))):
+        if place is None:
+            raise SeqlensError(f"--export bigwig: {data}: sequence {k} is named {name!r}, not "
+                               "chrom:start-end; bigWig tracks need sequences placed on a genome "
+                               "(seqlens dataset names them so)")
+        chrom, start, end, strand, label = place
+        if label.startswith("shuffle"):
+            continue
+        if end - start != length:
+            raise SeqlensError(f"--export bigwig: {data}: sequence {k} ({name}) spans {end - start} "
+                               f"bases, but the sequences have length {length}")
+        if chrom_sizes is not None and chrom_sizes.get(chrom, -1) < end:
+            raise SeqlensError(f"--export bigwig: {data}: sequence {k} ({name}) is not inside the "
+                               f"--chrom-sizes ({chrom}: {chrom_sizes.get(chrom, 'absent')})")
+        rows.append(k)
+        chroms.append(chrom)
+        starts.append(start)
+        strands.append(strand)
+    if not rows:
+        raise SeqlensError(f"--export bigwig: {data}: every selected sequence is a shuffle; none "
+                           "has a place on the genome")
+    return np.asarray(rows), chroms, starts, strands
+
+
+def _write_exports(work: Path, sidecars: dict, maps: dict, X, placements, chrom_sizes) -> dict:
+    """The ``--export`` files of every map; metrics of the bigWig tracks."""
+    from seqlens.cli.motifs import hypothetical
+    from seqlens.interpret.metrics import position_scores
+    from seqlens.io.exports import write_bigwig, write_modisco_inputs
+
+    metrics = {}
+    if "modisco" not in sidecars and "bigwig" not in sidecars:
+        return metrics
+    for m, a in maps.items():
+        hyp = hypothetical(a, X, m)
+        if "modisco" in sidecars:
+            write_modisco_inputs(work / sidecars["modisco"].name, X, hyp, name=m)
+        if "bigwig" in sidecars:
+            rows, chroms, starts, strands = placements
+            folder = work / sidecars["bigwig"].name
+            folder.mkdir(exist_ok=True)
+            stats = write_bigwig(folder / f"{m}.bw", position_scores(hyp[rows], X[rows]), chroms, starts,
+                                 strands, chrom_sizes)
+            metrics.update(bigwig_sequences=stats["n_sequences"], bigwig_bases=stats["n_bases"])
+    return metrics
+
+
+def _publish_sidecar(work_folder: Path, folder: Path) -> None:
+    """Replace a folder beside the output file (a sidecar, moved before the file)."""
     import os
     import shutil
 

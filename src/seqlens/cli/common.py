@@ -73,6 +73,23 @@ open_unit_interval = _number(float, 0.0, 1.0, low_inclusive=False, high_inclusiv
                              what="a number in (0, 1)")
 
 
+def position_window(text: str) -> tuple[int, int]:
+    """argparse ``type`` of ``--logo-window START:END``: 0-based positions, END excluded,
+    ``0 <= START < END``. The sequence length is checked where it is known
+    (:func:`seqlens.plot.tracks.check_window`)."""
+    import argparse
+
+    start, sep, end = text.partition(":")
+    try:
+        window = int(start), int(end)
+    except ValueError:
+        window = None
+    if not sep or window is None or not 0 <= window[0] < window[1]:
+        raise argparse.ArgumentTypeError(f"expected START:END with 0 <= START < END (0-based, END "
+                                         f"excluded), got {text!r}")
+    return window
+
+
 def device_option(text: str) -> str:
     """argparse ``type`` of ``--device``: a torch device that exists on this machine."""
     import argparse
