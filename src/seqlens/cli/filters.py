@@ -205,7 +205,7 @@ def run(args) -> int:
                          best_matches=_records(best[["filter", "target", "target_name", "q_value",
                                                      "e_value", "truth"]]))
         write_json(work / "stats.json", stats_doc)
-        fig = filter_logo_grid(motifs, matches, ncols=args.ncols, metric=args.metric)
+        fig = filter_logo_grid(motifs, matches, ncols=args.ncols, metric=args.metric, cutoff=args.cutoff)
         with atomic_path(work / "filters.png") as tmp:
             fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
         plt.close(fig)
