@@ -44,10 +44,11 @@ def write_bed(path: Path, rows, header: bool = False) -> Path:
     return path
 
 
-def peak_rows(sites, width: int = 200, summit: int = 100, strand: str = "."):
-    """narrowPeak rows of ``width`` around each motif site, the summit ``summit`` bp in."""
+def peak_rows(sites, width: int = 200, summit: int = 100, strand: str = ".", first: int = 0):
+    """narrowPeak rows of ``width`` around each motif site, the summit ``summit`` bp in, named
+    ``peak<first + k>``."""
     rows = []
-    for k, (chrom, start) in enumerate(sites):
+    for k, (chrom, start) in enumerate(sites, first):
         s = start + len(MOTIF) // 2 - summit
         rows.append((chrom, s, s + width, f"peak{k}", 0, strand, 5.0, -1, -1, summit))
     return rows

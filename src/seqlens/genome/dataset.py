@@ -282,9 +282,8 @@ def bed_dataset(out, beds, genome, *, length: int = 1000, centre: str = "auto", 
         raise ParameterError("with one BED file, no negatives and no --bigwig every label would be 1; "
                              "choose --negatives gc or shuffle, or give --bigwig targets")
     x_dtype = np.uint8 if ambiguous == "zeros" else np.float32
-    streams = np.random.SeedSequence(random_state).spawn(4)
-    rng_jitter, rng_split, rng_match = (np.random.default_rng(s) for s in streams[:3])
-    shuffle_seed = streams[3]
+    streams = np.random.SeedSequence(random_state).spawn(3)
+    rng_jitter, rng_split, rng_match = (np.random.default_rng(s) for s in streams)
 
     own = not isinstance(genome, Genome)
     g = Genome(genome) if own else genome
@@ -407,7 +406,7 @@ def bed_dataset(out, beds, genome, *, length: int = 1000, centre: str = "auto", 
                         bar.update(len(X))
                         if negatives == "shuffle":
                             _write_shuffles(writer, X, codes[sl], names, len(tasks), negative_ratio,
-                                            np.random.SeedSequence([*shuffle_seed.entropy_list(), i]),
+                                            np.random.SeedSequence(random_state, spawn_key=(3, i)),
                                             x_dtype)
                             bar.update(len(X) * negative_ratio)
                 if negatives == "gc":
