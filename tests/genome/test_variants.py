@@ -69,8 +69,9 @@ def test_windows_past_the_chromosome_end_are_padded_with_n(genome):
     assert w.ref == "NNNN" + CHR1[:6] and w.alt == "NNNNAG" + CHR1[2:6] and w.padded
     w = variant_window(genome, _v(9, "G", "A", "chr2"), 6)  # chr2 has 10 letters
     assert w.ref == CHR2[5:] + "N" and w.padded
-    X_ref, X_alt = encode_windows([w])
-    assert X_ref.shape == (1, 4, 6) and np.allclose(X_ref[0, :, -1], 0.25)
+    X_ref, X_alt = encode_windows([w])  # N: all-zero columns, as seqlens dataset stores them
+    assert X_ref.shape == (1, 4, 6) and np.allclose(X_ref[0, :, -1], 0) and X_ref[0, :, :-1].sum() == 5
+    assert np.allclose(encode_windows([w], "uniform")[0][0, :, -1], 0.25)
 
 
 def test_ref_mismatch_and_unknown_chromosome_name_file_line_and_value(genome):

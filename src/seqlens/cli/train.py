@@ -52,7 +52,12 @@ def register(sub) -> None:
     g.add_argument("--config", help="more architecture keywords: JSON text (starting with '{') "
                                     "or a JSON file")
     g = p.add_argument_group("training")
-    g.add_argument("--loss", choices=("bce", "mse", "poisson"), default="bce")
+    g.add_argument("--loss", choices=("bce", "mse", "poisson", "profile"), default="bce",
+                   help="profile: multinomial profile NLL + counts MSE, for profile models (bpnet) "
+                        "on a profile dataset (profile_<split> counts)")
+    g.add_argument("--counts-weight", type=nonnegative_float,
+                   help="--loss profile: lambda of the counts MSE (default: half the mean total count "
+                        "per track of the training data)")
     g.add_argument("--epochs", type=positive_int,
                    help="the preset's published recipe sets --epochs, --batch-size, --lr, --patience "
                         "and --monitor (printed at the start); these options override it")
@@ -62,7 +67,8 @@ def register(sub) -> None:
     g.add_argument("--patience", type=int_or_off(1), help="early-stopping patience (-1: off)")
     g.add_argument("--lr-patience", type=int_or_off(0), default=5,
                    help="reduce-on-plateau patience (-1: off)")
-    g.add_argument("--monitor", help="validation metric to monitor (auroc, aupr, pearson, loss)")
+    g.add_argument("--monitor", help="validation metric to monitor (auroc, aupr, pearson, loss; "
+                                     "profile_pearson, counts_pearson for --loss profile)")
     g.add_argument("--clip-grad", type=positive_float, help="gradient-norm clipping")
     g = p.add_argument_group("robust training")
     g.add_argument("--adversarial", action="store_true", help="adversarial training")
@@ -151,16 +157,56 @@ def _check_dataset(data, path: Path, loss: str) -> None:
             raise SeqlensError(
                 f"{path}: X_{name}/Y_{name} have shapes {split.X.shape[1:]} and "
                 f"{split.Y.shape[1]} tasks, but X_train/Y_train have {shape[0]} and {shape[1]}")
-        problem = _label_problem(split.Y, loss) if len(split) else None
+        if loss == "profile" and len(split):
+            _check_profile(split, name, data, path)
+        problem = _label_problem(split.Y, "mse" if loss == "profile" else loss) if len(split) else None
         if problem:
             hint = " (use --loss mse or poisson for other targets)" if loss == "bce" else ""
             raise SeqlensError(f"{path}: Y_{name} {problem[0]}; --loss {loss} needs "
                                f"{problem[1]}{hint}")
 
 
+def _check_profile(split, name: str, data, path: Path) -> None:
+    """A profile split has ``profile_<name>`` counts ``(N, S, L_out)`` like the training split's,
+    all finite and >= 0."""
+    import numpy as np
+
+    from seqlens.errors import SeqlensError
+
+    if split.profile is None:
+        raise SeqlensError(f"{path}: --loss profile needs profile counts, but there is no "
+                           f"profile_{name} (build a profile dataset from bigWigs with seqlens dataset)")
+    want = (data.n_tasks, data.train.profile.shape[2] if data.train.profile is not None else None)
+    if split.profile.shape[1:] != want:
+        raise SeqlensError(f"{path}: profile_{name} has shape {split.profile.shape}, expected (N, "
+                           f"{want[0]} tracks like Y_train, {want[1]} positions like profile_train)")
+    bad = np.argwhere(~(split.profile >= 0))  # negative or NaN (load_dataset refuses Inf)
+    if len(bad):
+        i, t, j = (int(v) for v in bad[0])
+        raise SeqlensError(f"{path}: profile_{name} record {i} (track {t}, position {j}) has count "
+                           f"{split.profile[i, t, j]:g}; --loss profile needs counts >= 0")
+
+
+def _check_loss_fits_model(args) -> None:
+    """Profile models (two heads) train with --loss profile, and only they do."""
+    from seqlens.errors import SeqlensError
+    from seqlens.models.zoo import ARCHITECTURES, model_config
+
+    try:
+        arch = ARCHITECTURES[model_config(args.model)["name"]]
+    except ValueError:
+        return  # an unknown name: build_model says so
+    if (getattr(arch, "heads", None) is not None) != (args.loss == "profile"):
+        profile = [k for k, v in ARCHITECTURES.items() if getattr(v, "heads", None) is not None]
+        raise SeqlensError(f"--loss {args.loss} with --model {args.model}: --loss profile goes with the "
+                           f"profile models ({', '.join(profile)}) and they need it")
+
+
 def _architecture_overrides(args, data) -> dict:
     over = {"seq_length": data.seq_length, "n_outputs": data.n_tasks,
             "in_channels": int(data.train.X.shape[1])}
+    if args.loss == "profile":
+        over["output_length"] = int(data.train.profile.shape[2])
     for key in ("activation", "pool", "filters", "kernel_size", "dropout"):
         value = getattr(args, key)
         if value is not None:
@@ -263,13 +309,18 @@ def run_train(args) -> int:
     from seqlens.models import build_model, count_parameters, save_model
     from seqlens.plot.curves import plot_history, save_figure
     from seqlens.train import evaluate, fit
+    from seqlens.train.profile import default_counts_weight
 
     if args.threads:
         torch.set_num_threads(args.threads)
     out = check_output_path(args.out, "folder")
     path = check_input(args.data, "--data")
     data = load_dataset(path)
+    _check_loss_fits_model(args)
     _check_dataset(data, path, args.loss)
+    counts_weight = args.counts_weight
+    if args.loss == "profile" and counts_weight is None:
+        counts_weight = default_counts_weight(data.train.profile)
     try:
         model = build_model(args.model, random_state=args.seed,
                             **_architecture_overrides(args, data))
@@ -289,19 +340,24 @@ def run_train(args) -> int:
                       finetune_lr=args.finetune_lr, mixup=args.mixup,
                       mixup_layer=args.mixup_layer, rc=args.rc, random_state=args.seed,
                       device=args.device, verbose=not args.quiet, out_dir=work,
-                      checkpoint_dir=work / STATE_FOLDER, resume=args.resume)
+                      checkpoint_dir=work / STATE_FOLDER, resume=args.resume,
+                      counts_weight=counts_weight)
         except SeqlensError:
             raise
         except ValueError as exc:
             raise SeqlensError(str(exc)) from None
         seconds = time.perf_counter() - t0
         metrics = {"model": args.model, "loss": args.loss}
+        extra = {}
+        if args.loss == "profile":
+            extra = {"counts_weight": counts_weight}
+            metrics["counts_weight"] = counts_weight
         if len(data.test):
             metrics.update(evaluate(model, data.test, loss=args.loss, device=args.device,
-                                    prefix="test_"))
+                                    prefix="test_", **extra))
         if len(data.valid):
             metrics.update(evaluate(model, data.valid, loss=args.loss, device=args.device,
-                                    prefix="valid_"))
+                                    prefix="valid_", **extra))
         n_seen = len(data.train) * len(res.history)
         metrics.update({"best_epoch": res.best_epoch, "epochs_run": len(res.history),
                         "stopped_early": res.stopped_early,
@@ -379,6 +435,10 @@ def run_predict(args) -> int:
     link = None if args.raw or loss is None else LINKS[loss]
     if loss is None and labels is not None:  # a model from elsewhere: scored by the kind of labels
         loss = "bce" if np.isin(labels, (0, 1)).all() else "mse"
+    if loss == "profile":  # the table holds the counts head: predicted log(1 + total) per track
+        from seqlens.models.bpnet import OutputHead
+
+        model = OutputHead(model, "counts")
     pred = predict(model, X, batch_size=args.batch_size, device=args.device, link=link)
     table = pd.DataFrame(pred, columns=_task_names(meta.get("tasks"), pred.shape[1]))
     table.insert(0, "name", names)

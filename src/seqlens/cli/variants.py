@@ -55,6 +55,9 @@ def register(sub) -> None:
                    help="window length (default: the model's sequence length)")
     p.add_argument("--rc", action="store_true",
                    help="average each output over the window and its reverse complement")
+    p.add_argument("--ambiguous", choices=("zeros", "uniform"), default="zeros",
+                   help="encoding of N (and padding past chromosome ends): all-zero columns (default, as "
+                        "seqlens dataset) or 0.25 each")
     p.add_argument("--link", choices=("sigmoid", "exp", "none"),
                    help="output link for the second effect column (default: from the model's loss: "
                         "sigmoid for bce, exp for poisson, none otherwise)")
@@ -110,7 +113,7 @@ def _score(model, variants, windows, args, link):
 
     parts = []
     for start in range(0, len(windows), CHUNK):
-        ref, alt = encode_windows(windows[start:start + CHUNK])
+        ref, alt = encode_windows(windows[start:start + CHUNK], args.ambiguous)
         parts.append(variant_effects(model, ref, alt, link=link, rc=args.rc, batch_size=args.batch_size,
                                      device=args.device, verbose=not args.quiet and start == 0))
     jsd = [p.profile_jsd for p in parts]
@@ -126,7 +129,7 @@ def _attribute(model, windows, effects, rows, args, profile: bool):
     from seqlens import attribution as at
     from seqlens.genome.variants import encode_windows
 
-    ref, alt = encode_windows([windows[i] for i in rows])
+    ref, alt = encode_windows([windows[i] for i in rows], args.ambiguous)
     tasks = np.abs(effects.effect[rows]).argmax(1)
     target = ("counts", tasks) if profile else tasks
     kw = dict(target=target, device=args.device)
@@ -225,7 +228,7 @@ def run_variants(args) -> int:
     variants = read_variants(path)
     with (Genome(fasta) if args.genome else Sequences(fasta)) as genome:
         windows = variant_windows(genome, variants, int(length))
-    profile = is_profile_model(model, encode_windows(windows[:1])[0])
+    profile = is_profile_model(model, encode_windows(windows[:1], args.ambiguous)[0])
     loss = loaded.metadata.get("loss")
     link = None if profile else _link(args, loss)
     if profile and args.rc:

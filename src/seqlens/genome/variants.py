@@ -15,7 +15,8 @@ Windows of length ``L`` (``h = L // 2``):
   starts at offset ``h - |d|//2`` (``alt_offset``); for a deletion it starts at ``h + |d|//2``.
   SNVs and same-length substitutions have identical flanks in both windows.
 * letters outside the chromosome (or outside a FASTA record, for sequences without a genome) are
-  ``N`` (encoded as the one-hot of ``N``, uniform 0.25); such windows are counted as ``padded``.
+  ``N``; such windows are counted as ``padded``. :func:`encode_windows` encodes ``N`` as all-zero
+  columns by default, as ``seqlens dataset`` stores genome windows (``ambiguous="uniform"``: 0.25).
 
 An allele too long for the window (``len(alt)`` or the shifted flank beyond ``L``) is refused.
 The genome is anything with ``chrom_sizes`` and ``fetch(chrom, start, end)``: a
@@ -140,8 +141,8 @@ def variant_windows(genome, variants: Iterable[Variant], length: int) -> list[Va
     return out
 
 
-def encode_windows(windows: list[VariantWindow], ambiguous: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
+def encode_windows(windows: list[VariantWindow], ambiguous: str = "zeros") -> tuple[np.ndarray, np.ndarray]:
     """One-hot ``(N, 4, L)`` float32 reference and alternate windows; ``ambiguous`` encodes ``N``
-    (``"uniform"``: 0.25 each, ``"zeros"``), as :func:`seqlens.alphabet.one_hot`."""
+    and other ambiguity codes (``"zeros"`` or ``"uniform"``, as :func:`seqlens.alphabet.one_hot`)."""
     return (one_hot([w.ref for w in windows], ambiguous=ambiguous),
             one_hot([w.alt for w in windows], ambiguous=ambiguous))
