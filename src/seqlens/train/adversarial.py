@@ -7,7 +7,8 @@ touched.
 
 :class:`AdversarialTraining` holds the settings and the schedule: ``warmup_epochs`` clean epochs,
 then ``mixed_epochs`` epochs on clean + adversarial batches (the loss is the mean of both), then
-adversarial batches only.
+adversarial batches only. :func:`published_pgd` is the Koo lab's recipe (Koo et al. 2019,
+p-koo/robustness with tfomics ``fit_robust``/``PGDAttack``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class AdversarialTraining:
     """Settings of adversarial training.
 
     method : ``"pgd"`` or ``"fgsm"``.
-    epsilon, step_size, steps, clip : see :func:`pgd`.
+    epsilon, step_size, steps, clip, random_start : see :func:`pgd`.
     warmup_epochs : clean epochs first; mixed_epochs : then clean + adversarial; then adversarial.
     """
 
@@ -73,6 +74,7 @@ class AdversarialTraining:
     warmup_epochs: int = 0
     mixed_epochs: int = 10**9
     clip: tuple[float, float] | None = None
+    random_start: bool = True
 
     def __post_init__(self):
         if self.method not in ("pgd", "fgsm"):
@@ -92,4 +94,20 @@ class AdversarialTraining:
         if self.method == "fgsm":
             return fgsm(model, X, Y, loss_fn, self.epsilon, self.clip)
         return pgd(model, X, Y, loss_fn, self.epsilon, self.step_size, self.steps,
-                   clip=self.clip, generator=generator)
+                   random_start=self.random_start, clip=self.clip, generator=generator)
+
+
+def published_pgd(epsilon: float = 0.05) -> AdversarialTraining:
+    """The Koo lab's PGD adversarial training (Koo et al. 2019, bioRxiv 657437; p-koo/robustness
+    ``synthetic_cnn_robust_train.py`` with tfomics ``PGDAttack`` and ``fit_robust``).
+
+    PGD on the training loss from the one-hot input itself (no random start), 20 steps of
+    ``epsilon / 5`` (0.01 at the published ``epsilon`` 0.05) times the gradient sign, projected on the
+    L-inf box of radius ``epsilon`` around the one-hot input and nowhere else (no clip to [0, 1]).
+    Schedule: ``fit_robust(clean_epoch=10, mix_epoch=25, es_start_epoch=25)`` trains 10 clean epochs,
+    then counts ``mix_epoch`` and ``es_start_epoch`` from 0 in its robust loop, so epochs 0-9 are
+    clean, 10-34 clean + adversarial and 35 on adversarial only, with early stopping from epoch 35
+    (0-based; :func:`seqlens.train.fit` stops early only in the last phase).
+    """
+    return AdversarialTraining("pgd", epsilon=epsilon, step_size=epsilon / 5, steps=20,
+                               warmup_epochs=10, mixed_epochs=25, random_start=False)
