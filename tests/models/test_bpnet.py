@@ -75,7 +75,8 @@ def test_profile_loss_is_nll_plus_weighted_mse():
     nll = -(math.log(math.factorial(4) / (2 * 1 * 1)) + 4 * math.log(0.25))
     loss = ProfileLoss(counts_weight=3.0)((logits, log_counts), counts)
     assert loss.item() == pytest.approx(nll + 3.0 * 0.25, rel=1e-12)
-    assert default_counts_weight(torch.tensor([[[2.0, 2.0], [6.0, 0.0]]])) == pytest.approx(2.5)  # totals 4, 6
+    totals_4_and_6 = torch.tensor([[[2.0, 2.0], [6.0, 0.0]]])
+    assert default_counts_weight(totals_4_and_6) == pytest.approx(2.5)
     with pytest.raises(ValueError, match="differ in shape"):
         ProfileLoss()((logits, log_counts), counts[..., :3])
     with pytest.raises(ValueError, match="profile_logits, log_counts"):
