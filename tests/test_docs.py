@@ -89,13 +89,21 @@ def test_tour_page_is_the_readme_tour(site):
     assert page_code_blocks(site / "tour" / "index.html") == expected
 
 
-def test_tour_test_runs_the_readme_tour():
-    """tests/test_tour.py executes the README tour (the blocks the docs show), not a copy."""
+def test_tour_test_runs_the_docs_tour_commands(site):
+    """The shell commands of the docs' tour page are exactly those tests/test_tour.py runs."""
     tour_test = ROOT / "tests" / "test_tour.py"
     if not tour_test.is_file():
         pytest.skip("tests/test_tour.py is not written yet")
-    text = tour_test.read_text(encoding="utf-8")
-    assert "README.md" in text and re.search(r"tour", text, re.I)
+    spec = importlib.util.spec_from_file_location("seqlens_tour_test", tour_test)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = (site / "tour" / "index.html").read_text(encoding="utf-8")
+    shell = [block for block, info in zip(page_code_blocks(site / "tour" / "index.html"),
+                                          re.findall(r'<div class="language-(\w+)', page), strict=True)
+             if info in ("bash", "sh")]
+    commands = [line.strip() for block in shell for line in re.sub(r"\\\n", " ", block).splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    assert commands and commands == module.tour_commands()
 
 
 def test_every_command_and_subcommand_has_its_help(site):
