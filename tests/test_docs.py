@@ -1,10 +1,10 @@
 """The documentation site: it builds with warnings as errors, the tour page is the README tour,
 every command and public module has its page, and the runnable snippets of the pages run.
 
-A code block of a page under ``docs/`` runs here when the line before its fence is
-``<!-- runnable -->``: the ``python`` blocks of one page share one namespace, in page order, and
-``bash`` blocks run with ``.venv/bin`` first on ``PATH``; both in a fresh temporary folder. Keep
-them to a few seconds each.
+A code block of a page under ``docs/`` (README sections included into a page count as part of
+it) runs here when the line before its fence is ``<!-- runnable -->``: the ``python`` blocks of
+one page share one namespace, in page order, and ``bash`` blocks run with ``.venv/bin`` first on
+``PATH``; both in a fresh temporary folder. Keep them to a few seconds each.
 """
 
 from __future__ import annotations
@@ -203,9 +203,11 @@ def test_house_docstrings_are_read_as_numpy():
 
 
 def _runnable_blocks() -> list[tuple[str, list[tuple[str, str]]]]:
+    """``(page, [(language, code), ...])`` of the marked blocks, README sections included."""
+    include_readme = _load_hooks().include_readme
     pages = []
     for page in sorted(DOCS.rglob("*.md")):
-        text = page.read_text(encoding="utf-8")
+        text = include_readme(page.read_text(encoding="utf-8"))
         blocks = [(m["info"].strip().split()[0] if m["info"].strip() else "", m["body"])
                   for m in FENCE.finditer(text)
                   if text[: m.start()].rstrip().endswith("<!-- runnable -->")]
