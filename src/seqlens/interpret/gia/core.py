@@ -147,7 +147,8 @@ def _null_inputs(X_null, n, rng):
         n = check_count("n (the number of null inputs to generate)", n)
         X = _with_rng(X_null, "the null generator")(n, rng)
         if not hasattr(X, "shape") or not len(X.shape) or X.shape[0] != n:
-            raise ParameterError(f"the null generator returned {getattr(X, 'shape', type(X).__name__)} "
+            got = tuple(X.shape) if hasattr(X, "shape") else type(X).__name__
+            raise ParameterError(f"the null generator returned {got} "
                                  f"for n={n}; it must return n inputs (n, ...)")
         return X
     X = X_null if _is_tensor(X_null) else np.asarray(X_null)
@@ -219,7 +220,8 @@ def global_importance(model: nn.Module, X_null, patterns=None, positions=None, s
         xb = X[sl]
         xi = apply(xb, rng)
         if not hasattr(xi, "shape") or tuple(xi.shape) != tuple(xb.shape):
-            raise ParameterError(f"the intervention returned {getattr(xi, 'shape', type(xi).__name__)} "
+            got = tuple(xi.shape) if hasattr(xi, "shape") else type(xi).__name__
+            raise ParameterError(f"the intervention returned {got} "
                                  f"for a batch of shape {tuple(xb.shape)}; it must keep the shape")
         f1.append(predict(model, xi, args=args_for(extra, sl), **kw))
     return _summarise(np.concatenate(f1) - f0)
