@@ -11,8 +11,11 @@ encoded alignment. Format rules:
   ``#=`` markup ignored, ``//`` ends the alignment. ``.`` gaps become ``-``.
 * ``plain``: one aligned row per non-empty line, names ``seq1``, ``seq2``, ...
 
-An HHblits A3M file may start with a ``#`` line (e.g. ``#171 1``); it is skipped. Gzipped files
-are read transparently (found by their magic bytes). Errors name the file, record and line.
+An HHblits/HHfilter or ColabFold A3M file may start with a ``#`` line (e.g. ``#171 1``); it is
+skipped. In A2M/A3M files, HH-suite's annotation records (``ss_pred``, ``ss_conf``, ``ss_dssp``,
+``sa_dssp`` and ``*_consensus`` rows) are not sequences of the family and are skipped too.
+Gzipped files are read transparently (found by their magic bytes). Errors name the file, record
+and line.
 """
 
 from __future__ import annotations
@@ -87,6 +90,9 @@ def read_msa(
                           "design)")
     if fmt in ("fasta", "a2m", "a3m"):
         names, rows = _parse_fasta(lines, path, skip_comment=(fmt == "a3m"))
+        if fmt in ("a2m", "a3m"):
+            kept = [k for k, n in enumerate(names) if not _is_annotation(n)]
+            names, rows = [names[k] for k in kept], [rows[k] for k in kept]
     elif fmt == "stockholm":
         names, rows = _parse_stockholm(lines, path)
     else:
@@ -104,6 +110,14 @@ def read_msa(
     if not any(row.strip("-.") for row in match):
         raise FormatError(f"{path}: alignment of {len(rows)} records has only gaps")
     return names, rows
+
+
+HH_ANNOTATIONS = ("ss_pred", "ss_conf", "ss_dssp", "sa_dssp")
+
+
+def _is_annotation(name: str) -> bool:
+    """An HH-suite annotation record of an A2M/A3M file (secondary structure, consensus)."""
+    return name in HH_ANNOTATIONS or name.endswith("_consensus")
 
 
 def _match_only(row: str) -> str:
