@@ -145,3 +145,33 @@ def test_offset_table_without_a_genome(tmp_path):
     with pytest.raises(FormatError, match=r"needs columns name, offset, ref, alt; missing \['offset'\]"):
         (tmp_path / "c.csv").write_text("name,pos,ref,alt\ns1,1,A,C\n")
         read_variant_table(tmp_path / "c.csv")
+
+
+def test_variant_effects_of_profile_models_and_refused_outputs():
+    import torch
+
+    from seqlens.errors import ParameterError
+    from seqlens.interpret.variants import variant_effects
+    from seqlens.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("bpnet", seq_length=30, output_length=20, n_outputs=2, filters=4, n_layers=2,
+                        kernel_size=5, profile_kernel=5, random_state=0)
+    X = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, (3, 30))].transpose(0, 2, 1)
+    alt = X.copy()
+    alt[0, :, 15] = np.roll(alt[0, :, 15], 1)  # one SNV in the first window only
+    eff = variant_effects(model, X, alt, device="cpu")
+    with torch.no_grad():
+        want = model(torch.as_tensor(alt)).counts - model(torch.as_tensor(X)).counts
+    assert eff.effect.shape == (3, 2) and np.allclose(eff.effect, want.numpy(), atol=1e-6)
+    assert eff.profile_jsd.shape == (3, 2) and eff.profile_jsd[0].min() > 0
+    assert np.allclose(eff.profile_jsd[1:], 0, atol=1e-6) and np.allclose(eff.effect[1:], 0)
+    with pytest.raises(ParameterError, match="rc averaging is not available for profile models"):
+        variant_effects(model, X, alt, rc=True, device="cpu")
+
+    class Dict(torch.nn.Module):
+        def forward(self, x):
+            return {"a": x.sum((1, 2))}
+
+    with pytest.raises(ParameterError, match="the model returns a dict"):
+        variant_effects(Dict(), X, alt, device="cpu")

@@ -57,10 +57,16 @@ class VariantEffects:
 
 
 def is_profile_model(model: torch.nn.Module, X) -> bool:
-    """Whether ``model`` returns ``(profile, counts)`` heads (probed on the first window)."""
+    """Whether ``model`` returns ``(profile, counts)`` heads (probed on the first window of ``X``);
+    :class:`ParameterError` for other outputs that are not one tensor."""
     with torch.no_grad():
         out = model.eval()(torch.as_tensor(np.asarray(X[:1], dtype=np.float32)))
-    return isinstance(out, tuple) and getattr(out, "_fields", None) == ("profile", "counts")
+    if isinstance(out, torch.Tensor):
+        return False
+    if isinstance(out, tuple) and getattr(out, "_fields", None) == ("profile", "counts"):
+        return True
+    raise ParameterError(f"the model returns a {type(out).__name__}; variant effects need one (N, T) "
+                         "tensor or a profile model's (profile, counts) heads")
 
 
 def variant_effects(model: torch.nn.Module, ref, alt, link: str | None = None, rc: bool = False,
