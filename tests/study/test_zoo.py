@@ -40,3 +40,13 @@ def test_metadata_records_how_each_model_was_built():
             assert meta["recipe"] == ENTRIES[key].recipe
             assert meta["commit"] and meta["command"] and meta["epochs_run"] >= 1
             assert 0.5 < meta["metrics"]["test_auroc"] <= 1.0
+
+
+def test_cli_list_path_and_unbuilt_seed(tmp_path, run_cli):
+    code, out, err, _ = run_cli(["zoo", "list"], tmp_path)
+    assert code == 0 and "not built" not in out
+    assert sum(line.startswith("regcode_cnn_local_exponential") for line in out.splitlines()) == len(SEEDS)
+    code, out, err, _ = run_cli(["zoo", "path", "regcode_cnn_local_relu", "--seed", "1"], tmp_path)
+    assert code == 0 and out.strip().endswith("regcode_cnn_local_relu/seed1")
+    code, out, err, _ = run_cli(["zoo", "path", "regcode_cnn_local_relu", "--seed", "9"], tmp_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "seed 9 is not built" in err

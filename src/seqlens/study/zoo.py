@@ -72,10 +72,6 @@ ENTRIES: dict[str, ZooEntry] = {e.key: e for e in [
                {"activation": "relu"}, _recipe(f"cnn_p{p}"), "filters", "Koo & Eddy 2019") for p in POOLS],
     ZooEntry("multitask_cnn_p4_exponential", "multitask_motifs", 30000, "cnn_p4",
              {"activation": "exponential"}, _recipe("cnn_p4"), "filters", "Koo & Ploenzke 2021"),
-    ZooEntry("regcode_cnn_dist_exponential", "regulatory_code", 20000, "cnn_dist",
-             {"activation": "exponential"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
-    ZooEntry("regcode_cnn_dist_relu", "regulatory_code", 20000, "cnn_dist",
-             {"activation": "relu"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("zbed2_residualbind_exponential", "zbed2", None, "residualbind_dna400",
              {"activation": "exponential"}, _recipe("residualbind_dna400"), "test", "Koo & Ploenzke 2021"),
 ]}
