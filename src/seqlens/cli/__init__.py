@@ -28,7 +28,7 @@ from seqlens.io.text import one_line
 
 # modules of seqlens.cli that define commands, in the order they are listed by --help
 COMMAND_MODULES = ["simulate", "filters", "train", "gia", "msa", "surrogate", "attribute", "motifs", "study",
-                   "data", "dataset", "variants"]
+                   "data", "dataset", "variants", "zoo"]
 
 
 class _Parser(argparse.ArgumentParser):
