@@ -335,6 +335,17 @@ def _check_reduced(out: torch.Tensor, n: int) -> torch.Tensor:
     return out
 
 
+def check_target(model: nn.Module, X, target, args=None, device=None) -> None:
+    """Run ``model`` on the first sequence of ``X`` and reduce its output by ``target``, so a wrong
+    head or index is reported (as :class:`ParameterError`) before any long computation."""
+    T = as_tensor(X[:1], ndim=None)
+    device = resolve_device(device)
+    with eval_mode(model, device), torch.no_grad():
+        dtype = model_dtype(model)
+        extra = args_for(check_args(args, len(X)), slice(0, 1), 1, device, dtype)
+        select_output(model(T.to(device, dtype), *extra), per_batch_target(target, slice(0, 1)))
+
+
 def per_batch_target(target, sl: slice):
     """Slice a per-sequence target array (alone or as the index of a ``(head, index)`` tuple) to
     the batch; pass other targets through."""

@@ -30,6 +30,7 @@ from seqlens.cli.common import (
     add_model_option,
     add_resume_option,
     check_input,
+    check_target_option,
     device_option,
     is_hdf5,
     load_finished,
@@ -38,6 +39,7 @@ from seqlens.cli.common import (
     position_window,
     positive_int,
     save_finished,
+    target_option,
 )
 
 METHOD_ALIASES = {"saliency": "saliency", "grad": "saliency", "gradxinput": "grad_x_input",
@@ -61,7 +63,8 @@ def register(sub) -> None:
     p.add_argument("--n", type=positive_int, help="first N sequences only")
     p.add_argument("--positives", action="store_true",
                    help="only sequences with a positive label for --target (HDF5 input)")
-    p.add_argument("--target", type=nonnegative_int, default=0, help="output index")
+    p.add_argument("--target", type=target_option, default=0,
+                   help="output index, or HEAD:INDEX for a model with several outputs (e.g. counts:0)")
     p.add_argument("--activation", choices=("sigmoid", "softmax", "exp"),
                    help="attribute the post-activation output (default: the logit)")
     p.add_argument("--correct", action="store_true", help="gradient correction")
@@ -159,6 +162,9 @@ def _load_input(args):
         X, Y, truth = split.X, split.Y, split.truth
         idx = np.arange(len(X))
         if args.positives:
+            if not isinstance(args.target, int):
+                raise SeqlensError("--positives needs --target as a column index of the labels, not a "
+                                   "HEAD:INDEX")
             if args.target >= Y.shape[1]:
                 raise SeqlensError(f"{path}: --target {args.target} but Y_{args.split} has "
                                    f"{Y.shape[1]} columns")
@@ -250,8 +256,9 @@ def run_attribute(args) -> int:
             raise SeqlensError(f"--logo-window: {exc}") from None
     placements = _placements(names, X.shape[2], args.data, chrom_sizes) if "bigwig" in sidecars else None
     model, n_out = loaded.model, loaded.n_outputs
-    if n_out is not None and not 0 <= args.target < n_out:
+    if n_out is not None and isinstance(args.target, int) and not 0 <= args.target < n_out:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
+    check_target_option(model, X, args.target, args.device)
     key = _run_key(args, {"sha256": loaded.sha256}, X, idx)
 
     with output_file(out, resume=args.resume) as work:

@@ -90,6 +90,38 @@ def position_window(text: str) -> tuple[int, int]:
     return window
 
 
+def target_option(text: str):
+    """argparse ``type`` of ``--target``: an output index ``N`` (>= 0), or ``HEAD:INDEX`` for a
+    model with several outputs (``counts:0``, ``1:0``): the head's name or position and an index
+    in it. Returns an int or a ``(head, index)`` tuple, as the library's ``target``."""
+    import argparse
+
+    head, sep, index = text.rpartition(":")
+    try:
+        index = int(index)
+    except ValueError:
+        index = -1
+    if index < 0 or (sep and not head):
+        raise argparse.ArgumentTypeError(f"expected an output index >= 0 or HEAD:INDEX (e.g. counts:0), "
+                                         f"got {text!r}")
+    if not sep:
+        return index
+    return (int(head) if head.isdigit() else head), index
+
+
+def check_target_option(model, X, target, device=None) -> None:
+    """Refuse a ``--target`` that the model's output does not have (a one-line error naming its
+    heads), by running the model on the first sequence of ``X``."""
+    from seqlens.attribution._utils import check_target
+    from seqlens.errors import SeqlensError
+
+    shown = target if isinstance(target, int) else f"{target[0]}:{target[1]}"
+    try:
+        check_target(model, X, target, device=device)
+    except SeqlensError as exc:
+        raise SeqlensError(f"--target {shown}: {exc}") from None
+
+
 def device_option(text: str) -> str:
     """argparse ``type`` of ``--device``: a torch device that exists on this machine."""
     import argparse

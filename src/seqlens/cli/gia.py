@@ -15,9 +15,11 @@ from __future__ import annotations
 from seqlens.cli.common import (
     add_model_option,
     add_resume_option,
+    check_target_option,
     device_option,
     nonnegative_int,
     positive_int,
+    target_option,
 )
 
 EXPERIMENTS = ("importance", "kmer-screen", "mutagenesis", "positional", "copies", "spacing", "gc",
@@ -42,7 +44,8 @@ def register(sub) -> None:
     p.add_argument("--n-null", type=positive_int, default=1000, help="number of null sequences")
     p.add_argument("--filter-null", action="store_true",
                    help="keep nulls within the 10th-90th prediction percentile")
-    p.add_argument("--target", type=nonnegative_int, default=0, help="model output index")
+    p.add_argument("--target", type=target_option, default=0,
+                   help="model output index, or HEAD:INDEX for a model with several outputs (e.g. counts:0)")
     p.add_argument("--position", type=nonnegative_int, help="start position (default: centre)")
     p.add_argument("--strand", default="+", choices=("+", "-"))
     p.add_argument("--k", type=positive_int, default=6, help="k-mer length for kmer-screen (at most 8)")
@@ -108,7 +111,7 @@ def _check_fit(args, L: int, n_outputs: int | None) -> None:
     """--target and --position against the model and the sequence length."""
     from seqlens.errors import SeqlensError
 
-    if n_outputs is not None and not args.target < n_outputs:
+    if n_outputs is not None and isinstance(args.target, int) and not args.target < n_outputs:
         raise SeqlensError(f"--target {args.target} out of range: the model has {n_outputs} outputs")
     for pat in args.pattern:
         if len(pat) > L:
@@ -146,6 +149,7 @@ def run(args) -> int:
         raise SeqlensError(f"{args.data}: split {args.split!r} has no sequences")
     loaded.check_input(X.shape, args.data)
     _check_fit(args, X.shape[2], loaded.n_outputs)
+    check_target_option(model, X, args.target, args.device)
     with output_folder(out, resume=args.resume) as work:
         table, fig, metrics = _experiment(args, model, X)
         with atomic_path(work / "results.csv") as tmp:
