@@ -335,7 +335,7 @@ def test_batchnorm_epsilon_and_momentum_as_saved(tmp_path):
              {**BN, "momentum": 0.97, "epsilon": 0.01}, {"cls": "Flatten", "name": "flatten"}]
     path, _, weights = save_sequential(tmp_path, specs, (10, 4), rng, "h5")
     model = load_keras(path)
-    bn = model.layers_["batch_normalization"]
+    bn = model.batch_normalization
     assert bn.eps == pytest.approx(0.01) and bn.momentum == pytest.approx(0.03)
     check(model, specs, weights, one_hot(rng, 3, 10))
 

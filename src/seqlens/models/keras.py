@@ -156,21 +156,23 @@ class KerasDense(nn.Module):
         return self.activation(self.linear(x))
 
 
-class _SamePool1d(nn.Module):
-    """Max or average pooling with TensorFlow's ``SAME`` padding (padded columns never win a
-    max and are left out of a mean)."""
-
-    def __init__(self, kind: str, kernel: int, stride: int):
-        super().__init__()
-        self.kind, self.kernel_size, self.stride = kind, kernel, stride
+class _SameMaxPool1d(nn.MaxPool1d):
+    """Max pooling with TensorFlow's ``SAME`` padding (padded columns never win). A ``MaxPool1d``,
+    so receptive-field walks count its width and stride."""
 
     def forward(self, x):
         pads = _same_pads(x.shape[-1], self.kernel_size, self.stride)
-        if self.kind == "max":
-            return F.max_pool1d(F.pad(x, pads, value=-math.inf), self.kernel_size, self.stride)
-        sums = F.avg_pool1d(F.pad(x, pads), self.kernel_size, self.stride) * self.kernel_size
-        ones = F.pad(torch.ones_like(x[:1, :1]), pads)
-        counts = F.avg_pool1d(ones, self.kernel_size, self.stride) * self.kernel_size
+        return F.max_pool1d(F.pad(x, pads, value=-math.inf), self.kernel_size, self.stride)
+
+
+class _SameAvgPool1d(nn.AvgPool1d):
+    """Average pooling with TensorFlow's ``SAME`` padding (padded columns left out of the mean)."""
+
+    def forward(self, x):
+        k, s = self.kernel_size[0], self.stride[0]
+        pads = _same_pads(x.shape[-1], k, s)
+        sums = F.avg_pool1d(F.pad(x, pads), k, s) * k
+        counts = F.avg_pool1d(F.pad(torch.ones_like(x[:1, :1]), pads), k, s) * k
         return sums / counts
 
 
@@ -265,14 +267,16 @@ def _internal_axis(axis: int, ndim: int) -> int:
 class KerasModel(nn.Module):
     """A converted Keras model: ``(N, A, L)`` one-hot in, Keras' outputs out (see module doc).
 
-    Attributes: ``layers_`` (``nn.ModuleDict`` in forward order, keyed by the Keras layer names),
-    ``input_shape`` (``(A, L)``, ``L`` None when free), ``output_names``, ``keras_version``.
+    Each Keras layer is a child module named after it (``model.conv1d_1``, in forward order, so
+    ``seqlens filters --layer conv1d_1`` finds it); ``input_shape`` is ``(A, L)`` (``L`` None when
+    free); ``output_names`` and ``keras_version`` come from the saved model.
     """
 
     def __init__(self, layers: dict[str, nn.Module], inputs: dict[str, list[str]], input_name: str,
                  output_names: list[str], input_shape: tuple, keras_version: str | None = None):
         super().__init__()
-        self.layers_ = nn.ModuleDict(layers)
+        for key, module in layers.items():
+            self.add_module(key, module)
         self._inputs = inputs
         self._input_name = input_name
         self.output_names = list(output_names)
@@ -289,7 +293,7 @@ class KerasModel(nn.Module):
 
     def forward(self, x: torch.Tensor):
         values = {self._input_name: x}
-        for name, module in self.layers_.items():
+        for name, module in self.named_children():
             values[name] = module(*(values[i] for i in self._inputs[name]))
         outs = tuple(values[n] for n in self.output_names)
         return outs[0] if len(outs) == 1 else outs
@@ -559,10 +563,12 @@ def convert_keras(config: dict, weights: dict[str, list[tuple[str, np.ndarray]]]
             raise FormatError(f"{where}: inputs {inputs}; the converter reads models with one sequence "
                               "input")
     modules = {}
+    keys = {name: _key(name) for name in [input_name, *graph]}
+    if len(set(keys.values())) < len(keys):
+        raise FormatError(f"{where}: layer names {sorted(keys)} collide once made module names")
     for layer in specs:
         name = _name(layer)
-        modules[_key(name)] = _convert_layer(layer, weights.get(name, []), f"{where}: layer {name!r}")
-    keys = {name: _key(name) for name in [input_name, *graph]}
+        modules[keys[name]] = _convert_layer(layer, weights.get(name, []), f"{where}: layer {name!r}")
     unknown = [s for srcs in graph.values() for s in srcs if s not in keys]
     if unknown:
         raise FormatError(f"{where}: layers take input from unknown layers {unknown[:3]}")
@@ -575,8 +581,10 @@ def convert_keras(config: dict, weights: dict[str, list[tuple[str, np.ndarray]]]
 
 
 def _key(name: str) -> str:
-    """A module name for a Keras layer name (no dots)."""
-    return re.sub(r"[^0-9A-Za-z_]", "_", name) or "layer"
+    """A module name for a Keras layer name (no dots, no clash with the model's attributes)."""
+    key = re.sub(r"[^0-9A-Za-z_]", "_", name) or "layer"
+    clash = hasattr(KerasModel, key) or key in ("output_names", "input_shape", "keras_version")
+    return f"{key}_layer" if clash or key.startswith("_") else key
 
 
 def _weights(arrays, names: list[str], where: str) -> dict[str, np.ndarray]:
@@ -627,7 +635,7 @@ def _convert_layer(layer: dict, arrays, where: str) -> nn.Module:
         k = _one(cfg.get("pool_size"), 2)
         s = _one(cfg.get("strides"), k)
         if str(cfg.get("padding", "valid")).lower() == "same":
-            return _SamePool1d(kind, k, s)
+            return _SameMaxPool1d(k, s) if kind == "max" else _SameAvgPool1d(k, s)
         return nn.MaxPool1d(k, s) if kind == "max" else nn.AvgPool1d(k, s)
     if cls in ("GlobalAveragePooling1D", "GlobalMaxPooling1D"):
         return _GlobalPool("max" if "Max" in cls else "avg", bool(cfg.get("keepdims", False)))
@@ -721,7 +729,7 @@ def _probe(model: KerasModel, where: str, specs: list[dict]) -> None:
     bn_axes = {_key(_name(s)): _bn_axis(s.get("config", {})) for s in specs
                if _class(s) == "BatchNormalization"}
     with torch.no_grad():
-        for name, module in model.layers_.items():
+        for name, module in model.named_children():
             try:
                 values[name] = module(*(values[i] for i in model._inputs[name]))
             except (RuntimeError, ValueError, IndexError) as exc:
