@@ -203,8 +203,9 @@ def test_random_split_is_seeded_and_metadata_complete(toy, tmp_path):
 
 def test_bad_options_and_empty_splits(toy, tmp_path):
     folder, _, _, bed = toy
-    with pytest.raises(ParameterError, match="every label would be 1"):
-        bed_dataset(tmp_path / "x.h5", [bed], folder / "g.fa", negatives="none")
+    with pytest.warns(UserWarning, match="every label is 1"):
+        s = bed_dataset(tmp_path / "ones.h5", [bed], folder / "g.fa", negatives="none", length=50, **SPLIT)
+    assert s["n_negative"] == 0 and s["n_positive_peaks"] == s["n_sequences"]
     with pytest.raises(ParameterError, match=r"no regions on the test chromosome\(s\) \['chr3'\]"):
         bed_dataset(tmp_path / "x.h5", [bed], folder / "g.fa", chroms=["chr1", "chr2"], **SPLIT)
     with pytest.raises(ParameterError, match=r"chromosome\(s\) \['chr8', 'chr9'\] are not in the genome"):

@@ -213,3 +213,36 @@ def test_many_windows_equal_one_hot_of_fetch(toy):
     want = one_hot([_expected(seqs, c, s, 40) for c, s in zip(chroms, starts)])
     with warnings.catch_warnings():
         np.testing.assert_array_equal(X, want)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_fast_and_line_readers_agree(tmp_path, toy, gz):
+    import gzip
+
+    from seqlens.genome.regions import _read_fast, _read_lines
+
+    g, _, _ = toy
+    rng = np.random.default_rng(2)
+    rows = [("chr1" if k % 3 else "chr2", s, s + 50, "." if k % 4 else f"p{k}", 0, "+-."[k % 3], 1, -1, -1,
+             -1 if k % 5 == 0 else 7) for k, s in enumerate(rng.integers(0, 15000, 300))]
+    text = 'track name=x\nbrowser position chr1\n# comment\n\n' + "".join(
+        "\t".join(map(str, r)) + "\n" for r in rows)
+    path = tmp_path / ("r.bed.gz" if gz else "r.bed")
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    fast = _read_fast(path, None, False)
+    slow = _read_lines(path, None, None, False)
+    assert fast is not None and len(fast) == 300
+    for key in ("chrom", "start", "end", "summit", "strand", "name", "line"):
+        np.testing.assert_array_equal(getattr(fast, key), getattr(slow, key), err_msg=key)
+    assert fast.line[0] == 5 and fast.name[0] == "p0" and fast.name[1] == ""
+    only = _read_fast(path, {"chr2"}, False)
+    assert len(only) == 100 and only.n_skipped == 200
+    r = read_bed(path, g, chroms=["chr2"])
+    np.testing.assert_array_equal(r.start, only.start)
+    # files the line reader handles: spaces instead of tabs, ragged columns
+    spaced = tmp_path / "s.bed"
+    spaced.write_text("chr1 10 20\nchr1 30 40\n")
+    assert _read_fast(spaced, None, False) is None and list(read_bed(spaced).end) == [20, 40]
+    ragged = tmp_path / "g.bed"
+    ragged.write_text("chr1\t10\t20\nchr1\t30\t40\tname\n")
+    assert _read_fast(ragged, None, False) is None and list(read_bed(ragged).name) == ["", "name"]

@@ -65,7 +65,7 @@ def background_tiles(genome, length: int, chroms, exclude=None, max_n: float = 0
                     batch = batch[~exclude.overlaps(chrom, batch, batch + length)]
                 if not len(batch):
                     continue
-                counts = base_counts(genome.read_windows(chrom, batch, length))
+                counts = genome.read_windows(chrom, batch, length, return_counts=True)[1]
                 clean = counts.sum(axis=1)
                 ok = (clean > 0) & (length - clean <= max_n * length)
                 keep_start.append(batch[ok])

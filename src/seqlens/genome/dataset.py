@@ -30,6 +30,7 @@ is created.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -92,30 +93,33 @@ class _Writer:
         self.negatives = dict.fromkeys(SPLITS, 0)
         self.gc = {"positive": [0.0, 0], "negative": [0.0, 0]}
 
-    def write(self, codes, X, Y, names, profile=None, negative=False) -> None:
-        """Append the batch; ``codes`` gives each sequence's split (0 train, 1 valid, 2 test),
-        ``negative`` (a bool, or a mask of the batch) which sequences are negatives."""
-        gc = gc_fraction(X)
+    def write(self, split: str, X, Y, names, profile=None, gc=None, negative=False) -> None:
+        """Append a batch to ``split``; ``gc`` is its GC fractions (computed when None),
+        ``negative`` (a bool, or a mask of the batch) says which sequences are negatives."""
+        gc = gc_fraction(X) if gc is None else gc
         negative = np.broadcast_to(np.asarray(negative, bool), len(X))
         for which, mask in (("negative", negative), ("positive", ~negative)):
             ok = mask & np.isfinite(gc)
             self.gc[which][0] += float(gc[ok].sum())
             self.gc[which][1] += int(ok.sum())
-        for code, split in enumerate(SPLITS):
-            sel = np.flatnonzero(codes == code)
-            if not len(sel):
-                continue
-            n, k = self.count[split], len(sel)
-            for key, value in (("X", X), ("Y", Y), ("names", names), ("profile", profile)):
-                if value is None:
-                    continue
+        n, k = self.count[split], len(X)
+        for key, value in (("X", X), ("Y", Y), ("names", names), ("profile", profile)):
+            if value is not None:
                 ds = self.fh[f"{key}_{split}"]
                 ds.resize(n + k, axis=0)
-                ds[n:n + k] = value[sel] if not isinstance(value, list) else [value[i] for i in sel]
-            self.count[split] = n + k
-            self.negatives[split] += int(negative[sel].sum())
-            if self.binary:
-                self.positives[split] += Y[sel].sum(axis=0)
+                ds[n:n + k] = value
+        self.count[split] = n + k
+        self.negatives[split] += int(negative.sum())
+        if self.binary:
+            self.positives[split] += Y.sum(axis=0)
+
+    def write_mixed(self, codes, X, Y, names, negative=False) -> None:
+        """Append a batch whose sequences go to the splits ``codes`` (0 train, 1 valid, 2 test)."""
+        negative = np.broadcast_to(np.asarray(negative, bool), len(X))
+        for code, split in enumerate(SPLITS):
+            sel = np.flatnonzero(codes == code)
+            if len(sel):
+                self.write(split, X[sel], Y[sel], [names[i] for i in sel], negative=negative[sel])
 
     def gc_mean(self, which: str) -> float:
         total, n = self.gc[which]
@@ -279,13 +283,15 @@ def bed_dataset(out, beds, genome, *, length: int = 1000, centre: str = "auto", 
         raise ParameterError("shuffled negatives have no bigWig signal; use --negatives gc or none "
                              "with --bigwig")
     if not bigwig and negatives == "none" and len(beds) == 1:
-        raise ParameterError("with one BED file, no negatives and no --bigwig every label would be 1; "
-                             "choose --negatives gc or shuffle, or give --bigwig targets")
+        warnings.warn("one BED file without negatives or --bigwig: every label is 1 (fine for attributing "
+                      "or predicting the regions; to train, choose --negatives gc or shuffle)", stacklevel=2)
     x_dtype = np.uint8 if ambiguous == "zeros" else np.float32
     streams = np.random.SeedSequence(random_state).spawn(3)
     rng_jitter, rng_split, rng_match = (np.random.default_rng(s) for s in streams)
 
     own = not isinstance(genome, Genome)
+    if own and verbose and not _index_of(Path(genome)).exists():
+        print(f"indexing {genome} (first use only)", file=sys.stderr, flush=True)
     g = Genome(genome) if own else genome
     tracks = None
     try:
@@ -392,23 +398,26 @@ def bed_dataset(out, beds, genome, *, length: int = 1000, centre: str = "auto", 
                 pos_gc = np.empty(n, np.float32)
                 total = n * (1 + (negative_ratio if negatives == "shuffle" else 0))
                 with tqdm(total=total, disable=not verbose, desc="windows", unit=" seq") as bar:
-                    for i in range(0, n, CHUNK):
-                        sl = slice(i, min(i + CHUNK, n))
-                        X = g.read_windows(chrom[sl], starts[sl], length, ambiguous, x_dtype)
-                        minus = strand[sl] < 0
-                        X[minus] = X[minus, ::-1, ::-1]
-                        pos_gc[sl] = gc_fraction(X)
-                        Y, profile = (labels[sl], None) if tracks is None else \
-                            targets(chrom[sl], starts[sl], strand[sl], len(X))
-                        names = [_name(c, s, length, d, bn) for c, s, d, bn in
-                                 zip(chrom[sl], starts[sl], strand[sl], bed_names[sl])]
-                        writer.write(codes[sl], X, Y, names, profile)
-                        bar.update(len(X))
-                        if negatives == "shuffle":
-                            _write_shuffles(writer, X, codes[sl], names, len(tasks), negative_ratio,
-                                            np.random.SeedSequence(random_state, spawn_key=(3, i)),
-                                            x_dtype)
-                            bar.update(len(X) * negative_ratio)
+                    for code, split_name in enumerate(SPLITS):
+                        members = np.flatnonzero(codes == code)
+                        for i in range(0, len(members), CHUNK):
+                            ix = members[i:i + CHUNK]
+                            X, counts = g.read_windows(chrom[ix], starts[ix], length, ambiguous, x_dtype,
+                                                       return_counts=True)
+                            minus = strand[ix] < 0
+                            X[minus] = X[minus, ::-1, ::-1]
+                            pos_gc[ix] = gc = _gc(counts)
+                            Y, profile = (labels[ix], None) if tracks is None else \
+                                targets(chrom[ix], starts[ix], strand[ix], len(X))
+                            names = [_name(c, s, length, d, bn) for c, s, d, bn in
+                                     zip(chrom[ix], starts[ix], strand[ix], bed_names[ix])]
+                            writer.write(split_name, X, Y, names, profile, gc)
+                            bar.update(len(X))
+                            if negatives == "shuffle":
+                                seed = np.random.SeedSequence(random_state, spawn_key=(3, code, i))
+                                _write_shuffles(writer, split_name, X, gc, names, len(tasks),
+                                                negative_ratio, seed, x_dtype)
+                                bar.update(len(X) * negative_ratio)
                 if negatives == "gc":
                     extra.update(_write_background(
                         writer, g, tracks, targets, chrom, starts, regions, pos_gc, codes,
@@ -426,21 +435,34 @@ def bed_dataset(out, beds, genome, *, length: int = 1000, centre: str = "auto", 
             g.close()
 
 
+def _index_of(path: Path) -> Path:
+    """Where the ``.fai`` index of the genome ``path`` is (or will be)."""
+    from seqlens.genome.reference import _cache_index
+
+    return (_cache_index(path, ".fai") if path.is_file() else None) or Path(f"{path}.fai")
+
+
 def _name(chrom: str, start: int, length: int, strand: int, label: str = "") -> str:
     coords = f"{chrom}:{start}-{start + length}({_STRAND[int(strand)]})"
     return f"{coords}|{label}" if label else coords
 
 
-def _write_shuffles(writer, X, codes, names, n_tasks, ratio, seed, x_dtype) -> None:
-    """``ratio`` dinucleotide shuffles of every sequence of the batch, each in its sequence's split."""
+def _gc(counts: np.ndarray) -> np.ndarray:
+    """GC fraction from ``(n, 4)`` A, C, G, T counts (NaN without any letter)."""
+    total = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((counts[:, 1] + counts[:, 2]) / total).astype(np.float32)
+
+
+def _write_shuffles(writer, split, X, gc, names, n_tasks, ratio, seed, x_dtype) -> None:
+    """``ratio`` dinucleotide shuffles of every sequence of the batch (same GC), into ``split``."""
     from seqlens.shuffle import dinucleotide_shuffle
 
     Xs = dinucleotide_shuffle(X, n=ratio, random_state=seed).astype(x_dtype)
     k = len(X)
-    writer.write(np.repeat(codes, ratio), Xs.reshape(k * ratio, *X.shape[1:]),
-                 np.zeros((k * ratio, n_tasks), np.float32),
+    writer.write(split, Xs.reshape(k * ratio, *X.shape[1:]), np.zeros((k * ratio, n_tasks), np.float32),
                  [f"{name.split('|')[0]}|shuffle{r + 1}" for name in names for r in range(ratio)],
-                 negative=True)
+                 gc=np.repeat(gc, ratio), negative=True)
 
 
 def _write_background(writer, g, tracks, targets, chrom, starts, regions, pos_gc, codes, split_meta,
@@ -473,16 +495,18 @@ def _write_background(writer, g, tracks, targets, chrom, starts, regions, pos_gc
                       "their own bin)", stacklevel=3)
     neg_codes = tile_group[sel] if by_chrom else random_split(
         len(sel), split_meta["valid_fraction"], split_meta["test_fraction"], rng_split)
+    ambiguous = "zeros" if x_dtype == np.uint8 else "uniform"
     with tqdm(total=len(sel), disable=not verbose, desc="negatives", unit=" seq") as bar:
-        for i in range(0, len(sel), CHUNK):
-            idx = sel[i:i + CHUNK]
-            ch, st = tiles.chrom[idx], tiles.start[idx]
-            X = g.read_windows(ch, st, length, "zeros" if x_dtype == np.uint8 else "uniform", x_dtype)
-            zero = np.zeros(len(idx), np.int8)
-            Y, profile = targets(ch, st, zero, len(idx))
-            names = [_name(c, s, length, 0, "background") for c, s in zip(ch, st)]
-            writer.write(neg_codes[i:i + CHUNK], X, Y, names, profile, negative=True)
-            bar.update(len(idx))
+        for code, split in enumerate(SPLITS):
+            members = sel[neg_codes == code]
+            for i in range(0, len(members), CHUNK):
+                idx = members[i:i + CHUNK]
+                ch, st = tiles.chrom[idx], tiles.start[idx]
+                X, counts = g.read_windows(ch, st, length, ambiguous, x_dtype, return_counts=True)
+                Y, profile = targets(ch, st, np.zeros(len(idx), np.int8), len(idx))
+                names = [_name(c, s, length, 0, "background") for c, s in zip(ch, st)]
+                writer.write(split, X, Y, names, profile, _gc(counts), negative=True)
+                bar.update(len(idx))
     return {"n_background_candidates": len(tiles), "n_gc_off_bin": off_bin,
             "n_negative_shortfall": max(wanted - len(sel), 0)}
 
@@ -615,7 +639,7 @@ def fasta_dataset(out, fastas, *, labels=None, name_column: str | None = None, l
                                     source=str(fastas[files[at]])).astype(x_dtype)
                         sl = slice(at, at + k)
                         negative = Y[sl, 0] == 0 if kind == "binary" else False
-                        writer.write(codes[sl], X, Y[sl], names[sl], negative=negative)
+                        writer.write_mixed(codes[sl], X, Y[sl], names[sl], negative=negative)
                         at += k
                         batch = []
                         bar.update(k)

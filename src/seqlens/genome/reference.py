@@ -71,6 +71,8 @@ class Genome:
         except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as exc:
             raise FormatError(f"{self.path}: not an indexable genome FASTA ({exc})") from None
         self.chrom_sizes: dict[str, int] = {name: len(rec) for name, rec in self._fasta.records.items()}
+        self._index = {name: i for i, name in enumerate(self.chrom_sizes)}
+        self._sizes = np.array(list(self.chrom_sizes.values()), dtype=np.int64)
         self._layout = None if self.compressed else _read_fai(Path(self._fasta.faidx.indexname),
                                                               list(self.chrom_sizes))
         self._map = self._bytes = None
@@ -102,7 +104,7 @@ class Genome:
         return str(self._fasta[chrom][start:end])
 
     def read_windows(self, chroms, starts, length: int, ambiguous: str = "zeros",
-                     dtype=np.uint8) -> np.ndarray:
+                     dtype=np.uint8, return_counts: bool = False):
         """One-hot ``(n, 4, length)`` of the windows ``[starts[i], starts[i] + length)``.
 
         Parameters
@@ -113,6 +115,7 @@ class Genome:
         ambiguous : ``"zeros"`` (``N`` and other IUPAC codes give all-zero columns) or
             ``"uniform"`` (``N`` -> 0.25 each, as :func:`seqlens.alphabet.one_hot`).
         dtype : of the result; ``uniform`` needs a float type.
+        return_counts : also return the ``(n, 4)`` int64 counts of unambiguous A, C, G, T.
 
         Raises :class:`SequenceError` naming the genome, chromosome and 1-based position of a
         letter that is neither ACGT nor an IUPAC code, and for an unknown chromosome.
@@ -124,9 +127,16 @@ class Genome:
         table, codes = _tables(ambiguous, dtype)
         n = len(starts)
         out = np.empty((n, 4, length), dtype=dtype)
+        counts = np.zeros((n, 4), np.int64)
         if n == 0:
-            return out
-        sizes = np.array([self._size(c) for c in names], dtype=np.int64)
+            return (out, counts) if return_counts else out
+        try:
+            idx = np.fromiter((self._index[c] for c in names), dtype=np.int64, count=n)
+        except KeyError:
+            for c in names:
+                self.check_interval(c, 0, 1)
+            raise
+        sizes = self._sizes[idx]
         lo = np.clip(starts, 0, sizes)
         hi = np.clip(starts + length, 0, sizes)
         hi = np.maximum(hi, lo)
@@ -139,9 +149,9 @@ class Genome:
             begins = np.concatenate([[0], ends[:-1]]).astype(np.int64)
         else:
             buf = self._bytes
-            begins, ends = self._byte_spans(names, lo, hi)
+            begins, ends = self._byte_spans(idx, lo, hi)
         try:
-            i, j = _decode(buf, begins, ends, pads, codes, table, table[ord("N")], out)
+            i, j = _decode(buf, begins, ends, pads, codes, table, table[ord("N")], out, counts)
         finally:
             if buf is self._bytes:
                 self._touched(begins, ends)
@@ -150,19 +160,12 @@ class Genome:
             letter = chr(buf[begins[i] + _byte_index(buf, begins[i], j - int(pads[i]))])
             raise SequenceError(f"{self.path}: invalid letter {letter!r} at {names[i]}:{pos + 1} "
                                 f"(1-based); a genome holds ACGT and IUPAC codes")
-        return out
+        return (out, counts) if return_counts else out
 
-    def _size(self, chrom: str) -> int:
-        try:
-            return self.chrom_sizes[chrom]
-        except KeyError:
-            self.check_interval(chrom, 0, 1)
-            raise
-
-    def _byte_spans(self, names, lo, hi) -> tuple[np.ndarray, np.ndarray]:
-        """Where the letters of each ``[lo, hi)`` begin and end in the file (newlines inside)."""
+    def _byte_spans(self, idx, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+        """Where the letters of each ``[lo, hi)`` of chromosome number ``idx`` begin and end in the
+        file (newlines inside)."""
         layout = self._layout
-        idx = np.array([layout["index"][c] for c in names], dtype=np.int64)
         offset, linebases, linewidth = (layout[k][idx] for k in ("offset", "linebases", "linewidth"))
         first = offset + (lo // linebases) * linewidth + lo % linebases
         last = offset + ((hi - 1) // linebases) * linewidth + (hi - 1) % linebases + 1
@@ -209,14 +212,14 @@ class Genome:
 
 
 def _read_fai(path: Path, names: list[str]) -> dict:
-    """Columns of a ``.fai`` index as arrays in the order of ``names``, plus name -> row."""
+    """Columns of a ``.fai`` index as arrays in the order of ``names``."""
     rows = {}
     for line in path.read_text().splitlines():
         fields = line.split("\t")
         if len(fields) >= 5:
             rows[fields[0]] = [int(v) for v in fields[1:5]]
     table = np.array([rows[n] for n in names], dtype=np.int64).reshape(-1, 4)
-    return {"index": {n: i for i, n in enumerate(names)}, "length": table[:, 0],
+    return {"length": table[:, 0],
             "offset": table[:, 1], "linebases": np.maximum(table[:, 2], 1),
             "linewidth": np.maximum(table[:, 3], 1)}
 
@@ -255,11 +258,12 @@ def _byte_index(buf: np.ndarray, begin: int, j: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(buf, begins, ends, pads, codes, table, pad_row, out):
+def _decode(buf, begins, ends, pads, codes, table, pad_row, out, counts):
     """Fill ``out[i]`` with the letters of ``buf[begins[i]:ends[i]]`` after ``pads[i]`` padding
-    columns, and padding to the end. ``codes`` maps a byte to its letter index (0..3), 4 for an
-    ambiguity code (written as its ``table`` row), -2 for a line end (skipped), -1 for an invalid
-    byte. Returns ``(window, column)`` of the first invalid byte, or ``(-1, -1)``."""
+    columns, and padding to the end; add each letter to ``counts[i]``. ``codes`` maps a byte to its
+    letter index (0..3), 4 for an ambiguity code (written as its ``table`` row), -2 for a line end
+    (skipped), -1 for an invalid byte. Returns ``(window, column)`` of the first invalid byte, or
+    ``(-1, -1)``."""
     n, A, L = out.shape
     for i in range(n):
         out[i] = 0
@@ -272,6 +276,7 @@ def _decode(buf, begins, ends, pads, codes, table, pad_row, out):
             if c >= 0:
                 if c < 4:
                     out[i, c, j] = 1
+                    counts[i, c] += 1
                 else:
                     out[i, :, j] = table[b]
                 j += 1

@@ -65,12 +65,105 @@ def read_bed(path: str | Path, genome=None, chroms=None, verbose: bool = False) 
     Raises :class:`FormatError` naming the file, line and value for malformed lines (too few
     columns, coordinates that are not integers, ``start < 0``, ``end <= start``, an unknown strand,
     a summit outside its region) and :class:`~seqlens.errors.SequenceError` for regions the genome
-    does not hold. A file without regions is an error too. ``verbose`` shows a line counter.
-    """
-    from tqdm.auto import tqdm
+    does not hold. A file without regions is an error too. ``verbose`` shows a progress bar.
 
+    Well-formed tab-separated files are read by pandas' C parser; any other file, and any file
+    with a bad line, goes through a line-by-line reader that names the first bad line.
+    """
     path = Path(path)
     keep = None if chroms is None else set(chroms)
+    regions = _read_fast(path, keep, verbose)
+    if regions is None:
+        return _read_lines(path, genome, keep, verbose)
+    if genome is not None:
+        for name in dict.fromkeys(regions.chrom.tolist()):
+            sel = np.flatnonzero(regions.chrom == name)
+            size = genome.chrom_sizes.get(name)
+            i = sel[0] if size is None else sel[np.argmax(regions.end[sel])]
+            if size is None or regions.end[i] > size:
+                genome.check_interval(name, int(regions.start[i]), int(regions.end[i]), regions.where(i))
+    return regions
+
+
+def _read_fast(path: Path, keep, verbose: bool) -> Regions | None:
+    """The regions of a well-formed tab-separated BED file, or None when the file needs
+    :func:`_read_lines` (for anything unusual, or to name the first bad line)."""
+    import csv
+    import gzip
+    import io
+
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from seqlens.io.text import GZIP_MAGIC
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        if raw[:2] == GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, ValueError):
+        return None
+    data = np.frombuffer(raw, np.uint8)
+    if not len(data) or b"\r" in raw[:1 << 16]:
+        return None
+    starts = np.concatenate([[0], np.flatnonzero(data == 10) + 1])
+    starts = starts[starts < len(data)]
+    first = data[starts]
+    skip = (first == 10) | (first == ord("#"))
+    for k in np.flatnonzero(np.isin(first, (ord("t"), ord("b"), ord(" "), ord("\t")))):
+        head = raw[starts[k]:starts[k] + 8]
+        if head[:1] in (b" ", b"\t"):
+            return None  # a line of blanks, or one starting with them
+        skip[k] |= head.startswith((b"track", b"browser"))
+    lines = np.flatnonzero(~skip) + 1
+    if not len(lines):
+        return None
+    tabs = np.bincount(np.searchsorted(starts, np.flatnonzero(data == 9), side="right") - 1,
+                       minlength=len(starts))[~skip]
+    n_cols = int(tabs[0]) + 1
+    if n_cols < 3 or (tabs != tabs[0]).any():
+        return None  # too few columns, or lines of different lengths
+    use = [c for c in (0, 1, 2, 3, 5, 9) if c < n_cols]
+    dtype = {c: "category" for c in (0, 3, 5) if c < n_cols}
+    parts = []
+    try:
+        with tqdm(total=len(lines), disable=not verbose, desc=f"reading {path.name}", unit=" lines") as bar:
+            for chunk in pd.read_csv(io.BytesIO(raw), sep="\t", header=None, usecols=use, dtype=dtype,
+                                     skiprows=np.flatnonzero(skip).tolist(), na_filter=False,
+                                     quoting=csv.QUOTE_NONE, engine="c", chunksize=1 << 18):
+                parts.append(chunk)
+                bar.update(len(chunk))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+        return None
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del raw, data
+    if len(df) != len(lines) or any(df[c].dtype.kind not in "iu" for c in (1, 2, 9) if c in df):
+        return None
+    start, end = df[1].to_numpy(np.int64), df[2].to_numpy(np.int64)
+    summit = df[9].to_numpy(np.int64) if 9 in df else np.full(len(df), -1, np.int64)
+    strand_text = df[5].astype(str) if 5 in df else None
+    if strand_text is not None and not strand_text.isin(list(STRANDS)).all():
+        return None
+    bad_summit = (summit != -1) & ((summit < 0) | (summit >= end - start))
+    if (start < 0).any() or (end <= start).any() or bad_summit.any():
+        return None
+    chrom = df[0].astype(str).to_numpy(object)
+    name = df[3].astype(str).to_numpy(object) if 3 in df else np.full(len(df), "", object)
+    name[(name == ".")] = ""
+    strand = (strand_text.map(STRANDS).to_numpy(np.int8) if strand_text is not None
+              else np.zeros(len(df), np.int8))
+    sel = np.ones(len(df), bool) if keep is None else np.isin(chrom, list(keep))
+    if not sel.any():
+        return None  # the line reader names the problem
+    return Regions(path, chrom[sel], start[sel], end[sel], summit[sel], strand[sel], name[sel], lines[sel],
+                   int((~sel).sum()))
+
+
+def _read_lines(path: Path, genome, keep, verbose: bool) -> Regions:
+    """:func:`read_bed` line by line (the reader that names the first bad line)."""
+    from tqdm.auto import tqdm
+
     cols: dict[str, list] = {k: [] for k in ("chrom", "start", "end", "summit", "strand", "name", "line")}
     skipped = 0
     intern: dict[str, str] = {}
