@@ -14,7 +14,7 @@ from torch import nn
 from seqlens import attribution as at
 from seqlens.errors import ParameterError
 
-from .toymodels import ConvReluPool, onehot
+from .toymodels import ConvReluPool, TwoHeads, onehot
 
 torch.set_num_threads(1)
 
@@ -90,23 +90,6 @@ def test_gradient_correction_and_angles_check_the_alphabet_axis():
 
 
 # --- targets on models with several outputs ----------------------------------------------------
-
-
-class TwoHeads(nn.Module):
-    """BPNet-like: a profile head (N, 2, L) and a counts head (N, 1), as a tuple or a dict."""
-
-    def __init__(self, as_dict=False):
-        super().__init__()
-        torch.manual_seed(1)
-        self.conv = nn.Conv1d(4, 8, 5, padding=2)
-        self.prof = nn.Conv1d(8, 2, 3, padding=1)
-        self.counts = nn.Linear(8, 1)
-        self.as_dict = as_dict
-
-    def forward(self, x):
-        h = torch.relu(self.conv(x))
-        p, c = self.prof(h), self.counts(h.mean(-1))
-        return {"profile": p, "counts": c} if self.as_dict else (p, c)
 
 
 class Head(nn.Module):

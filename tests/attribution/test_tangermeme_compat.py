@@ -10,7 +10,7 @@ from torch import nn
 from seqlens.attribution import saturation_mutagenesis
 from seqlens.interpret.gia import marginalize, space
 
-from .toymodels import ConvReluPool, onehot
+from .toymodels import ConvReluPool, TwoHeads, onehot
 
 tm_ism = pytest.importorskip("tangermeme.saturation_mutagenesis")
 tm_marg = pytest.importorskip("tangermeme.marginalize")
@@ -18,21 +18,6 @@ tm_space = pytest.importorskip("tangermeme.space")
 
 torch.set_num_threads(1)
 TOL = 1e-5
-
-
-class Profile(nn.Module):
-    """Two heads: a profile (N, 2, L) and counts (N, 1)."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(2)
-        self.conv = nn.Conv1d(4, 6, 7, padding=3)
-        self.prof = nn.Conv1d(6, 2, 3, padding=1)
-        self.counts = nn.Linear(6, 1)
-
-    def forward(self, x):
-        h = torch.relu(self.conv(x))
-        return self.prof(h), self.counts(h.mean(-1))
 
 
 class WithInput(nn.Module):
@@ -84,7 +69,7 @@ def test_saturation_mutagenesis_is_mean_centred_and_numpy_in_numpy_out(model):
 
 def test_saturation_mutagenesis_equals_tangermeme_on_profile_heads_and_extra_inputs():
     X = onehot(3, 30, seed=3)
-    prof = Profile().eval()
+    prof = TwoHeads().eval()
     for kw in ({"func": lambda y: y[0], "target": 1}, {"func": lambda y: y[1]},
                {"func": lambda y: y[0], "hypothetical": True}):
         _close(saturation_mutagenesis(prof, X, device="cpu", **kw),
@@ -111,7 +96,7 @@ def test_marginalize_equals_tangermeme_with_one_hot_motifs_heads_args_and_funcs(
     motif[:, :, 3] = 0  # an all-zero column keeps the background
     _close(list(marginalize(model, X, motif, device="cpu")),
            list(tm_marg.marginalize(model, X, motif, device="cpu")))
-    prof = Profile().eval()
+    prof = TwoHeads().eval()
     got = marginalize(prof, X, "TGACTCA", device="cpu")
     want = tm_marg.marginalize(prof, X, "TGACTCA", device="cpu")
     _close(got.y_before, want.y_before)
@@ -141,7 +126,7 @@ def test_space_equals_tangermeme(model, motifs, spacing, start):
 
 def test_space_equals_tangermeme_on_several_heads_and_takes_a_1d_spacing_for_two_motifs():
     X = onehot(4, 30, seed=8)
-    prof = Profile().eval()
+    prof = TwoHeads().eval()
     got = space(prof, X, ["GATA", "CACGTG"], [1, 4], device="cpu")
     want = tm_space.space(prof, X, ["GATA", "CACGTG"], torch.tensor([[1], [4]]), device="cpu")
     _close(got.y_before, want.y_before)

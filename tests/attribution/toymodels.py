@@ -76,6 +76,23 @@ class AttentionNet(nn.Module):
         return self.fc(h.flatten(1))
 
 
+class TwoHeads(nn.Module):
+    """BPNet-like: a profile head (N, 2, L) and a counts head (N, 1), as a tuple or a dict."""
+
+    def __init__(self, as_dict=False):
+        super().__init__()
+        torch.manual_seed(1)
+        self.conv = nn.Conv1d(4, 8, 5, padding=2)
+        self.prof = nn.Conv1d(8, 2, 3, padding=1)
+        self.counts = nn.Linear(8, 1)
+        self.as_dict = as_dict
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        p, c = self.prof(h), self.counts(h.mean(-1))
+        return {"profile": p, "counts": c} if self.as_dict else (p, c)
+
+
 def all_toys(L=40):
     torch.manual_seed(0)
     models = {"conv_relu_pool": ConvReluPool(L), "conv_exp": ConvExp(L), "residual": ResidualNet(L),
