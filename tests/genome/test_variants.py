@@ -175,3 +175,24 @@ def test_variant_effects_of_profile_models_and_refused_outputs():
 
     with pytest.raises(ParameterError, match="the model returns a dict"):
         variant_effects(Dict(), X, alt, device="cpu")
+
+
+def test_profile_jsd_is_compared_on_aligned_positions():
+    from seqlens.interpret.variants import aligned_jsd
+
+    ref = np.full((2, 1, 20), 1e-9)
+    ref[:, 0, 10] = 1.0
+    alt = np.full((2, 1, 20), 1e-9)
+    alt[:, 0, 11] = 1.0  # a deletion of 2: the alternate window starts one letter earlier
+    assert np.allclose(aligned_jsd(ref, alt, [-1, -1]), 0, atol=1e-3)
+    assert np.allclose(aligned_jsd(ref, alt, None), 1, atol=1e-3)  # unaligned: disjoint peaks
+    w = variant_window(_Toy(), _v(21, "GAT", "G"), 10)
+    assert w.ref_offset - w.alt_offset == -1
+
+
+class _Toy:
+    chrom_sizes = {"chr1": len(CHR1)}
+
+    @staticmethod
+    def fetch(chrom, start, end, source=None):
+        return CHR1[start:end]

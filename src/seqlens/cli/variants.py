@@ -113,9 +113,12 @@ def _score(model, variants, windows, args, link):
 
     parts = []
     for start in range(0, len(windows), CHUNK):
-        ref, alt = encode_windows(windows[start:start + CHUNK], args.ambiguous)
-        parts.append(variant_effects(model, ref, alt, link=link, rc=args.rc, batch_size=args.batch_size,
-                                     device=args.device, verbose=not args.quiet and start == 0))
+        part = windows[start:start + CHUNK]
+        ref, alt = encode_windows(part, args.ambiguous)
+        parts.append(variant_effects(model, ref, alt, link=link, rc=args.rc,
+                                     shifts=[w.ref_offset - w.alt_offset for w in part],
+                                     batch_size=args.batch_size, device=args.device,
+                                     verbose=not args.quiet and start == 0))
     jsd = [p.profile_jsd for p in parts]
     return VariantEffects(np.concatenate([p.ref for p in parts]), np.concatenate([p.alt for p in parts]),
                           link, np.concatenate(jsd) if jsd[0] is not None else None)

@@ -7,7 +7,10 @@
   a classifier) and, with ``link="sigmoid"``, on the probability scale too (``"exp"``: rates);
 * profile models (output ``(profile, counts)``, :mod:`seqlens.models.bpnet`): the effect is the
   change of predicted log counts per track, and ``profile_jsd`` ``(N, S)`` is the Jensen-Shannon
-  distance (base 2, in [0, 1]) between the predicted reference and alternate profile shapes.
+  distance (base 2, in [0, 1]) between the predicted reference and alternate profile shapes. An
+  indel moves the alternate window against the reference one (``shifts``: alternate position ``i``
+  is reference position ``i + shift``, :attr:`~seqlens.genome.variants.VariantWindow.ref_offset`
+  minus ``alt_offset``); the profiles are compared on the positions both cover, renormalised.
 
 ``rc=True`` averages every output over the window and its reverse complement (strand-symmetric
 tasks; refused for profile models, whose stranded tracks swap under reverse complement).
@@ -69,11 +72,32 @@ def is_profile_model(model: torch.nn.Module, X) -> bool:
                          "tensor or a profile model's (profile, counts) heads")
 
 
+def aligned_jsd(p_ref: np.ndarray, p_alt: np.ndarray, shifts) -> np.ndarray:
+    """``(N, S)`` Jensen-Shannon distance of profiles ``(N, S, L)`` (distributions over the last
+    axis) where alternate position ``i`` faces reference position ``i + shifts[n]``; each pair is
+    cropped to the positions both cover and renormalised."""
+    shifts = np.zeros(len(p_ref), int) if shifts is None else np.asarray(shifts, dtype=int)
+    out = np.empty(p_ref.shape[:2])
+    L = p_ref.shape[-1]
+    for k in np.unique(shifts):
+        rows = shifts == k
+        a = p_alt[rows][..., max(-k, 0):L - max(k, 0)]
+        r = p_ref[rows][..., max(k, 0):L + min(k, 0)]
+        if a.shape[-1] == 0:
+            out[rows] = 1.0  # nothing in common
+            continue
+        out[rows] = jensen_shannon(r / r.sum(-1, keepdims=True), a / a.sum(-1, keepdims=True))
+    return out
+
+
 def variant_effects(model: torch.nn.Module, ref, alt, link: str | None = None, rc: bool = False,
-                    batch_size: int = 256, device=None, verbose: bool = False) -> VariantEffects:
+                    shifts=None, batch_size: int = 256, device=None,
+                    verbose: bool = False) -> VariantEffects:
     """Effects of the variants whose windows are ``ref`` and ``alt`` ``(N, A, L)`` (numpy).
 
     ``link``: ``None``, ``"sigmoid"`` or ``"exp"`` for :attr:`VariantEffects.linked_effect`.
+    ``shifts``: ``(N,)`` offsets of the alternate windows (see the module doc; default 0), used by
+    the profile JSD only.
     """
     if link is not None and link not in LINKS:
         raise ParameterError(f"link must be None or one of {sorted(LINKS)}, got {link!r}")
@@ -102,7 +126,8 @@ def variant_effects(model: torch.nn.Module, ref, alt, link: str | None = None, r
             p_ref, p_alt = (softmax(np.asarray(predict(shape, windows[k], batch_size=batch_size,
                                                        device=device), dtype=np.float64), axis=-1)
                             for k in ("ref", "alt"))
-            outs["jsd"].append(jensen_shannon(p_ref, p_alt))
+            outs["jsd"].append(aligned_jsd(p_ref, p_alt, None if shifts is None
+                                           else np.asarray(shifts)[start:start + chunk]))
     ref_out = np.concatenate(outs["ref"]) if outs["ref"] else np.zeros((0, 0))
     alt_out = np.concatenate(outs["alt"]) if outs["alt"] else np.zeros((0, 0))
     jsd = np.concatenate(outs["jsd"]) if outs["jsd"] else None
