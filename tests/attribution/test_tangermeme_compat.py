@@ -131,3 +131,46 @@ def test_space_equals_tangermeme_on_several_heads_and_takes_a_1d_spacing_for_two
     want = tm_space.space(prof, X, ["GATA", "CACGTG"], torch.tensor([[1], [4]]), device="cpu")
     _close(got.y_before, want.y_before)
     _close(got.y_afters, want.y_afters)
+
+
+class ModuleReLUs(nn.Module):
+    """ReLUs as modules (tangermeme's DeepLIFT sees module hooks only), no max-pooling."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(4)
+        self.c1, self.r1 = nn.Conv1d(4, 8, 7, padding=3), nn.ReLU()
+        self.c2, self.r2 = nn.Conv1d(8, 8, 3, padding=1), nn.ReLU()
+        self.fc = nn.Linear(8 * 30, 2)
+
+    def forward(self, x):
+        return self.fc(self.r2(self.c2(self.r1(self.c1(x)))).flatten(1))
+
+
+def test_deep_lift_shap_correspondence_with_tangermeme():
+    """The documented correspondence: same hypothetical contributions; tangermeme's default is each
+    column's sum of ours put on the observed letter."""
+    from seqlens.attribution import deep_lift_shap
+    from seqlens.shuffle import dinucleotide_shuffle
+
+    tm_dls = pytest.importorskip("tangermeme.deep_lift_shap")
+    X = onehot(4, 30, seed=9)
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 5, random_state=0))  # the same references
+    m = ModuleReLUs().eval()
+    for target in (0, 1):
+        _close(deep_lift_shap(m, X, references=R, hypothetical=True, target=target, device="cpu"),
+               tm_dls.deep_lift_shap(m, X, references=R, hypothetical=True, target=target, device="cpu"))
+        ours = deep_lift_shap(m, X, references=R, target=target, device="cpu")
+        _close(ours.sum(1, keepdim=True) * X, tm_dls.deep_lift_shap(m, X, references=R, target=target,
+                                                                    device="cpu"))
+
+
+def test_tangermeme_saliency_is_corrected_gradient_times_input(model):
+    from seqlens.attribution import grad_x_input, saliency
+
+    tm_sal = pytest.importorskip("tangermeme.saliency")
+    X = onehot(4, 30, seed=10)
+    _close(grad_x_input(model, X, target=2, correct=True, device="cpu"),
+           tm_sal.saliency(model, X, target=2, device="cpu"))
+    _close(saliency(model, X, target=1, correct=True, device="cpu"),
+           tm_sal.saliency(model, X, target=1, hypothetical=True, device="cpu"))
