@@ -45,14 +45,10 @@ def _of(*patterns) -> str:
 def plot_importance(df: pd.DataFrame, title: str | None = None, unit: str = "logit"):
     """Bars of the importance (+- se) of each ``pattern`` of a table with columns ``pattern``,
     ``importance``, ``se`` (one :func:`~seqlens.interpret.gia.global_importance` per row)."""
-    fig, axes = _figure(figsize=(max(3.5, 0.8 * len(df) + 2), 3.5))
-    ax = axes[0, 0]
-    ax.bar(range(len(df)), df["importance"], yerr=df["se"], color="#255C99", capsize=3)
-    ax.set_xticks(range(len(df)), df["pattern"], rotation=30, fontfamily="monospace")
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.set_xlabel("embedded pattern")
-    ax.set_ylabel(importance_label(unit))
-    ax.set_title(title or f"global importance of {', '.join(map(str, df['pattern']))}")
+    fig = _bar_figure(df["importance"], df["se"], [str(p) for p in df["pattern"]], unit,
+                      title or f"global importance of {', '.join(map(str, df['pattern']))}",
+                      figsize=(max(3.5, 0.8 * len(df) + 2), 3.5), rotation=30, fontfamily="monospace")
+    fig.axes[0].set_xlabel("embedded pattern")
     fig.tight_layout()
     return fig
 
@@ -171,19 +167,26 @@ def plot_spacing(df: pd.DataFrame, title: str | None = None, patterns=None, unit
     return fig
 
 
-def _bars(res: dict, names: list[tuple[str, str]], title: str, unit: str):
-    fig, axes = _figure(figsize=(4.5, 3.5))
+def _bar_figure(values, errors, labels: list[str], unit: str, title: str, figsize=(4.5, 3.5),
+                rotation: int = 20, **label_style):
+    """Bars of importances with standard errors, one per label (``label_style``: text keywords
+    of the tick labels)."""
+    fig, axes = _figure(figsize=figsize)
     ax = axes[0, 0]
-    keys = [k for k, _ in names if f"gia_{k}" in res]
-    labels = [lab for k, lab in names if f"gia_{k}" in res]
-    ax.bar(range(len(keys)), [res[f"gia_{k}"] for k in keys], yerr=[res[f"se_{k}"] for k in keys],
-           color="#255C99", capsize=3)
-    ax.set_xticks(range(len(keys)), labels, rotation=20)
+    ax.bar(range(len(labels)), values, yerr=errors, color="#255C99", capsize=3)
+    ax.set_xticks(range(len(labels)), labels, rotation=rotation, **label_style)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_ylabel(importance_label(unit))
-    ax.set_title(f"{title}\nWelch t = {res['t_statistic']:.3g}, p = {res['p_value']:.2g}", fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _bars(res: dict, names: list[tuple[str, str]], title: str, unit: str):
+    keys = [k for k, _ in names if f"gia_{k}" in res]
+    labels = [lab for k, lab in names if f"gia_{k}" in res]
+    return _bar_figure([res[f"gia_{k}"] for k in keys], [res[f"se_{k}"] for k in keys], labels, unit,
+                       f"{title}\nWelch t = {res['t_statistic']:.3g}, p = {res['p_value']:.2g}")
 
 
 def plot_gc_bias(res: dict, title: str = "GC bias", unit: str = "logit"):
