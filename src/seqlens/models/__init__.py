@@ -5,6 +5,9 @@ Build by name or config: ``build_model("cnn_local", activation="exponential", n_
 ``load_model(folder)``. First layer: ``model.conv1``, ``model.activation1``,
 ``model.first_layer_activations(X, pooled=...)`` or :func:`first_layer` for any module.
 Attention: ``CNNAttention.attention_maps(X) -> (N, heads, L', L')``.
+Any model in: :func:`load_any_model` (run folder, ``file.py:make_model`` + weights, TorchScript,
+``torch.export``, ONNX, Keras ``.h5``/``.keras`` converted without TensorFlow by :func:`load_keras`);
+:func:`open_model` also checks input shapes and layout.
 """
 
 from seqlens.models.attention import CNNAttention
@@ -17,14 +20,16 @@ from seqlens.models.base import (
 )
 from seqlens.models.checkpoint import CheckpointError, load_model, read_checkpoint_info, save_model
 from seqlens.models.cnn import CNN
+from seqlens.models.keras import KerasModel, load_keras
 from seqlens.models.layers import ACTIVATIONS, Exponential, get_activation
+from seqlens.models.loading import LoadedModel, load_any_model, open_model
 from seqlens.models.residualbind import ResidualBind
 from seqlens.models.zoo import ARCHITECTURES, PRESETS, build_model, list_models, model_config
 
 __all__ = [
     "ACTIVATIONS", "ARCHITECTURES", "CNN", "CNNAttention", "CheckpointError", "Exponential",
-    "PRESETS", "ResidualBind", "ZooModel", "build_model", "count_parameters", "first_layer",
-    "first_layer_activations",
-    "get_activation", "list_models", "load_model", "model_config", "read_checkpoint_info",
-    "resolve_device", "save_model",
+    "KerasModel", "LoadedModel", "PRESETS", "ResidualBind", "ZooModel", "build_model", "count_parameters",
+    "first_layer", "first_layer_activations",
+    "get_activation", "list_models", "load_any_model", "load_keras", "load_model", "model_config",
+    "open_model", "read_checkpoint_info", "resolve_device", "save_model",
 ]
