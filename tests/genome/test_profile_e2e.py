@@ -1,11 +1,10 @@
 """Toy genome + stranded bigWigs with a footprint planted beside every motif -> profile dataset
-(seqlens.genome.dataset.bed_dataset) -> BPNet-style model trained with ``seqlens train --loss profile``
+(``seqlens dataset --signal profile``) -> BPNet-style model trained with ``seqlens train --loss profile``
 -> its profile head puts the peak within a few bp of the planted one on held-out chromosomes,
 DeepSHAP on the counts head sums to delta, and ``seqlens variants`` scores a motif-destroying SNV
 as a loss of counts."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -57,16 +56,16 @@ def _toy(folder, seed=0):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from seqlens.genome.dataset import bed_dataset
-
     folder = tmp_path_factory.mktemp("profile")
     genome, sites = _toy(folder)
-    with warnings.catch_warnings():  # a toy genome has few background windows per GC bin
-        warnings.filterwarnings("ignore", message=".*neighbouring GC bin")
-        bed_dataset(folder / "data.h5", [folder / "peaks.bed"], folder / "genome.fa", length=100,
-                    jitter=15, bigwig=[f"{folder / 'plus.bw'},{folder / 'minus.bw'}"], signal="profile",
-                    output_length=60, split="chrom", valid_chroms=["chr2"], test_chroms=["chr3"],
-                    negatives="gc", gc_bins=10, random_state=0)  # background: counts need the motif
+    # background windows (--negatives gc) make the counts depend on the motif
+    code = main(["dataset", "--bed", str(folder / "peaks.bed"), "--genome", str(folder / "genome.fa"),
+                 "--length", "100", "--jitter", "15",
+                 "--bigwig", f"{folder / 'plus.bw'},{folder / 'minus.bw'}",
+                 "--signal", "profile", "--output-length", "60", "--negatives", "gc", "--gc-bins", "10",
+                 "--valid-chroms", "chr2", "--test-chroms", "chr3", "--seed", "0",
+                 "--out", str(folder / "data.h5"), "--quiet"])
+    assert code == 0
     config = json.dumps({"n_layers": 3, "profile_kernel": 15})
     code = main(["train", "--data", str(folder / "data.h5"), "--model", "bpnet", "--loss", "profile",
                  "--filters", "16", "--kernel-size", "11", "--config", config, "--epochs", "15",
