@@ -525,3 +525,30 @@ def test_cli_unsupported_keras_layer_is_one_line(tmp_path, run_cli):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "layer 'lstm_7' (LSTM): layer type LSTM is not supported by the Keras converter" in err
     assert not [p for p in added if p.name.startswith("a.h5")]
+
+
+def test_cli_filters_reads_the_keras_layers_by_name(tmp_path, run_cli):
+    """``seqlens filters --model model.keras --layer conv1d_1``: motifs of the second conv layer,
+    whose windows span its receptive field: 7 columns, + (3 - 1) taps x 2 (after a pool of 2) + 1
+    for the pool = 12, starting 5 columns before (3 of conv1d's padding + 1 x 2 of conv1d_1's)."""
+    from seqlens.interpret.filters import receptive_field
+    from seqlens.io.hdf5 import Dataset, Split, save_dataset
+    from seqlens.io.motifs import read_meme, write_meme
+    from seqlens.motifs.motif import Motif
+
+    rng = np.random.default_rng(2)
+    L = 24
+    path, _, _ = save_sequential(tmp_path, RELU_SAME, (L, 4), rng, "keras")
+    assert receptive_field(load_keras(path), "conv1d_1") == (12, 2, -5)
+    X = one_hot(rng, 40, L).transpose(0, 2, 1).astype(np.float32)
+    split = Split(X, np.zeros((40, 2), np.float32))
+    data = save_dataset(tmp_path / "d.h5", Dataset(split, split, split))
+    write_meme(tmp_path / "db.meme", [Motif.from_probabilities(np.full((4, 5), 0.25), name="flat")])
+    for layer, n_filters in ((None, 6), ("conv1d_1", 5)):
+        out = tmp_path / f"filters_{layer}"
+        argv = ["filters", "--model", path, "--data", data, "--jaspar", tmp_path / "db.meme", "--out", out,
+                "--quiet", "--device", "cpu"] + (["--layer", layer] if layer else [])
+        code, _, err, _ = run_cli(argv, tmp_path)
+        assert code == 0, err
+        motifs = read_meme(out / "motifs.meme")
+        assert len(motifs) == n_filters and all(m.matrix.shape[0] == 4 for m in motifs)

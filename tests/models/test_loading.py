@@ -367,3 +367,12 @@ def test_factory_code_runs_only_when_named(tmp_path):
     assert not marker.exists()
     open_model(f"{tmp_path / 'side.py'}:make")
     assert marker.read_text() == "imported"
+
+
+def test_cli_filters_refuses_torchscript_in_one_line(tmp_path, run_cli, data):
+    path = write_factory(tmp_path)
+    module = factory_module(path).make_model().eval()
+    torch.jit.save(torch.jit.trace(module, onehot(L=30)), tmp_path / "m.pt")
+    err, _ = one_line_error(run_cli, ["filters", "--model", tmp_path / "m.pt", "--data", data,
+                                      "--jaspar", "2020", "--out", tmp_path / "f"], tmp_path)
+    assert "a torchscript model shows no nn.Conv1d layer to read filters from" in err

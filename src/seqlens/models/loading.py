@@ -34,6 +34,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -428,7 +429,9 @@ def _open_torch_archive(path: Path) -> LoadedModel:
                            sha256=_hash(path))
     if any("/code/" in n for n in names) or any(n.endswith("constants.pkl") for n in names):
         try:
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # torch deprecates TorchScript; users' files still load
+                warnings.simplefilter("ignore", DeprecationWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
         except RuntimeError as exc:
             raise FormatError(f"--model {path}: unreadable TorchScript file "
                               f"({str(exc).strip().splitlines()[0][:200]})") from None
