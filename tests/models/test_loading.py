@@ -376,3 +376,26 @@ def test_cli_filters_refuses_torchscript_in_one_line(tmp_path, run_cli, data):
     err, _ = one_line_error(run_cli, ["filters", "--model", tmp_path / "m.pt", "--data", data,
                                       "--jaspar", "2020", "--out", tmp_path / "f"], tmp_path)
     assert "a torchscript model shows no nn.Conv1d layer to read filters from" in err
+
+
+def test_cli_surrogate_and_gia_take_a_factory(tmp_path, run_cli, data):
+    """surrogate and gia run on a factory's model with its weights (the surrogate fits its outputs
+    on held-out variants)."""
+    import json
+
+    path = write_factory(tmp_path)
+    trained = factory_module(path).make_model(seed=9).eval()
+    torch.save(trained.state_dict(), tmp_path / "w.pt")
+    model = ["--model", f"{path}:make_model", "--weights", tmp_path / "w.pt"]
+    seq = "ACGT" * 10
+    code, _, err, _ = run_cli(["surrogate", *model, "--sequence", seq, "--window", "10:30", "--n", "300",
+                               "--rate", "0.1", "--out", tmp_path / "sur", "--quiet", "--no-plots",
+                               "--device", "cpu"], tmp_path)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "sur" / "metrics.json").read_text())
+    assert metrics["surrogate_pearson_r"] > 0.5
+    code, _, err, _ = run_cli(["gia", *model, "--data", data, "--experiment", "importance", "--pattern",
+                               "GATA", "--n-null", "8", "--null", "shuffle", "--out", tmp_path / "gia",
+                               "--device", "cpu", "--quiet"], tmp_path)
+    assert code == 0, err
+    assert "importance_gata" in json.loads((tmp_path / "gia" / "metrics.json").read_text())
