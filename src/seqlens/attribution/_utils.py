@@ -72,9 +72,9 @@ def check_alphabet_axis(shape, alphabet=None, name: str = "X") -> None:
     want = " or ".join(str(a) for a in allowed)
     if shape[2] in allowed:
         raise ParameterError(
-            f"{name} looks channels-last: (N, L, {shape[2]}) = {shape}; seqlens wants (N, A, L): pass "
-            f"layout='NLC' when loading the model, or transpose X (X.transpose(0, 2, 1) / "
-            f"X.permute(0, 2, 1))")
+            f"{name} looks channels-last: (N, L, {shape[2]}) = {shape}; seqlens wants (N, A, L): transpose "
+            f"X (X.transpose(0, 2, 1) / X.permute(0, 2, 1)) and, for a model that reads (N, L, A), "
+            f"pass layout='NLC' when loading it (seqlens.models.load_any_model, --layout NLC)")
     raise ParameterError(f"{name} has {shape[1]} entries on its alphabet axis (axis 1 of {shape}); "
                          f"expected {want}: pass alphabet= for another alphabet")
 
