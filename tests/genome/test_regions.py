@@ -246,3 +246,13 @@ def test_fast_and_line_readers_agree(tmp_path, toy, gz):
     ragged = tmp_path / "g.bed"
     ragged.write_text("chr1\t10\t20\nchr1\t30\t40\tname\n")
     assert _read_fast(ragged, None, False) is None and list(read_bed(ragged).name) == ["", "name"]
+
+
+@pytest.mark.filterwarnings("ignore:Index file .* is older than FASTA")
+def test_stale_index_is_named(tmp_path):
+    path = tmp_path / "g.fa"
+    path.write_text(">c\nACGTACGTAC\nGTACGTACGT\n")
+    Genome(path).close()  # index: 10 letters per line
+    path.write_text(">c\nACGTA\nCGTAC\nGTACG\nTACGT\n")  # same letters, other lines; index kept
+    with Genome(path) as g, pytest.raises(FormatError, match=r"lines of c do not have the lengths its index"):
+        g.read_windows("c", [0], 10)

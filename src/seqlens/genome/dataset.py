@@ -88,6 +88,7 @@ class _Writer:
                 fh.create_dataset(f"profile_{split}", (0, s, lp), maxshape=(None, s, lp), dtype=np.float32,
                                   chunks=(max(1, min(CHUNK, (1 << 20) // (4 * s * lp))), s, lp),
                                   compression=compression)
+        self.datasets = {(key.split("_")[0], key.split("_")[1]): fh[key] for key in fh}
         self.count = dict.fromkeys(SPLITS, 0)
         self.positives = {split: np.zeros(n_targets) for split in SPLITS}
         self.negatives = dict.fromkeys(SPLITS, 0)
@@ -105,7 +106,7 @@ class _Writer:
         n, k = self.count[split], len(X)
         for key, value in (("X", X), ("Y", Y), ("names", names), ("profile", profile)):
             if value is not None:
-                ds = self.fh[f"{key}_{split}"]
+                ds = self.datasets[key, split]
                 ds.resize(n + k, axis=0)
                 ds[n:n + k] = value
         self.count[split] = n + k
@@ -409,8 +410,7 @@ def bed_dataset(out, beds, genome, *, length: int = 1000, centre: str = "auto", 
                             pos_gc[ix] = gc = _gc(counts)
                             Y, profile = (labels[ix], None) if tracks is None else \
                                 targets(chrom[ix], starts[ix], strand[ix], len(X))
-                            names = [_name(c, s, length, d, bn) for c, s, d, bn in
-                                     zip(chrom[ix], starts[ix], strand[ix], bed_names[ix])]
+                            names = _names(chrom[ix], starts[ix], length, strand[ix], bed_names[ix])
                             writer.write(split_name, X, Y, names, profile, gc)
                             bar.update(len(X))
                             if negatives == "shuffle":
@@ -442,9 +442,14 @@ def _index_of(path: Path) -> Path:
     return (_cache_index(path, ".fai") if path.is_file() else None) or Path(f"{path}.fai")
 
 
-def _name(chrom: str, start: int, length: int, strand: int, label: str = "") -> str:
-    coords = f"{chrom}:{start}-{start + length}({_STRAND[int(strand)]})"
-    return f"{coords}|{label}" if label else coords
+def _names(chrom, starts, length: int, strand, labels) -> list[str]:
+    """``chrom:start-end(strand)`` of each window, then ``|label`` where the label is not empty
+    (``labels``: one per window, or one string for all)."""
+    signs = [_STRAND[d] for d in strand.tolist()]
+    coords = [f"{c}:{s}-{s + length}({d})" for c, s, d in zip(chrom.tolist(), starts.tolist(), signs)]
+    if isinstance(labels, str):
+        return [f"{c}|{labels}" for c in coords]
+    return [f"{c}|{b}" if b else c for c, b in zip(coords, labels.tolist())]
 
 
 def _gc(counts: np.ndarray) -> np.ndarray:
@@ -504,7 +509,7 @@ def _write_background(writer, g, tracks, targets, chrom, starts, regions, pos_gc
                 ch, st = tiles.chrom[idx], tiles.start[idx]
                 X, counts = g.read_windows(ch, st, length, ambiguous, x_dtype, return_counts=True)
                 Y, profile = targets(ch, st, np.zeros(len(idx), np.int8), len(idx))
-                names = [_name(c, s, length, 0, "background") for c, s in zip(ch, st)]
+                names = _names(ch, st, length, np.zeros(len(st), np.int8), "background")
                 writer.write(split, X, Y, names, profile, _gc(counts), negative=True)
                 bar.update(len(idx))
     return {"n_background_candidates": len(tiles), "n_gc_off_bin": off_bin,

@@ -23,8 +23,6 @@ from seqlens.alphabet import DNA
 from seqlens.errors import FormatError, SequenceError
 from seqlens.io.text import GZIP_MAGIC
 
-RELEASE_BYTES = 64 << 20  # mapped genome bytes read before they are dropped from the process
-
 
 def _cache_index(path: Path, suffix: str) -> Path | None:
     """Where to keep the index of ``path`` when it has none beside it and its folder is read-only:
@@ -80,7 +78,6 @@ class Genome:
             with open(self.path, "rb") as fh:
                 self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             self._bytes = np.frombuffer(self._map, dtype=np.uint8)
-            self._span, self._pending = (len(self._bytes), 0), 0
 
     def __contains__(self, chrom: str) -> bool:
         return chrom in self.chrom_sizes
@@ -141,25 +138,33 @@ class Genome:
         hi = np.clip(starts + length, 0, sizes)
         hi = np.maximum(hi, lo)
         pads = (lo - starts).astype(np.int64)
-        if self._layout is None:
+        if self._layout is None:  # bgzip: letters through pyfaidx, back to back
             pieces = [self._fasta[c][int(a):int(b)].encode() if b > a else b""
                       for c, a, b in zip(names, lo, hi)]
-            ends = np.cumsum([len(p) for p in pieces], dtype=np.int64)
             buf = np.frombuffer(b"".join(pieces), dtype=np.uint8)
-            begins = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+            first = np.concatenate([[0], np.cumsum([len(q) for q in pieces])[:-1]]).astype(np.int64)
+            linebases = linewidth = np.full(n, 1 << 62, np.int64)
+            column = np.zeros(n, np.int64)
         else:
             buf = self._bytes
-            begins, ends = self._byte_spans(idx, lo, hi)
+            first, last = self._byte_spans(idx, lo, hi)
+            linebases, linewidth = self._layout["linebases"][idx], self._layout["linewidth"][idx]
+            column = lo % linebases
         try:
-            i, j = _decode(buf, begins, ends, pads, codes, table, table[ord("N")], out, counts)
+            bad = _decode(buf, first, pads, hi - lo, column, linebases, linewidth, codes, table,
+                          bool(table[ord("N")].any()), out, counts)
         finally:
             if buf is self._bytes:
-                self._touched(begins, ends)
-        if i >= 0:
-            pos = int(lo[i]) + j - int(pads[i])
-            letter = chr(buf[begins[i] + _byte_index(buf, begins[i], j - int(pads[i]))])
-            raise SequenceError(f"{self.path}: invalid letter {letter!r} at {names[i]}:{pos + 1} "
-                                f"(1-based); a genome holds ACGT and IUPAC codes")
+                self._release(first, last)
+        if bad >= 0:
+            seq = self._fasta[names[bad]][int(lo[bad]):int(hi[bad])]
+            for k, letter in enumerate(seq):
+                if codes[ord(letter) if ord(letter) < 256 else 0] < 0:
+                    raise SequenceError(f"{self.path}: invalid letter {letter!r} at {names[bad]}:"
+                                        f"{int(lo[bad]) + k + 1} (1-based); a genome holds ACGT and "
+                                        "IUPAC codes")
+            raise FormatError(f"{self.path}: lines of {names[bad]} do not have the lengths its index "
+                              f"{self._fasta.faidx.indexname} gives (remove the index to rebuild it)")
         return (out, counts) if return_counts else out
 
     def _byte_spans(self, idx, lo, hi) -> tuple[np.ndarray, np.ndarray]:
@@ -175,24 +180,19 @@ class Genome:
                               f"{self._fasta.faidx.indexname} to rebuild it)")
         return first, last
 
-    def _touched(self, begins: np.ndarray, ends: np.ndarray) -> None:
-        """Count the mapped pages just read; past :data:`RELEASE_BYTES` drop them from this
-        process (the page cache keeps them), so reading many windows does not grow the resident
-        memory."""
-        if not len(begins):
+    def _release(self, first: np.ndarray, last: np.ndarray) -> None:
+        """Drop the mapped pages just read from this process (the page cache keeps them). Reading
+        a page maps its neighbours too (the kernel's fault-around), so one batch can map much of a
+        small genome; dropping them after every batch keeps the resident memory at one batch
+        however many windows are read."""
+        if not len(first) or not hasattr(mmap, "MADV_DONTNEED"):
             return
-        lo, hi = self._span
-        self._span = (min(lo, int(begins.min())), max(hi, int(ends.max())))
-        self._pending += int((ends - begins).sum()) + mmap.PAGESIZE * len(begins)
-        if self._pending < RELEASE_BYTES or not hasattr(mmap, "MADV_DONTNEED"):
-            return
-        lo, hi = self._span
+        lo = int(first.min())
         lo -= lo % mmap.PAGESIZE
         try:
-            self._map.madvise(mmap.MADV_DONTNEED, lo, max(hi - lo, 1))
+            self._map.madvise(mmap.MADV_DONTNEED, lo, max(int(last.max()) - lo, 1))
         except (OSError, ValueError):
             pass  # only an optimisation
-        self._span, self._pending = (len(self._bytes), 0), 0
 
     def close(self) -> None:
         self._fasta.close()
@@ -229,7 +229,7 @@ _TABLES: dict = {}
 
 def _tables(ambiguous: str, dtype) -> tuple[np.ndarray, np.ndarray]:
     """``(256, 4)`` byte -> one-hot row in ``dtype``, and ``(256,)`` byte -> code for
-    :func:`_decode`."""
+    :func:`_decode` (0..3 ACGT, 4 ambiguity code, -1 invalid)."""
     dtype = np.dtype(dtype)
     key = (ambiguous, dtype.str)
     if key not in _TABLES:
@@ -241,47 +241,67 @@ def _tables(ambiguous: str, dtype) -> tuple[np.ndarray, np.ndarray]:
         codes = np.where(np.isnan(rows[:, 0]), -1, 4).astype(np.int8)
         for i, letter in enumerate(DNA.letters):
             codes[[ord(letter), ord(letter.lower())]] = i
-        codes[[10, 13]] = -2
         _TABLES[key] = (np.nan_to_num(rows).astype(dtype), codes)
     return _TABLES[key]
 
 
-def _byte_index(buf: np.ndarray, begin: int, j: int) -> int:
-    """Offset from ``begin`` of the ``j``-th letter (newlines skipped)."""
-    k = seen = 0
-    while True:
-        if buf[begin + k] not in (10, 13):
-            if seen == j:
-                return k
-            seen += 1
-        k += 1
-
-
 @numba.njit(cache=True, nogil=True)
-def _decode(buf, begins, ends, pads, codes, table, pad_row, out, counts):
-    """Fill ``out[i]`` with the letters of ``buf[begins[i]:ends[i]]`` after ``pads[i]`` padding
-    columns, and padding to the end; add each letter to ``counts[i]``. ``codes`` maps a byte to its
-    letter index (0..3), 4 for an ambiguity code (written as its ``table`` row), -2 for a line end
-    (skipped), -1 for an invalid byte. Returns ``(window, column)`` of the first invalid byte, or
-    ``(-1, -1)``."""
+def _decode(buf, first, pads, n_letters, column, linebases, linewidth, codes, table, fill, out, counts):
+    """Fill ``out[i]`` with ``pads[i]`` padding columns, then the ``n_letters[i]`` letters found from
+    byte ``first[i]`` of ``buf`` (a FASTA file whose lines hold ``linebases[i]`` letters in
+    ``linewidth[i]`` bytes; the first letter in column ``column[i]`` of its line), then padding to
+    the end; ``counts[i]`` gets the number of A, C, G, T.
+
+    ``codes`` maps a byte to its letter index (0..3), 4 for an ambiguity code, -1 for anything
+    else; with ``fill``, ambiguity codes and padding (``N``) get their ``table`` row, otherwise
+    they stay all-zero. Returns the first window with a byte coded -1, or -1.
+    """
     n, A, L = out.shape
+    code = np.empty(L, np.int8)
+    letter = np.empty(L, np.uint8)
     for i in range(n):
-        out[i] = 0
-        j = pads[i]
-        for k in range(min(j, L)):
-            out[i, :, k] = pad_row
-        for p in range(begins[i], ends[i]):
-            b = buf[p]
-            c = codes[b]
-            if c >= 0:
-                if c < 4:
-                    out[i, c, j] = 1
-                    counts[i, c] += 1
-                else:
-                    out[i, :, j] = table[b]
-                j += 1
-            elif c == -1:
-                return i, j
-        for k in range(j, L):
-            out[i, :, k] = pad_row
-    return -1, -1
+        p = min(pads[i], L)
+        code[:p] = 4
+        letter[:p] = 78  # N
+        pos = numba.uint64(first[i])
+        col = column[i]
+        lb = linebases[i]
+        j = p
+        stop = min(p + n_letters[i], L)
+        low = numba.int8(0)
+        while j < stop:
+            width = min(lb - col, stop - j)
+            if fill:
+                for t in range(width):
+                    b = buf[pos + numba.uint64(t)]
+                    c = codes[b]
+                    low = min(low, c)
+                    code[j + t] = c
+                    letter[j + t] = b
+            else:
+                for t in range(width):
+                    c = codes[buf[pos + numba.uint64(t)]]
+                    low = min(low, c)
+                    code[j + t] = c
+            j += width
+            pos += numba.uint64(width)
+            col += width
+            if col == lb:
+                pos += numba.uint64(linewidth[i] - lb)
+                col = 0
+        code[stop:] = 4
+        letter[stop:] = 78
+        if low < 0:
+            return i
+        for a in range(A):
+            total = 0
+            for k in range(L):
+                v = code[k] == a
+                out[i, a, k] = v
+                total += v
+            counts[i, a] = total
+        if fill:
+            for k in range(L):
+                if code[k] == 4:
+                    out[i, :, k] = table[letter[k]]
+    return -1
