@@ -42,7 +42,11 @@ def test_shapes_heads_and_receptive_window():
         build_model("bpnet", seq_length=50, output_length=60)
     with pytest.raises(ValueError, match="not one of the model's heads"):
         OutputHead(model, "shape")
-    assert build_model("bpnet").config["output_length"] == 1000
+    paper = build_model("bpnet")
+    assert paper.config["output_length"] == 1000
+    # the paper's receptive field: +-1,034 bp (first conv 25, dilations 2..512 of kernel-3 convs)
+    reach = (paper.conv1.kernel_size[0] - 1) + sum(2 * c.dilation[0] for c in paper.dilated)
+    assert reach // 2 == 1034
 
 
 def test_checkpoint_round_trip(tmp_path):

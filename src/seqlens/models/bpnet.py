@@ -16,9 +16,9 @@ targets name a head and an index (``target=("counts", 0)``), ``model.heads`` lis
 Every operation is linear, ReLU, slicing or a mean, so DeepLIFT/DeepSHAP contributions sum exactly
 to the output difference.
 
-Presets: ``bpnet`` (64 filters, kernel 21, 9 dilated layers, profile kernel 75, 1,000 bp in, 1,000
-out, the paper's sizes with "same" padding) and ``bpnet_small`` (32 filters, 6 layers, for a quick
-model on a laptop).
+Presets: ``bpnet`` (64 filters, kernel 25, 9 dilated layers: a receptive field of +-1,034 bp as
+in the paper; profile kernel 75; 1,000 bp in and out, "same" padding) and ``bpnet_small`` (32
+filters, kernel 15, 6 layers, profile kernel 25, for a quick model on a laptop).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class BPNet(ZooModel):
     heads = ProfileOutput._fields
 
     def __init__(self, seq_length: int = 1000, in_channels: int = 4, n_outputs: int = 2,
-                 output_length: int | None = None, filters: int = 64, kernel_size: int = 21,
+                 output_length: int | None = None, filters: int = 64, kernel_size: int = 25,
                  activation: str = "relu", n_layers: int = 9, residual_kernel: int = 3,
                  profile_kernel: int = 75):
         output_length = int(seq_length if output_length is None else output_length)
