@@ -49,7 +49,8 @@ its 95% t interval, the paired t test and the Wilcoxon signed-rank test (with 5 
 smallest possible p is 0.0625).
 
 Resumable: every finished run appends one JSON line to ``<out>/runs.jsonl`` (its position scores go
-to ``<out>/maps/``, the training state of an unfinished run to ``<out>/state/``); a rerun skips
+to ``<out>/maps/``, its training history to ``<out>/history/``, the training state of an unfinished
+run to ``<out>/state/``); a rerun skips
 finished runs and continues an interrupted one from its last epoch. ``--shard I/K`` runs every K-th
 (size, activation, regime) cell starting at I, so K processes can share one GPU and one ``--out``;
 ``--summary-only`` rebuilds the tables and figure from ``runs.jsonl``.
@@ -257,7 +258,9 @@ def _key(size, activation, regime, seed, tune: str = "") -> str:
     return f"n{size}_{activation}_{regime}_s{seed}" + (f"_{tune}" if tune else "")
 
 
-def _train(data, size, activation, seed, fit_kw, model_kw, args, state_dir: Path):
+def _train(data, size, activation, seed, fit_kw, model_kw, args, out: Path, key: str):
+    """Train one model (resuming ``<out>/state/<key>``); its history goes to ``<out>/history/<key>.json``."""
+    from seqlens.io.atomic import write_json
     from seqlens.models import build_model
     from seqlens.train import fit
 
@@ -265,7 +268,8 @@ def _train(data, size, activation, seed, fit_kw, model_kw, args, state_dir: Path
     cpu0, t0 = time.process_time(), time.perf_counter()
     res = fit(model, (data.train.X[:size], data.train.Y[:size]), (data.valid.X, data.valid.Y),
               random_state=seed, device=args.device, verbose=args.verbose,
-              checkpoint_dir=state_dir, resume=True, **fit_kw)
+              checkpoint_dir=out / "state" / key, resume=True, **fit_kw)
+    write_json(out / "history" / f"{key}.json", res.history)
     phases = pd.Series([r.get("phase", "clean") if r["stage"] == "train" else "finetune"
                         for r in res.history]).value_counts().to_dict()
     info = {"epochs_run": len(res.history), "best_epoch": res.best_epoch, "best_valid_auroc": res.best_score,
@@ -318,8 +322,7 @@ def _tune(runs: _Runs, data, size, activation, args, out: Path) -> dict:
             key = _key(size, activation, "l2_dropout", args.tune_seed, tag)
             if key not in runs.rows:
                 fit_kw, model_kw = _regime_fit("l2_dropout", args, {"weight_decay": wd, "dropout": dropout})
-                _, info = _train(data, size, activation, args.tune_seed, fit_kw, model_kw, args,
-                                 out / "state" / key)
+                _, info = _train(data, size, activation, args.tune_seed, fit_kw, model_kw, args, out, key)
                 runs.add({"key": key, "kind": "tune", "size": size, "activation": activation,
                           "weight_decay": wd, "dropout": dropout, **info})
                 shutil.rmtree(out / "state" / key, ignore_errors=True)
@@ -340,7 +343,7 @@ def _run_cell(runs, data, X, truth, size, activation, regime, args, out: Path) -
         if key in runs.rows:
             continue
         fit_kw, model_kw = _regime_fit(regime, args, tuned)
-        model, info = _train(data, size, activation, seed, fit_kw, model_kw, args, out / "state" / key)
+        model, info = _train(data, size, activation, seed, fit_kw, model_kw, args, out, key)
         cpu0, t0 = time.process_time(), time.perf_counter()
         test = evaluate(model, (data.test.X, data.test.Y), device=args.device)
         row, scores = _interpret(model, X, truth, args)
