@@ -13,21 +13,37 @@ from __future__ import annotations
 from seqlens.cli.common import device_option, nonnegative_int
 
 
-def register(sub) -> None:
-    from seqlens.study.zoo import ENTRIES
+class _EntryNames:
+    """The zoo's entry names as argparse ``choices``, read on first use: ``seqlens.study.zoo``
+    imports torch, which ``seqlens --help`` should not pay for (tests/test_startup.py)."""
 
+    def _names(self) -> list[str]:
+        from seqlens.study.zoo import ENTRIES
+
+        return list(ENTRIES)
+
+    def __contains__(self, name) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
+def register(sub) -> None:
+    entries = _EntryNames()
     p = sub.add_parser("zoo", help="the reference model zoo: list, path, build, check",
                        description=__doc__.split("\n\n")[0])
     actions = p.add_subparsers(dest="zoo_action", metavar="ACTION")
     actions.required = True
     actions.add_parser("list", help="entries, seeds and their stored metrics").set_defaults(func=run_list)
     q = actions.add_parser("path", help="print the folder of one zoo model")
-    q.add_argument("entry", choices=list(ENTRIES))
+    q.add_argument("entry", choices=entries, metavar="ENTRY", help="one of: %(choices)s")
     q.add_argument("--seed", type=nonnegative_int, default=0)
     q.set_defaults(func=run_path)
     q = actions.add_parser("build", help="train the zoo models not yet built (hours on CPU)")
     q.add_argument("--out", help="zoo folder (default: $SEQLENS_ZOO or the shipped zoo)")
-    q.add_argument("--entries", nargs="+", choices=list(ENTRIES), help="only these entries")
+    q.add_argument("--entries", nargs="+", choices=entries, metavar="ENTRY",
+                   help="only these entries (%(choices)s)")
     q.add_argument("--seeds", nargs="+", type=nonnegative_int, help="seeds (default 0 1 2)")
     q.add_argument("--device", type=device_option, help="torch device (default: CUDA if available)")
     q.set_defaults(func=run_build)
