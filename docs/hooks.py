@@ -261,8 +261,20 @@ def on_files(files, config):
     return files
 
 
+_GUIDE_LINK = re.compile(r"\[([^\]]+)\]\((guide/[\w.-]+\.md)(#[^)\s]*)?\)")
+
+
+def unlink_missing_guides(markdown: str, docs_dir: Path) -> str:
+    """``[label](guide/x.md)`` -> ``label`` when docs/guide/x.md is not there (yet): guide pages
+    are written by others and may land after the pages that point to them."""
+    return _GUIDE_LINK.sub(lambda m: m.group(0) if (docs_dir / m.group(2)).is_file() else m.group(1),
+                           markdown)
+
+
 def on_page_markdown(markdown, page, config, files):
     markdown = include_readme(markdown)
+    if not page.file.src_uri.startswith("guide/"):
+        markdown = unlink_missing_guides(markdown, Path(config["docs_dir"]))
     if "<!-- study-sections -->" in markdown:
         markdown = markdown.replace("<!-- study-sections -->", study_sections())
     if "<!-- tangermeme-captum -->" in markdown:

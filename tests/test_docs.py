@@ -187,6 +187,14 @@ def test_readme_section_is_included_and_missing_one_refused():
         hooks.readme_section("Missing", text)
 
 
+def test_links_to_guides_not_there_yet_become_text(tmp_path):
+    hooks = _load_hooks()
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "here.md").write_text("# Here\n")
+    text = "[a](guide/here.md#x) and [b](guide/gone.md) and [c](tour.md)"
+    assert hooks.unlink_missing_guides(text, tmp_path) == "[a](guide/here.md#x) and b and [c](tour.md)"
+
+
 def test_house_docstrings_are_read_as_numpy():
     rewrite = _load_docstrings().rewrite
     doc = ("Summary.\n\nParameters\n----------\nX : ``(N, A, L)`` one-hot\n    batch.\nn : int\n"
