@@ -5,8 +5,9 @@ of 1-based positions 101..110. Letters come back upper-case; soft-masking is dro
 
 :meth:`Genome.read_windows` one-hot encodes many equal-length windows at once: their bytes are
 found through the ``.fai`` index in a read-only memory map and decoded by a compiled loop; the
-pages read are released after each batch, so memory stays at one batch of windows however many
-are read. bgzip-compressed genomes are read through pyfaidx instead (slower, same result).
+mapped pages are dropped from the process once they pass :data:`MAPPED_BYTES`, so memory stays
+within a bound however many windows are read. bgzip-compressed genomes are read through pyfaidx
+instead (slower, same result).
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ import numpy as np
 from seqlens.alphabet import DNA
 from seqlens.errors import FormatError, SequenceError
 from seqlens.io.text import GZIP_MAGIC
+
+MAPPED_BYTES = 64 << 20  # genome pages a reader may keep mapped before dropping them
+
+
+def _file_resident_bytes() -> int | None:
+    """This process's resident file-backed (and shared) memory in bytes (Linux), else None."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[2]) * mmap.PAGESIZE
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _cache_index(path: Path, suffix: str) -> Path | None:
@@ -78,6 +90,7 @@ class Genome:
             with open(self.path, "rb") as fh:
                 self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             self._bytes = np.frombuffer(self._map, dtype=np.uint8)
+            self._span, self._mapped_before = (len(self._bytes), 0), _file_resident_bytes() or 0
 
     def __contains__(self, chrom: str) -> bool:
         return chrom in self.chrom_sizes
@@ -181,18 +194,24 @@ class Genome:
         return first, last
 
     def _release(self, first: np.ndarray, last: np.ndarray) -> None:
-        """Drop the mapped pages just read from this process (the page cache keeps them). Reading
-        a page maps its neighbours too (the kernel's fault-around), so one batch can map much of a
-        small genome; dropping them after every batch keeps the resident memory at one batch
-        however many windows are read."""
+        """Drop the mapped pages of the genome from this process (the page cache keeps them) once
+        they hold more than :data:`MAPPED_BYTES`. Reading a page maps its neighbours too (the
+        kernel's fault-around), so the pages are counted in the process's file-backed resident
+        memory; the resident memory stays within a bound however many windows are read."""
         if not len(first) or not hasattr(mmap, "MADV_DONTNEED"):
             return
-        lo = int(first.min())
+        self._span = (min(self._span[0], int(first.min())), max(self._span[1], int(last.max())))
+        mapped = _file_resident_bytes()
+        if mapped is not None and mapped - self._mapped_before < MAPPED_BYTES:
+            return
+        lo, hi = self._span
         lo -= lo % mmap.PAGESIZE
         try:
-            self._map.madvise(mmap.MADV_DONTNEED, lo, max(int(last.max()) - lo, 1))
+            self._map.madvise(mmap.MADV_DONTNEED, lo, max(hi - lo, 1))
         except (OSError, ValueError):
             pass  # only an optimisation
+        self._span = (len(self._bytes), 0)
+        self._mapped_before = _file_resident_bytes() or 0
 
     def close(self) -> None:
         self._fasta.close()
