@@ -46,3 +46,26 @@ def test_motif_still_exported_lazily():
              "print(json.dumps(seqlens.Motif is Motif and 'Motif' in seqlens.__all__))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert json.loads(done.stdout.strip()) is True
+
+
+def test_training_imports_neither_sklearn_nor_scipy_stats():
+    # seqlens train's one-time start-up cost was mostly imports; metrics are computed in NumPy
+    loaded = _loaded_after("import seqlens.train, seqlens.cli.train, seqlens.models\n"
+                           "import sys\nassert 'scipy.stats' not in sys.modules")
+    assert "sklearn" not in loaded and "scipy" not in loaded
+
+
+def test_numpy_auroc_aupr_equal_sklearn_with_ties():
+    import numpy as np
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from seqlens.train.metrics import aupr, auroc
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 3)) < [0.1, 0.5, 0.9]).astype(np.float32)
+    s = np.round(rng.normal(size=(300, 3)) + y, 1)  # rounded: many tied scores
+    for t in range(3):
+        assert abs(auroc(y, s)[t] - roc_auc_score(y[:, t], s[:, t])) < 1e-12
+        assert abs(aupr(y, s)[t] - average_precision_score(y[:, t], s[:, t])) < 1e-12
+    assert auroc([1, 0, 1, 0], [0.9, 0.1, 0.9, 0.9])[0] == 0.75  # one tied pair counts 1/2
+    assert aupr([1, 0, 0], [0.2, 0.9, 0.1])[0] == 0.5

@@ -1,7 +1,10 @@
-"""Evaluation metrics per task and averaged: AUROC, AUPR (scikit-learn), Pearson, Spearman.
+"""Evaluation metrics per task and averaged: AUROC, AUPR, Pearson, Spearman.
 
 All functions take ``y_true`` and ``y_score`` as ``(N,)`` or ``(N, T)`` arrays. Tasks where a
 metric is undefined (one class only, constant values) give NaN and are left out of the mean.
+AUROC and AUPR are computed here in NumPy (the same values as scikit-learn's ``roc_auc_score`` and
+``average_precision_score``), so that training imports neither scikit-learn nor scipy.stats (about
+2 s of CPU at start-up); Spearman imports scipy.stats when first used.
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def _2d(a) -> np.ndarray:
@@ -30,21 +31,48 @@ def _per_task(fn, y_true, y_score) -> np.ndarray:
     return out
 
 
+def _ranked_counts(y, s) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative true and false positives at each distinct score, highest score first."""
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each tied group
+    tps = np.cumsum(y)[last]
+    return tps, last + 1 - tps
+
+
 def _auroc(y, s):
     y = y > 0.5
-    return roc_auc_score(y, s) if 0 < y.sum() < len(y) else np.nan
+    if not 0 < y.sum() < len(y):
+        return np.nan
+    tps, fps = _ranked_counts(y, s)
+    tpr, fpr = np.r_[0, tps] / tps[-1], np.r_[0, fps] / fps[-1]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2)  # trapezoids: ties count 1/2
 
 
 def _aupr(y, s):
     y = y > 0.5
-    return average_precision_score(y, s) if 0 < y.sum() < len(y) else np.nan
+    if not 0 < y.sum() < len(y):
+        return np.nan
+    tps, fps = _ranked_counts(y, s)
+    return float(np.sum(np.diff(np.r_[0, tps]) / tps[-1] * tps / (tps + fps)))  # sum dR * P
+
+
+def _pearson(y, s):
+    y, s = y - y.mean(), s - s.mean()
+    return float(np.clip(np.sum(y * s) / np.sqrt(np.sum(y * y) * np.sum(s * s)), -1, 1))
+
+
+def _spearman(y, s):
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(y, s)[0])
 
 
 def _corr(fn):
     def inner(y, s):
         if len(y) < 2 or np.ptp(y) == 0 or np.ptp(s) == 0:
             return np.nan
-        return float(fn(y, s)[0])
+        return fn(y, s)
     return inner
 
 
@@ -60,12 +88,12 @@ def aupr(y_true, y_score) -> np.ndarray:
 
 def pearson(y_true, y_score) -> np.ndarray:
     """``(T,)`` Pearson correlation per task."""
-    return _per_task(_corr(stats.pearsonr), y_true, y_score)
+    return _per_task(_corr(_pearson), y_true, y_score)
 
 
 def spearman(y_true, y_score) -> np.ndarray:
     """``(T,)`` Spearman correlation per task."""
-    return _per_task(_corr(stats.spearmanr), y_true, y_score)
+    return _per_task(_corr(_spearman), y_true, y_score)
 
 
 METRICS = {"auroc": auroc, "aupr": aupr, "pearson": pearson, "spearman": spearman}
