@@ -6,6 +6,13 @@ through the synonym IDs, against the ground-truth motifs of a simulated dataset)
 ``motifs.meme``, ``matches.csv``, ``stats.json``, ``filters.png`` (logo grid) and
 ``metrics.json`` to ``--out`` (through ``--out.partial/``, published with a manifest). ``--resume``
 is accepted for uniformity; an interrupted run has no finished parts to reuse and is redone.
+
+Filters with too little information to match (nothing informative after clipping, or under
+:data:`~seqlens.interpret.filters.MIN_MATCH_BITS` bits in all: a uniform filter would otherwise
+"match" long, low-information motifs such as CTCF) are not matched; ``n_uninformative`` counts them.
+Without ground truth (a real data set) the figures are database matches only: ``match_any`` (the
+fraction of filters with a significant match) and ``n_matched``, no match fraction or false
+positive rate.
 """
 
 from __future__ import annotations
@@ -149,6 +156,7 @@ def run(args) -> int:
         best_matches,
         filter_statistics,
         filter_weight_motifs,
+        informative,
         match_filters,
         save_filter_matches,
     )
@@ -194,6 +202,7 @@ def run(args) -> int:
         matches = match_filters(motifs, database, truth_ids=truth_ids, distance=args.distance)
         stats = filter_statistics(matches, len(motifs), truth_ids, metric=args.metric,
                                   cutoff=args.cutoff)
+        stats["n_uninformative"] = sum(not informative(m) for m in motifs)
 
         save_filter_matches(work, motifs, matches)
         best = best_matches(matches, len(motifs))
@@ -216,8 +225,9 @@ def run(args) -> int:
             metrics["jaspar_release"] = release
         metrics["seconds"] = time.perf_counter() - start
         against = f"JASPAR {release}" if release else Path(str(jaspar)).name
+        scope = "" if truth_ids else " (no ground truth: database matches only)"
         report_metrics(metrics, work, title=f"seqlens filters: {len(motifs)} filters vs {against}, "
-                                            f"{args.metric} <= {args.cutoff}")
+                                            f"{args.metric} <= {args.cutoff}{scope}")
     return 0
 
 

@@ -33,7 +33,7 @@ from seqlens.motifs.motif import Motif
 
 __all__ = [
     "activation_motifs", "clip_motif", "filter_activations", "filter_statistics",
-    "filter_weight_motifs", "first_conv_layer", "match_filters", "motif_base_id",
+    "filter_weight_motifs", "first_conv_layer", "informative", "match_filters", "motif_base_id",
     "receptive_field", "truth_hits",
 ]
 
@@ -389,10 +389,22 @@ def truth_hits(target_ids: Iterable[str], truth_ids: Iterable[str], synonyms=Non
     return out
 
 
+MIN_MATCH_BITS = 2.0  # total information (bits) below which a filter motif is not matched
+
+
+def informative(motif: Motif, min_bits: float = MIN_MATCH_BITS) -> bool:
+    """Whether ``motif`` holds enough information to be compared with a database: not empty, not
+    found uninformative by :func:`clip_motif`, and at least ``min_bits`` bits in total (a uniform
+    or near-uniform matrix is none of these: Tomtom would otherwise report significant hits to
+    long, low-information database motifs such as CTCF)."""
+    return not (motif.metadata.get("empty", False) or motif.metadata.get("informative") is False
+                or motif.total_information() < min_bits)
+
+
 def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable[str] = (),
                   synonyms=None, n_nearest: int | None = 10, pseudocount: float = 0.0,
                   n_jobs: int = -1, skip_uninformative: bool = True,
-                  distance: str = "euclidean") -> pd.DataFrame:
+                  distance: str = "euclidean", min_bits: float = MIN_MATCH_BITS) -> pd.DataFrame:
     """Tomtom (:func:`seqlens.motifs.tomtom.tomtom`, column score ``distance``: ``"euclidean"``
     as MEME 5's default or ``"pearson"`` as MEME 4's) of filter motifs against ``targets``; one
     row per (filter, hit).
@@ -403,16 +415,16 @@ def match_filters(motifs: list[Motif], targets: list[Motif], truth_ids: Iterable
     Tomtom does), ``offset``, ``overlap``, ``strand`` and ``truth`` (the ground-truth ID the target
     stands for, see :func:`truth_hits`, or ``None``). The ``n_nearest`` best hits of each filter
     are kept (``None`` keeps all). Empty motifs (no collected windows) get no rows, nor, with
-    ``skip_uninformative``, motifs that :func:`clip_motif` found without any informative column
-    (``metadata["informative"]`` False): near-uniform matrices otherwise draw significant Tomtom
-    hits to long, low-information database motifs.
+    ``skip_uninformative``, motifs that are not :func:`informative` (no column kept by
+    :func:`clip_motif`, or less than ``min_bits`` bits in total): near-uniform matrices otherwise
+    draw significant Tomtom hits to long, low-information database motifs.
     """
     from seqlens.motifs.tomtom import tomtom
 
     truth_ids = list(truth_ids)
     targets = list(targets)
     keep = [i for i, m in enumerate(motifs) if not m.metadata.get("empty", False)
-            and not (skip_uninformative and m.metadata.get("informative") is False)]
+            and not (skip_uninformative and not informative(m, min_bits))]
     if not keep or not targets:
         return pd.DataFrame(columns=MATCH_COLUMNS)
     import warnings
@@ -443,8 +455,10 @@ def filter_statistics(matches: pd.DataFrame, n_filters: int, truth_ids: Iterable
     all filters); ``match_any`` (filters with any significant hit / all filters);
     ``false_positive_rate`` (``match_any - match_fraction``: filters whose significant hits are
     all outside the ground truth / all filters); ``coverage`` (ground-truth motifs hit by at
-    least one filter / ground-truth motifs; NaN without ground truth), ``n_truth``,
-    ``n_truth_covered``, and ``metric``/``cutoff``.
+    least one filter / ground-truth motifs), ``n_truth``, ``n_truth_covered``, and
+    ``metric``/``cutoff``. Without ground truth (real data, empty ``truth_ids``) only the database
+    figures: ``n_filters``, ``match_any``, ``n_matched`` (filters with a significant hit),
+    ``metric``, ``cutoff`` (a "false positive" or a match fraction of 0 would mislead there).
     """
     if metric not in ("q_value", "e_value", "p_value"):
         raise SeqlensError(f"metric must be q_value, e_value or p_value, got {metric!r}")
@@ -453,8 +467,11 @@ def filter_statistics(matches: pd.DataFrame, n_filters: int, truth_ids: Iterable
     truth_ids = list(dict.fromkeys(truth_ids))
     sig = matches[matches[metric] <= cutoff]
     any_hit = set(sig["filter"])
+    if not truth_ids:
+        return dict(n_filters=int(n_filters), match_any=len(any_hit) / n_filters,
+                    n_matched=len(any_hit), metric=metric, cutoff=float(cutoff))
     truth_col = sig["truth"] if "truth" in sig else pd.Series([None] * len(sig), index=sig.index)
-    is_truth = truth_col.notna() & truth_col.isin(truth_ids) if truth_ids else truth_col.notna()
+    is_truth = truth_col.notna() & truth_col.isin(truth_ids)
     truth_filters = set(sig.loc[is_truth, "filter"])
     covered = set(truth_col[is_truth])
     n_truth = len(truth_ids)
@@ -463,7 +480,7 @@ def filter_statistics(matches: pd.DataFrame, n_filters: int, truth_ids: Iterable
         match_fraction=len(truth_filters) / n_filters,
         match_any=len(any_hit) / n_filters,
         false_positive_rate=len(any_hit - truth_filters) / n_filters,
-        coverage=len(covered) / n_truth if n_truth else float("nan"),
+        coverage=len(covered) / n_truth,
         n_truth=n_truth,
         n_truth_covered=len(covered),
         metric=metric,
