@@ -229,12 +229,16 @@ class _Runs:
         self.settings_id = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         self.rows: dict[str, dict] = {}
         if self.path.exists():
-            for i, line in enumerate(self.path.read_text().splitlines(), 1):
+            text = self.path.read_text()
+            lines = text.splitlines()
+            for i, line in enumerate(lines, 1):
                 if not line.strip():
                     continue
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
+                    if i == len(lines) and not text.endswith("\n"):
+                        continue  # another shard is writing this line right now
                     sys.exit(f"{self.path}: line {i} is not JSON (a run killed while writing?); "
                              f"remove the line and rerun")
                 if row.get("settings_id") != self.settings_id:
