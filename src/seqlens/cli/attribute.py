@@ -18,7 +18,10 @@ named ``chrom:start-end(strand)`` (``seqlens dataset`` names; ``--chrom-sizes`` 
 
 ``seqlens evaluate-attributions --attr attr.h5 --truth FILE.h5 [--out DIR]`` scores every map
 against the ground truth: AUROC/AUPR under protocols a and b, signal-to-noise and cosine
-similarity; ``DIR/metrics.json`` (default ``DIR`` = ``attr.h5.evaluation``).
+similarity; ``DIR/metrics.json`` (default ``DIR`` = ``attr.h5.evaluation``). Real data has no
+ground truth: ``--motifs FILE.meme|MA0139.2|CTCF ...`` scores the maps against the FIMO hits of
+known motifs instead (:func:`seqlens.interpret.metrics.proxy_truth`, p <= ``--threshold``), a
+proxy labelled as such: every key starts with ``proxy_`` (``proxy_saliency_auroc``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from seqlens.cli.common import (
     load_finished,
     nonnegative_float,
     nonnegative_int,
+    open_unit_interval,
     position_window,
     positive_int,
     save_finished,
@@ -92,9 +96,16 @@ def register(sub) -> None:
 
     q = sub.add_parser("evaluate-attributions", help="score attribution maps against ground truth",
                        description="AUROC/AUPR (protocols a and b), SNR and cosine similarity of "
-                                   "attribution maps against the simulated ground truth.")
+                                   "attribution maps against the simulated ground truth, or, for real "
+                                   "data, against motif-scan hits as a proxy truth (--motifs).")
     q.add_argument("--attr", required=True, help="HDF5 written by seqlens attribute")
-    q.add_argument("--truth", required=True, help="HDF5 dataset with model_<split> ground truth")
+    against = q.add_mutually_exclusive_group(required=True)
+    against.add_argument("--truth", help="HDF5 dataset with model_<split> ground truth")
+    against.add_argument("--motifs", nargs="+", metavar="MOTIFS",
+                         help="no ground truth: score against the hits (FIMO) of these motifs, a PROXY "
+                              "truth: motif files (.meme, JASPAR), JASPAR IDs (MA0139.2) or TF names")
+    q.add_argument("--threshold", type=open_unit_interval, default=1e-4,
+                   help="--motifs: p-value of a motif hit (default 1e-4, as FIMO)")
     q.add_argument("--split", choices=("train", "valid", "test"),
                    help="split (default: the one recorded in --attr)")
     q.add_argument("--out", help="output folder for metrics.json (default: <attr>.evaluation)")
@@ -402,7 +413,8 @@ def run_evaluate(args) -> int:
     from seqlens.io.hdf5 import load_dataset, open_hdf5
 
     path = check_input(args.attr, "--attr")
-    check_input(args.truth, "--truth")
+    if args.truth is not None:
+        check_input(args.truth, "--truth")
     out = check_output_path(args.out or f"{path}.evaluation", "folder")
     with open_hdf5(path) as fh:
         if "X" not in fh or "indices" not in fh:
@@ -422,6 +434,8 @@ def run_evaluate(args) -> int:
             raise FormatError(f"{path}: map {m!r} has shape {a.shape}, but X has {X.shape}")
         if not np.isfinite(a).all():
             raise FormatError(f"{path}: map {m!r} has NaN or infinite values")
+    if args.motifs is not None:
+        return _evaluate_proxy(args, path, out, X, maps)
     split = args.split or meta.get("split", "test")
     data = load_dataset(args.truth, splits=(split,))
     truth = data.split(split).truth
@@ -437,4 +451,37 @@ def run_evaluate(args) -> int:
     with output_folder(out, resume=args.resume) as work:
         report_metrics(metrics, work,
                        title=f"seqlens evaluate-attributions: {path} vs {args.truth} ({split})")
+    return 0
+
+
+def _evaluate_proxy(args, path: Path, out: Path, X, maps: dict) -> int:
+    """Score ``maps`` against the motif-scan hits of ``--motifs`` (a proxy truth); every key is
+    prefixed ``proxy_``."""
+    from seqlens.cli.common import report_metrics
+    from seqlens.cli.filters import load_motif_arguments
+    from seqlens.errors import SeqlensError
+    from seqlens.interpret.metrics import proxy_truth
+    from seqlens.io.atomic import output_folder
+
+    motifs = load_motif_arguments(args.motifs)
+    if X.shape[1] != 4:
+        raise SeqlensError(f"{path}: --motifs scans DNA/RNA (4 letters), the maps have {X.shape[1]}")
+    wide = [m.name for m in motifs if m.width > X.shape[2]]
+    if wide:
+        raise SeqlensError(f"--motifs: {', '.join(wide)} wider than the sequences ({X.shape[2]})")
+    print(f"seqlens evaluate-attributions: scanning {len(X):,} sequences for {len(motifs)} motifs "
+          f"(p <= {args.threshold:g})")
+    truth, hits = proxy_truth(X, motifs, threshold=args.threshold)
+    metrics = {"n_sequences": int(len(X)), "proxy_n_motifs": len(motifs), "proxy_threshold": args.threshold,
+               "proxy_n_hits": int(len(hits)),
+               "proxy_n_sequences_with_hits": int(hits["sequence_index"].nunique()) if len(hits) else 0}
+    if not len(hits):
+        raise SeqlensError(f"--motifs: no hit with p <= {args.threshold:g} in the {len(X):,} sequences of "
+                           f"{path}; nothing to score against (a larger --threshold, other motifs?)")
+    metrics.update({f"proxy_{k}": v for k, v in _scores(maps, X, truth).items()})
+    with output_folder(out, resume=args.resume) as work:
+        report_metrics(metrics, work,
+                       title=f"seqlens evaluate-attributions: {path} vs motif-scan hits of "
+                             f"{len(motifs)} motifs (a PROXY truth, not ground truth: agreement with "
+                             "the scan)")
     return 0

@@ -126,6 +126,31 @@ def load_database(spec):
         raise SeqlensError(f"--jaspar {spec}: no such motif file, and {exc}") from None
 
 
+def load_motif_arguments(values, option: str = "--motifs") -> list:
+    """Motifs named on the command line: each value a motif file (MEME or JASPAR format), a JASPAR
+    matrix ID (``MA0139.2``; a bare ``MA0139`` is its latest version) or a TF name (``CTCF``: its
+    CORE vertebrate profiles), from the newest offline JASPAR release; each motif once."""
+    from seqlens.errors import SeqlensError
+    from seqlens.motifs.jaspar import JasparLookupError, fetch_motif, fetch_motifs, latest_release
+
+    motifs = []
+    for value in values:
+        if Path(value).exists():
+            motifs += load_database(value)
+            continue
+        try:
+            motifs.append(fetch_motif(value))  # an ID, else a name (SP1 looks like an ID)
+        except JasparLookupError:
+            named = fetch_motifs(collection="CORE", tax_group="vertebrates", tf_name=value)
+            if not named:
+                raise SeqlensError(f"{option} {value}: not a motif file, a JASPAR matrix ID or the "
+                                   f"name of a CORE vertebrate TF (JASPAR {latest_release()})") from None
+            motifs += named
+    if not motifs:
+        raise SeqlensError(f"{option}: no motifs in {' '.join(values)}")
+    return list({m.name: m for m in motifs}.values())
+
+
 def check_database(database, spec, n_letters: int) -> None:
     """Refuse motifs whose alphabet differs from the filters' (e.g. protein motifs for a DNA
     model): Tomtom cannot compare them."""

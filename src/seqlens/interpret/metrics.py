@@ -13,6 +13,11 @@ Protocols for per-sequence AUROC/AUPR of position scores:
 
 A position's score is the attribution at the observed letter (``reduce="observed"``), or the L2
 norm over letters (``reduce="l2"``, used for ISM).
+
+Without a ground truth (real data), :func:`proxy_truth` builds a stand-in of the same form from
+motif-scan hits (FIMO statistics): the hit motif's columns where a known motif occurs, 0.25
+elsewhere. Scores against it measure agreement with the motif scan, not correctness; label them as
+a proxy (the CLI prefixes them ``proxy_``).
 """
 
 from __future__ import annotations
@@ -159,3 +164,34 @@ def evaluate_attribution(attr, X, truth, reduce: str = "observed", prefix: str =
         out[f"{prefix}snr"] = float(finite.mean()) if len(finite) else float("nan")
         out[f"{prefix}cosine"] = float(np.nanmean(cosine_similarity(attr, truth)))
     return out
+
+
+def proxy_truth(X, motifs, threshold: float = 1e-4) -> tuple:
+    """A proxy ground truth ``(N, A, L)`` from motif-scan hits, for data without a simulated truth.
+
+    ``X`` is one-hot ``(N, 4, L)``; ``motifs`` are :class:`~seqlens.motifs.motif.Motif` objects.
+    Every hit of :func:`seqlens.motifs.scan.scan` with p-value <= ``threshold`` (both strands)
+    writes the motif's probability columns (reverse-complemented on the ``-`` strand) over its
+    window; where hits overlap, the more informative column stays (on a tie, the stronger hit's).
+    Other positions are uniform
+    (0.25, no information), so the scores of this module treat hit positions as positives.
+
+    Returns ``(truth, hits)``: the float64 array and the scan's hit table.
+    """
+    from seqlens.motifs.scan import scan
+
+    X = _np(X)
+    hits = scan(list(motifs), X, threshold=threshold)
+    truth = np.full(X.shape, 1.0 / X.shape[1])
+    columns = {}
+    for k, m in enumerate(motifs):
+        p = m.probabilities()
+        columns[k, "+"], columns[k, "-"] = p, m.reverse_complement().probabilities()
+    weakest_first = hits.sort_values("p_value", ascending=False, kind="stable")
+    for k, i, start, end, strand in weakest_first[["motif_index", "sequence_index", "start", "end",
+                                                   "strand"]].itertuples(index=False):
+        window = truth[i, :, start:end]
+        new = columns[k, strand]
+        better = information(new[None])[0] >= information(window[None])[0]
+        window[:, better] = new[:, better]
+    return truth, hits
