@@ -15,11 +15,12 @@ sequence, 60 letters per line) and a BED of random 300-bp regions with narrowPea
   would find no background window).
 
 Every subprocess first runs its tool on 100 regions (so compiled code and the ``.fai`` index are
-ready, for both tools alike), then times the full call (wall clock, and the process's CPU time,
-which a busy shared machine disturbs less); peak memory is the subprocess's maxrss.
+ready, for both tools alike), then times the full call ``--repeats`` times (medians of the wall
+clock and of the process's CPU time, which a busy shared machine disturbs less); peak memory is
+the subprocess's maxrss.
 Goals: seqlens windows time <= 1x extract_loci; peak memory at 100,000 <= 1.2x at 10,000.
 
-Usage: python benchmarks/dataset_speed.py [--threads 1] [--chroms 3] [--chrom-mb 10]
+Usage: python benchmarks/dataset_speed.py [--threads 1] [--repeats 3] [--chroms 3] [--chrom-mb 10]
        [--sizes 10000 100000] [--out out/bench]
 Prints a table and writes ``<out>/dataset_speed.json``.
 """
@@ -78,8 +79,8 @@ def make_inputs(folder: Path, n_chroms: int, chrom_mb: float, n_regions: int,
 
 CHILD = r"""
 import json, os, resource, sys, time, warnings
-tool, genome, bed, small, out, threads = sys.argv[1:7]
-threads = int(threads)
+tool, genome, bed, small, out, threads, repeats = sys.argv[1:8]
+threads, repeats = int(threads), int(repeats)
 warnings.simplefilter("ignore")
 if tool == "extract_loci":
     import torch
@@ -94,20 +95,26 @@ else:
         return bed_dataset(out, [path], genome, length=1000, negatives=negatives, split="random",
                            valid_fraction=0.1, test_fraction=0.1)
 run(small)
-t0, c0 = time.perf_counter(), time.process_time()
-result = run(bed)
-seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-n = int(result.shape[0]) if tool == "extract_loci" else int(result["n_sequences"])
+walls, cpus = [], []
+for _ in range(repeats):  # medians; one result held at a time
+    result = None
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = run(bed)
+    walls.append(time.perf_counter() - t0)
+    cpus.append(time.process_time() - c0)
+    n = int(result.shape[0]) if tool == "extract_loci" else int(result["n_sequences"])
+seconds, cpu = sorted(walls)[repeats // 2], sorted(cpus)[repeats // 2]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "maxrss_mb": peak, "n_sequences": n}))
 """
 
 
-def run_child(tool: str, genome: Path, bed: Path, small: Path, out: Path, threads: int) -> dict:
+def run_child(tool: str, genome: Path, bed: Path, small: Path, out: Path, threads: int,
+              repeats: int) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads))
     proc = subprocess.run([sys.executable, "-c", CHILD, tool, str(genome), str(bed), str(small), str(out),
-                           str(threads)], capture_output=True, text=True, env=env)
+                           str(threads), str(repeats)], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} failed: {proc.stderr[-2000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -132,6 +139,7 @@ def versions() -> dict:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3, help="timed calls per run (median)")
     p.add_argument("--chroms", type=int, default=3)
     p.add_argument("--chrom-mb", type=float, default=10.0)
     p.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
@@ -146,7 +154,8 @@ def main(argv=None) -> dict:
     beds = {n: make_inputs(work, args.chroms, args.chrom_mb, n)[1] for n in args.sizes}
     print(f"inputs: {args.chroms} x {args.chrom_mb} Mb genome, {len(args.sizes)} BED files "
           f"({time.perf_counter() - t0:.1f} s)")
-    res: dict = {"versions": versions(), "threads": args.threads, "cpu_count": os.cpu_count(),
+    res: dict = {"versions": versions(), "threads": args.threads, "repeats": args.repeats,
+                 "cpu_count": os.cpu_count(),
                  "genome_mb": args.chroms * args.chrom_mb, "window": WINDOW,
                  "load_average_before": os.getloadavg()}
     rows = []
@@ -155,7 +164,7 @@ def main(argv=None) -> dict:
         for tool in ("extract_loci", "seqlens_windows", "seqlens_gc_negatives"):
             if tool == "seqlens_gc_negatives" and tiles < 3 * n:
                 continue
-            r = run_child(tool, genome, beds[n], small, work / "data.h5", args.threads)
+            r = run_child(tool, genome, beds[n], small, work / "data.h5", args.threads, args.repeats)
             res[f"{tool}_{n}"] = r
             rows.append((tool, n, r))
     res["load_average_after"] = os.getloadavg()

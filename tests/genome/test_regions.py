@@ -215,11 +215,14 @@ def test_many_windows_equal_one_hot_of_fetch(toy):
         np.testing.assert_array_equal(X, want)
 
 
-@pytest.mark.parametrize("gz", [False, True])
-def test_fast_and_line_readers_agree(tmp_path, toy, gz):
+@pytest.mark.parametrize("gz, chunk_lines", [(False, 1 << 17), (True, 1 << 17), (False, 64)])
+def test_fast_and_line_readers_agree(tmp_path, toy, gz, chunk_lines, monkeypatch):
     import gzip
 
+    from seqlens.genome import regions
     from seqlens.genome.regions import _read_fast, _read_lines
+
+    monkeypatch.setattr(regions, "CHUNK_LINES", chunk_lines)  # 64: read in 5 chunks
 
     g, _, _ = toy
     rng = np.random.default_rng(2)

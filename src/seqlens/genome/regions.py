@@ -19,6 +19,7 @@ from seqlens.errors import FormatError, ParameterError
 from seqlens.io.text import iter_lines
 
 STRANDS = {"+": 1, "-": -1, ".": 0}
+CHUNK_LINES = 1 << 17  # BED lines parsed at once (bigger files are read in chunks, with progress)
 CENTRES = ("auto", "summit", "middle")
 
 
@@ -129,9 +130,11 @@ def _read_fast(path: Path, keep, verbose: bool) -> Regions | None:
     parts = []
     try:  # a line with more fields than the first is a ParserError; one with fewer gives "" fields
         with tqdm(total=len(lines), disable=not verbose, desc=f"reading {path.name}", unit=" lines") as bar:
-            for chunk in pd.read_csv(io.BytesIO(raw), sep="\t", header=None, dtype=dtype,
-                                     skiprows=np.flatnonzero(skip).tolist(), na_filter=False,
-                                     quoting=csv.QUOTE_NONE, engine="c", chunksize=1 << 16):
+            chunks = pd.read_csv(io.BytesIO(raw), sep="\t", header=None, dtype=dtype,
+                                 skiprows=np.flatnonzero(skip).tolist(), na_filter=False,
+                                 quoting=csv.QUOTE_NONE, engine="c",
+                                 chunksize=CHUNK_LINES if len(lines) > CHUNK_LINES else None)
+            for chunk in chunks if len(lines) > CHUNK_LINES else [chunks]:
                 parts.append(chunk[use])
                 bar.update(len(chunk))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
