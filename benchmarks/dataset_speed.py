@@ -7,8 +7,10 @@ sequence, 60 letters per line) and a BED of random 300-bp regions with narrowPea
 
 * ``extract_loci``: tangermeme's ``extract_loci(bed, genome.fa, in_window=1000, summits=True,
   n_jobs=THREADS)``, which returns the one-hot windows in memory (int8);
+* ``extract_loci then HDF5``: the same, then its windows written to an HDF5 file as seqlens
+  writes them (uint8, uncompressed), for reference: writing is a cost extract_loci does not pay;
 * ``seqlens windows``: ``bed_dataset(..., negatives="none")``: the same windows written to an
-  HDF5 file (uint8, uncompressed);
+  HDF5 file (uint8, uncompressed), with names and labels;
 * ``seqlens + GC negatives``: the default dataset, i.e. also a GC-matched background window per
   region (twice the windows, plus a scan of the whole genome); no peer does this, so no ratio. Run
   only where the genome has at least three free 1-kb windows per region (otherwise most regions
@@ -82,12 +84,17 @@ import json, os, resource, sys, time, warnings
 tool, genome, bed, small, out, threads, repeats = sys.argv[1:8]
 threads, repeats = int(threads), int(repeats)
 warnings.simplefilter("ignore")
-if tool == "extract_loci":
+if tool.startswith("extract_loci"):
+    import h5py
     import torch
     torch.set_num_threads(threads)
     from tangermeme.io import extract_loci
     def run(path):
-        return extract_loci(path, genome, in_window=1000, summits=True, n_jobs=threads)
+        X = extract_loci(path, genome, in_window=1000, summits=True, n_jobs=threads)
+        if tool == "extract_loci_then_hdf5":  # the same windows written as seqlens writes them
+            with h5py.File(out, "w") as fh:
+                fh.create_dataset("X_train", data=X.numpy().view("uint8"))
+        return X
 else:
     from seqlens.genome.dataset import bed_dataset
     negatives = "none" if tool == "seqlens_windows" else "gc"
@@ -102,7 +109,7 @@ for _ in range(repeats):  # medians; one result held at a time
     result = run(bed)
     walls.append(time.perf_counter() - t0)
     cpus.append(time.process_time() - c0)
-    n = int(result.shape[0]) if tool == "extract_loci" else int(result["n_sequences"])
+    n = int(result.shape[0]) if tool.startswith("extract_loci") else int(result["n_sequences"])
 seconds, cpu = sorted(walls)[repeats // 2], sorted(cpus)[repeats // 2]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "maxrss_mb": peak, "n_sequences": n}))
@@ -161,7 +168,7 @@ def main(argv=None) -> dict:
     rows = []
     tiles = args.chroms * args.chrom_mb * 1e6 / WINDOW
     for n in args.sizes:
-        for tool in ("extract_loci", "seqlens_windows", "seqlens_gc_negatives"):
+        for tool in ("extract_loci", "extract_loci_then_hdf5", "seqlens_windows", "seqlens_gc_negatives"):
             if tool == "seqlens_gc_negatives" and tiles < 3 * n:
                 continue
             r = run_child(tool, genome, beds[n], small, work / "data.h5", args.threads, args.repeats)
@@ -172,17 +179,20 @@ def main(argv=None) -> dict:
         ours, peer = res[f"seqlens_windows_{n}"], res[f"extract_loci_{n}"]
         res[f"time_ratio_windows_vs_extract_loci_{n}"] = round(ours["seconds"] / peer["seconds"], 3)
         res[f"cpu_ratio_windows_vs_extract_loci_{n}"] = round(ours["cpu_seconds"] / peer["cpu_seconds"], 3)
+        written = res[f"extract_loci_then_hdf5_{n}"]
+        res[f"cpu_ratio_windows_vs_extract_loci_then_hdf5_{n}"] = round(
+            ours["cpu_seconds"] / written["cpu_seconds"], 3)
     if len(args.sizes) >= 2:
         lo, hi = min(args.sizes), max(args.sizes)
-        for tool in ("seqlens_windows", "seqlens_gc_negatives", "extract_loci"):
+        for tool in ("seqlens_windows", "seqlens_gc_negatives", "extract_loci", "extract_loci_then_hdf5"):
             if f"{tool}_{hi}" in res and f"{tool}_{lo}" in res:
                 res[f"memory_ratio_{tool}_{hi}_vs_{lo}"] = round(
                     res[f"{tool}_{hi}"]["maxrss_mb"] / res[f"{tool}_{lo}"]["maxrss_mb"], 3)
 
-    print(f"{'tool':<24}{'regions':>9}{'sequences':>11}{'seconds':>9}{'CPU s':>7}{'peak MB':>9}"
+    print(f"{'tool':<26}{'regions':>9}{'sequences':>11}{'seconds':>9}{'CPU s':>7}{'peak MB':>9}"
           f"{'HDF5 MB':>9}")
     for tool, n, r in rows:
-        print(f"{tool:<24}{n:>9,}{r['n_sequences']:>11,}{r['seconds']:>9.2f}{r['cpu_seconds']:>7.2f}"
+        print(f"{tool:<26}{n:>9,}{r['n_sequences']:>11,}{r['seconds']:>9.2f}{r['cpu_seconds']:>7.2f}"
               f"{r['maxrss_mb']:>9.0f}{r.get('hdf5_megabytes', float('nan')):>9.0f}")
     for key, value in res.items():
         if key.startswith(("time_ratio", "cpu_ratio", "memory_ratio")):
