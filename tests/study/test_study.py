@@ -9,17 +9,15 @@ from seqlens.cli import main
 from seqlens.report.html import referenced_files
 
 TINY = dict(
-    n_regcode=600, n_multitask=600, n_interactions=600, epochs=1, design_epochs=1, patience=1, pools=(4,),
-    seeds=(0,),
-    design_models=("cnn_p4",), n_attr=6, attr_methods=("saliency", "ig", "deepshap", "ism"), n_null=24,
-    spacing_step=20, surrogate_n=300, surrogate_kind="additive", robust_epochs=1, zbed2_epochs=1,
-    zbed2_train=200, potts_iterations=2, attention_iterations=1, pdz_sequences=400, ig_steps=4,
-    smooth_n=2, shap_refs=2,
+    zoo_seeds=1, n_regcode=600, epochs=1, patience=1, n_attr=6, n_filter_test=300, n_motif_seqs=300,
+    attr_methods=("saliency", "ig", "deepshap", "ism"), n_null=24, spacing_step=20, surrogate_n=300,
+    surrogate_kind="additive", robust_epochs=1, potts_iterations=2, attention_iterations=1,
+    pdz_sequences=400, ig_steps=4, smooth_n=2, shap_refs=2, n_glifac=200,
 )
 
 EXPECTED_TABLES = {"pool_size_sweep", "activation_comparison", "attribution_scores", "gia_core_vs_decoy",
                    "robust_training", "zbed2_filter_matches", "dhfr_contacts", "dlg4_mutations",
-                   "motif_discovery"}
+                   "motif_discovery", "glifac"}
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +32,15 @@ def study_dir(tmp_path_factory):
 def test_every_section_writes_tables_figures_and_valid_links(study_dir):
     index = study_dir / "report" / "index.html"
     text = index.read_text()
-    for title in ("1. Design", "2. Interrogation", "3. Robust", "4. Real data", "5. Sequence families"):
+    for title in ("1. Design", "2. Interrogation", "3. Robust", "4. Real data", "5. Sequence families",
+                  "6. Does the reference zoo reproduce?"):
         assert title in text
+    # the page opens with the pass/fail summary of every finding with a published counterpart
+    assert text.index("id='summary'") < text.index("1. Design")
+    assert "published findings reproduced in this run" in text
+    for claim in ("pool size", "Exponential first layer", "Gradient correction", "GIA", "GLIFAC",
+                  "Robust training"):
+        assert claim in text.split("id='summary'")[1].split("</section>")[0]
     tables = {p.stem for p in (study_dir / "report" / "tables").glob("*.csv")}
     assert EXPECTED_TABLES <= tables
     refs = referenced_files(index)

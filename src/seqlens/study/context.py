@@ -15,14 +15,14 @@ from seqlens.errors import SeqlensError
 # reproduces; "tiny" (hidden ``--tiny``) only checks the machinery (kill and resume tests).
 SETTINGS = {
     "quick": dict(
-        zoo_seeds=3, n_regcode=3000, epochs=8, patience=3, n_attr=100,
+        zoo_seeds=3, n_regcode=3000, epochs=8, patience=3, n_attr=50, n_motif_seqs=2000,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200, n_filter_test=2000,
         spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6, pgd_steps=3,
         potts_iterations=20, attention_iterations=6, attention_heads=32, pdz_sequences=8000,
         ig_steps=16, smooth_n=8, shap_refs=4, n_glifac=1000, retrain=(),
     ),
     "default": dict(
-        zoo_seeds=3, n_regcode=20000, epochs=25, patience=6, n_attr=500,
+        zoo_seeds=3, n_regcode=20000, epochs=25, patience=6, n_attr=500, n_motif_seqs=None,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=1000, n_filter_test=None,
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=10, pgd_steps=3,
         potts_iterations=100, attention_iterations=25, attention_heads=64, pdz_sequences=20000,
@@ -30,7 +30,7 @@ SETTINGS = {
         retrain=("regcode_cnn_local_exponential", "regcode_cnn_local_relu", "multitask_cnn_p25_relu"),
     ),
     "tiny": dict(
-        zoo_seeds=1, n_regcode=300, epochs=1, patience=1, n_attr=4,
+        zoo_seeds=1, n_regcode=300, epochs=1, patience=1, n_attr=4, n_motif_seqs=300,
         attr_methods=("saliency", "ism"), n_null=16, n_filter_test=300, spacing_step=20, surrogate_n=200,
         surrogate_kind="additive", robust_epochs=1, pgd_steps=1, potts_iterations=2,
         attention_iterations=1, attention_heads=4, pdz_sequences=200, ig_steps=2, smooth_n=2,

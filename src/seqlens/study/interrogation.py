@@ -152,8 +152,9 @@ def _motif_discovery(ctx, report, sec) -> None:
     from seqlens.simulate.datasets import jaspar2016
 
     data = ctx.zoo_data(regcode_key("exponential"))
-    X = data.test.X
-    instances = instances_for(data, "test")
+    n = ctx.settings["n_motif_seqs"] or len(data.test)
+    X = data.test.X[:n]
+    instances = instances_for(data, "test", indices=np.arange(n))
     database = list(jaspar2016().values())
     rows = []
     for act in ("exponential", "relu"):

@@ -58,7 +58,7 @@ def _recipe(model: str) -> dict:
     return recipe(model)[1]
 
 
-POOLS = (2, 4, 25)
+POOLS = (4, 25)
 
 ENTRIES: dict[str, ZooEntry] = {e.key: e for e in [
     ZooEntry("regcode_cnn_local_exponential", "regulatory_code", 20000, "cnn_local",
