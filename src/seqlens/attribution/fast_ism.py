@@ -1,13 +1,15 @@
 """Fast ISM: evaluate the local layers at the start of a network only around each substitution.
 
-:class:`LocalPlan` traces a model with ``torch.fx`` and finds the longest chain of position-local
-operations that starts at the input: ``nn.Conv1d`` with stride 1 (any padding, dilation,
-groups), pointwise functions and modules (activations, batch norm in eval mode, dropout, scalar
-arithmetic) and ``nn.MaxPool1d`` / ``nn.AvgPool1d`` without padding. A substitution at position
-``p`` changes only a window of each intermediate; each mutant keeps (start, values) of that
-window, the window grows by the receptive field of each layer, and its values are computed from
-the unmutated sequence's intermediates. At the first non-local operation the window is spliced
-into the unmutated intermediate and the rest of the network runs on the batch.
+:class:`LocalPlan` traces a model with ``torch.fx`` and finds the position-local part of its graph
+that starts at the input: ``nn.Conv1d`` with stride 1 (any padding, dilation, groups), pointwise
+functions and modules (activations, batch norm in eval mode, dropout, scalar arithmetic),
+``nn.MaxPool1d`` / ``nn.AvgPool1d`` without padding, and elementwise sums, products, maxima of two
+local values of one shape (residual connections of dilated stacks, gates). A substitution at
+position ``p`` changes only a window of each intermediate; each mutant keeps (start, values) of
+that window, the window grows by the receptive field of each layer (two windows are joined over
+their union), and its values are computed from the unmutated sequence's intermediates. Where the
+rest of the network reads a local value, its window is spliced into the unmutated intermediate
+and the rest runs on the batch.
 
 Three shortcuts keep the per-mutant work small:
 
@@ -19,8 +21,9 @@ Three shortcuts keep the per-mutant work small:
   changed columns only, so a wide pool (e.g. 50) costs the window width, not the pool width;
 * other convolutions and pools run on the window gathered with its context from the reference.
 
-The plan checks itself on a few mutants (both edges and the middle) against the model before it
-is used and is dropped (naive ISM) if they disagree.
+The plan is dropped (naive ISM) when its estimated cost per mutant is not clearly below the
+model's (e.g. dilated windows that grow to the whole sequence), and when it disagrees with the
+model on a few check mutants (both edges and the middle).
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ _POINT_FUNCS = {torch.relu, torch.exp, torch.sigmoid, torch.tanh, torch.clamp, t
                 torch.add, torch.sub, torch.mul, torch.pow}
 _POINT_METHODS = {"relu", "exp", "sigmoid", "tanh", "clamp", "clip", "abs", "square", "pow", "mul", "add",
                   "sub", "div", "neg", "contiguous", "float"}
+# elementwise ops of two local values (residual sums, gates)
+_BINARY_FUNCS = {operator.add, operator.sub, operator.mul, operator.truediv, torch.add, torch.sub, torch.mul,
+                 torch.maximum, torch.minimum}
+_BINARY_METHODS = {"add", "sub", "mul", "div"}
 # What tracing, planning or a check run of an arbitrary model raises when the plan cannot be made
 # (the naive ISM is then used). Interrupts, MemoryError and our own NameErrors still propagate.
 _NO_PLAN = (ValueError, TypeError, RuntimeError, AttributeError, NotImplementedError, KeyError,
@@ -48,10 +55,17 @@ _NO_PLAN = (ValueError, TypeError, RuntimeError, AttributeError, NotImplementedE
 
 
 class LocalPlan:
-    """A traced model split into a local prefix (applied on windows) and the rest."""
+    """A traced model split into its local part (applied on windows) and the rest.
 
-    def __init__(self, gm, placeholder, chain, ops, boundary):
-        self.gm, self.placeholder, self.chain, self.ops, self.boundary = gm, placeholder, chain, ops, boundary
+    ``nodes`` are the local graph nodes in graph order, ``ops[i]`` the descriptor of ``nodes[i]``
+    and ``inputs[i]`` the indices of its local inputs among the values (0: the input sequence,
+    ``j + 1``: ``nodes[j]``); ``frontier`` lists the values that the rest of the network reads."""
+
+    def __init__(self, gm, placeholder, nodes, ops, inputs):
+        self.gm, self.placeholder, self.nodes, self.ops, self.inputs = gm, placeholder, nodes, ops, inputs
+        values = [placeholder, *nodes]
+        local = set(values)
+        self.frontier = [k for k, n in enumerate(values) if any(u not in local for u in n.users)]
         self.interp = torch.fx.Interpreter(gm)
         self._ref_key, self._refs, self._aux = None, None, None
         self._static = [_static(op) for op in ops]
@@ -62,32 +76,35 @@ class LocalPlan:
 
         ``x`` ``(1, A, L)`` or ``(A, L)``: an example sequence; with ``check`` the plan is compared
         with ``model`` on mutants of it (edges and middle) and dropped when they disagree.
-        ``min_saving``: the plan is dropped when the local prefix holds less than this fraction of
-        the model's matmul/convolution FLOPs (e.g. a transformer after one convolution), where
-        splicing would cost more than it saves."""
-        try:
-            gm = torch.fx.symbolic_trace(model)
-        except _NO_PLAN:
-            return None
-        ph = [n for n in gm.graph.nodes if n.op == "placeholder"]
-        if len(ph) != 1:
-            return None
-        mods = dict(gm.named_modules())
-        cur, chain, ops = ph[0], [], []
-        while len(cur.users) == 1:
-            nxt = next(iter(cur.users))
-            op = _local_op(nxt, cur, mods)
-            if op is None:
-                break
-            chain.append(nxt)
-            ops.append(op)
-            cur = nxt
-        if not any(o[0] == "conv" for o in ops):
-            return None
+        ``min_saving``: the plan is dropped when it saves less than this fraction of the model's
+        matmul/convolution FLOPs per mutant (e.g. a transformer after one convolution, or a
+        dilated stack whose windows grow to the whole sequence), where splicing would cost more
+        than it saves."""
+        from torch.fx.passes.shape_prop import ShapeProp
+
         x0 = x[0] if x.ndim == 3 else x
         try:
-            plan = cls(gm, ph[0], chain, ops, cur)
-            if min_saving > 0 and plan._rest_fraction(model, x0) > 1 - min_saving:
+            gm = torch.fx.symbolic_trace(model)
+            ph = [n for n in gm.graph.nodes if n.op == "placeholder"]
+            if len(ph) != 1:
+                return None
+            ShapeProp(gm).propagate(x0[None])  # shapes of every node (binary ops need equal ones)
+        except _NO_PLAN:
+            return None
+        mods = dict(gm.named_modules())
+        local, nodes, ops, inputs = {ph[0]: 0}, [], [], []
+        for node in gm.graph.nodes:
+            found = _local_op(node, local, mods) if node.op not in ("placeholder", "output") else None
+            if found is not None:
+                local[node] = len(nodes) + 1
+                nodes.append(node)
+                ops.append(found[0])
+                inputs.append([local[n] for n in found[1]])
+        if not any(o[0] == "conv" for o in ops):
+            return None
+        try:
+            plan = cls(gm, ph[0], nodes, ops, inputs)
+            if min_saving > 0 and plan._cost_ratio(x0) > 1 - min_saving:
                 return None
             if check and not plan._agrees(model, x0):
                 return None
@@ -95,27 +112,38 @@ class LocalPlan:
             return None
         return plan
 
-    def _rest_fraction(self, model, x):
-        """FLOPs of the network after the local prefix over FLOPs of the whole network, counting
-        convolutions and matrix products (0 when they cannot be counted)."""
+    def _cost_ratio(self, x):
+        """Estimated FLOPs per mutant of the plan over those of the model, counting convolutions
+        and matrix products (local ones on the windows a substitution changes; 0 when they cannot
+        be counted)."""
         from torch.utils.flop_counter import FlopCounterMode
 
         try:
             with torch.no_grad():
                 refs, _ = self._reference(x)
-                local = 0
-                for op, h in zip(self.ops, refs[1:]):
+                widths, full, windowed = [1], 0, 0
+                for op, ins, h in zip(self.ops, self.inputs, refs[1:]):
+                    W, L_out = max(widths[j] for j in ins), h.shape[-1]
                     if op[0] == "conv":
-                        w = op[1].weight
-                        local += 2 * w.numel() * h.shape[-1]
-                env = {self.placeholder: None, **{n: None for n in self.chain}}
-                env[self.boundary] = refs[-1]
+                        w, K = op[1].weight, op[3]
+                        full += 2 * w.numel() * L_out
+                        rank1 = W == 1 and op[1].groups == 1
+                        W = min(W + K - 1, L_out)
+                        # convolutions of gathered windows run at about half the speed of the whole
+                        # sequence's (measured on ResidualBind): counted twice
+                        windowed += 2 * w.shape[0] * w.shape[1] * K if rank1 else 4 * w.numel() * W
+                    elif op[0] == "pool":
+                        W = (W + op[2] - 2) // op[3] + 1
+                    widths.append(min(W, L_out))
+                values = [self.placeholder, *self.nodes]
+                env = {n: None for n in values}
+                env.update({values[k]: refs[k] for k in self.frontier})
                 with FlopCounterMode(display=False) as counter:
-                    self.interp.run(refs[-1], initial_env=env)
+                    self.interp.run(refs[0], initial_env=env)
         except _NO_PLAN:
             return 0.0
         rest = counter.get_total_flops()
-        return rest / (rest + local) if rest + local else 0.0
+        return (windowed + rest) / (full + rest) if full + rest else 0.0
 
     def _agrees(self, model, x):
         A, L = x.shape
@@ -140,18 +168,16 @@ class LocalPlan:
         return True
 
     def _reference(self, x: torch.Tensor):
-        """Intermediates of the unmutated sequence ``x`` ``(A, L)`` and the per-op tables built
+        """Local values of the unmutated sequence ``x`` ``(A, L)`` and the per-op tables built
         from them (cached for the last x)."""
         # keyed on the tensor object itself (kept alive here, so its memory cannot be reused by
         # another sequence) and its version counter (in-place changes)
         if self._ref_key is not None and self._ref_key[0] is x and self._ref_key[1] == x._version:
             return self._refs, self._aux
         key = (x, x._version)
-        h = x[None]
-        refs = [h]
-        for op in self.ops:
-            h = op[1](h)
-            refs.append(h)
+        refs = [x[None]]
+        for op, ins in zip(self.ops, self.inputs):
+            refs.append(op[1](*(refs[j] for j in ins)))
         self._refs, self._aux, self._ref_key = refs, [None] * len(self.ops), key
         return refs, self._aux
 
@@ -160,17 +186,24 @@ class LocalPlan:
         refs, aux = self._reference(x)
         M = len(pos)
         A = x.shape[0]
-        start = pos.clone()
         V = torch.zeros((M, A, 1), dtype=x.dtype, device=x.device)
         V[torch.arange(M, device=x.device), let, 0] = 1
-        for i, op in enumerate(self.ops):
-            start, V = _apply_window(op, self._static[i], refs[i][0], refs[i + 1][0], aux, i, start, V)
-        RT = refs[-1][0].T
-        full = _put_rows(RT.expand(M, -1, -1).contiguous(), start, V.transpose(1, 2))
-        full = full.transpose(1, 2).contiguous()
-        env = {self.placeholder: None, **{n: None for n in self.chain}}
-        env[self.boundary] = full
-        return self.interp.run(full, initial_env=env)
+        wins = [(pos.clone(), V)]  # (start (M,), values (M, C, W)) of every local value
+        for i, (op, ins) in enumerate(zip(self.ops, self.inputs)):
+            if op[0] == "binary":
+                start, (Va, Vb) = _union(refs, aux, i, ins, wins)
+                wins.append((start, op[1](Va, Vb)))
+            else:
+                start, V = wins[ins[0]]
+                wins.append(_apply_window(op, self._static[i], refs[ins[0]][0], refs[i + 1][0], aux, i,
+                                          start, V))
+        values = [self.placeholder, *self.nodes]
+        env = {n: None for n in values}
+        for k in self.frontier:  # splice the windows into the reference for the rest of the network
+            start, V = wins[k]
+            full = _put_rows(refs[k][0].T.expand(M, -1, -1).contiguous(), start, V.transpose(1, 2))
+            env[values[k]] = full.transpose(1, 2).contiguous()
+        return self.interp.run(x, initial_env=env)
 
 
 def _tensors(y) -> list:
@@ -180,12 +213,18 @@ def _tensors(y) -> list:
     return ts if all(isinstance(t, torch.Tensor) for t in ts) else []
 
 
-def _local_op(node, src, mods):
-    """A descriptor of ``node`` if it is position-local in its single tensor input ``src``."""
-    others = [a for a in list(node.args[1:]) + list(node.kwargs.values())]
-    if node.args and node.args[0] is not src and not (node.op == "call_function" and src in node.args):
+def _local_op(node, local, mods):
+    """``(descriptor, local input nodes)`` of ``node`` when it is position-local in its tensor
+    inputs and they are all local values; else None."""
+    srcs = node.all_input_nodes
+    if not srcs or any(n not in local for n in srcs):
         return None
-    if any(isinstance(a, torch.fx.Node) for a in others if a is not src):
+    if len(srcs) == 2:
+        return _binary_op(node, srcs)
+    if len(srcs) != 1:
+        return None
+    src = srcs[0]
+    if node.args and node.args[0] is not src and not (node.op == "call_function" and src in node.args):
         return None
     if node.op == "call_module":
         m = mods[node.target]
@@ -201,7 +240,7 @@ def _local_op(node, src, mods):
                 pads = (0, 0)
             else:
                 pads = (m.padding[0], m.padding[0])
-            return ("conv", m, pads, K)
+            return ("conv", m, pads, K), srcs
         if isinstance(m, (nn.MaxPool1d, nn.AvgPool1d)):
             k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
             s = m.stride if isinstance(m.stride, int) else (m.stride[0] if m.stride else k)
@@ -210,22 +249,35 @@ def _local_op(node, src, mods):
             dil = dil if isinstance(dil, int) else dil[0]
             if p != 0 or dil != 1 or m.ceil_mode or s > k or getattr(m, "return_indices", False):
                 return None
-            return ("pool", m, k, s)
+            return ("pool", m, k, s), srcs
         if isinstance(m, nn.BatchNorm1d):
             if m.training or m.running_mean is None:
                 return None
-            return ("point", _bn_affine(m))
+            return ("point", _bn_affine(m)), srcs
         if isinstance(m, _POINT_MODULES):
-            return ("point", lambda t, m=m: m(t))
+            return ("point", lambda t, m=m: m(t)), srcs
         return None
     if node.op == "call_function" and node.target in _POINT_FUNCS:
         if node.args[0] is not src:
             if node.target in (operator.sub, operator.truediv, operator.pow) or node.args[-1] is not src:
                 return None
-        return ("point", _bind(node, src))
+        return ("point", _bind(node, srcs)), srcs
     if node.op == "call_method" and node.target in _POINT_METHODS and node.args[0] is src:
-        return ("point", _bind(node, src))
+        return ("point", _bind(node, srcs)), srcs
     return None
+
+
+def _binary_op(node, srcs):
+    """An elementwise op of two local values of one shape (a residual sum, a gate), else None."""
+    if not ((node.op == "call_function" and node.target in _BINARY_FUNCS)
+            or (node.op == "call_method" and node.target in _BINARY_METHODS)):
+        return None
+    if len(node.args) < 2 or set(node.args[:2]) != set(srcs) or any(a in srcs for a in node.args[2:]):
+        return None
+    shapes = [getattr(n.meta.get("tensor_meta"), "shape", None) for n in (*srcs, node)]
+    if shapes[0] is None or len(shapes[0]) != 3 or not shapes[0] == shapes[1] == shapes[2]:
+        return None
+    return ("binary", _bind(node, srcs)), srcs
 
 
 def _bn_affine(m):
@@ -242,14 +294,42 @@ def _bn_affine(m):
     return fn
 
 
-def _bind(node, src):
-    def fn(t):
-        args = [t if a is src else a for a in node.args]
+def _bind(node, srcs):
+    """``node``'s call as a function of the tensors of its input nodes ``srcs``."""
+    def fn(*ts):
+        sub = dict(zip(srcs, ts))
+
+        def put(a):
+            return sub[a] if isinstance(a, torch.fx.Node) else a
+
+        args = [put(a) for a in node.args]
+        kwargs = {k: put(v) for k, v in node.kwargs.items()}
         if node.op == "call_method":
-            return getattr(args[0], node.target)(*args[1:], **node.kwargs)
-        return node.target(*args, **node.kwargs)
+            return getattr(args[0], node.target)(*args[1:], **kwargs)
+        return node.target(*args, **kwargs)
 
     return fn
+
+
+def _union(refs, aux, i, ins, wins):
+    """The windows of the two inputs of binary op ``i`` over their union: (start ``(M,)``,
+    (values, values) ``(M, C, W)``); each is widened with its reference values."""
+    (sa, Va), (sb, Vb) = wins[ins[0]], wins[ins[1]]
+    if Va.shape[-1] == Vb.shape[-1] and torch.equal(sa, sb):
+        return sa, (Va, Vb)
+    L = refs[ins[0]].shape[-1]
+    lo = torch.minimum(sa, sb)
+    W = min(int((torch.maximum(sa + Va.shape[-1], sb + Vb.shape[-1]) - lo).max()), L)
+    s = lo.clamp(max=L - W)
+    out = []
+    for side, (start, V) in enumerate(((sa, Va), (sb, Vb))):
+        if V.shape[-1] == W and torch.equal(start, s):
+            out.append(V)
+            continue
+        R = refs[ins[side]][0]
+        RT = _cached(aux, i, ("union", side), lambda R=R: F.pad(R, (0, 2 * L)).T.contiguous())
+        out.append(_context(RT, s, W, start, V.transpose(1, 2)).transpose(1, 2))
+    return s, tuple(out)
 
 
 def _static(op):

@@ -2,14 +2,15 @@
 
 :func:`ism` returns ``(N, A, L)``: ``f(x with letter a at position l) - f(x)`` (0 at the observed
 letter). ``fast=True`` (default) reuses computation: the model is traced with ``torch.fx`` and the
-chain of position-local layers at its start (convolutions with stride 1, pointwise activations,
-batch norm in eval mode, dropout, max/average pooling) is evaluated only on the receptive field of
-each substitution (the first convolution as a rank-1 update of the reference, wide max-pools from
-running maxima of the reference; see :mod:`seqlens.attribution.fast_ism`); the rest of the network
-runs on the spliced intermediate. Models that cannot be traced, that begin with a non-local layer,
-whose local prefix holds too little of the computation to pay off (e.g. a transformer after one
-convolution) or whose plan disagrees with the model on a few check mutants fall back to the naive
-batched ISM, with the same results.
+position-local layers at its start (convolutions with stride 1, dilated ones included, pointwise
+activations, batch norm in eval mode, dropout, max/average pooling, residual sums) are evaluated
+only on the receptive field of each substitution (the first convolution as a rank-1 update of
+the reference, wide max-pools from running maxima of the reference; see
+:mod:`seqlens.attribution.fast_ism`); the rest of the network runs on the spliced intermediate.
+Models that cannot be traced, that begin with a non-local layer, whose local part saves too little
+computation to pay off (e.g. a transformer after one convolution, or dilated windows that grow to
+the whole sequence) or whose plan disagrees with the model on a few check mutants fall back to the
+naive batched ISM, with the same results.
 """
 
 from __future__ import annotations
