@@ -9,6 +9,11 @@ and the logo figures (``attr_logos/``) go beside it. The run works in ``attr.h5.
 each finished method is kept as ``methods/<method>.npz``: ``--resume`` after an interruption
 computes only the methods that are missing.
 
+Which sequences: the first ``--n`` (default 500, so that a default run finishes in minutes; ``--n
+all`` for every one) of the split or FASTA (``--positives``: of its positives), or the ``--top N``
+that the model scores highest for ``--target``, highest first; the choice is printed. Before a long
+ISM (estimated from a timed first batch) a one-line warning gives the expected time.
+
 Figures: ``--logos N`` draws the first N sequences (a logo over a track for gradient maps, a 4 x L
 heatmap for ISM), ``--logo-window START:END`` only those positions. Exports: ``--export modisco``
 writes ``attr_modisco/ohe.npz`` and ``attr_modisco/<method>.npz`` (hypothetical contributions,
@@ -51,6 +56,9 @@ METHOD_ALIASES = {"saliency": "saliency", "grad": "saliency", "gradxinput": "gra
                   "integrated_gradients": "ig", "eig": "eig", "expected_ig": "eig",
                   "deeplift": "deeplift", "deepshap": "deepshap", "ism": "ism"}
 GRADIENT_METHODS = ("saliency", "grad_x_input", "smoothgrad", "ig", "eig", "deeplift", "deepshap")
+DEFAULT_N = 500  # sequences attributed when neither --n nor --top is given
+ISM_PROBE = 8  # sequences of the timed first ISM batch that the ETA warning extrapolates from
+ISM_WARN_SECONDS = 60.0  # an ISM estimated to take longer is announced before it runs
 # settings that change the maps of a method; a resumed run reuses maps made with the same ones
 SETTINGS = ("target", "activation", "correct", "n_shuffles", "steps", "samples", "sigma", "seed")
 
@@ -64,7 +72,13 @@ def register(sub) -> None:
                    help="comma list of: saliency, grad_x_input, smoothgrad, ig, eig, deeplift, deepshap, ism")
     p.add_argument("--out", required=True, help="output HDF5 file (attr.h5)")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"))
-    p.add_argument("--n", type=positive_int, help="first N sequences only")
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--n", type=count_or_all,
+                      help=f"the first N sequences, or 'all' (default {DEFAULT_N}, or every sequence "
+                           "of a smaller split or file)")
+    pick.add_argument("--top", type=positive_int, metavar="N",
+                      help="the N sequences the model scores highest for --target (its raw output), "
+                           "highest first")
     p.add_argument("--positives", action="store_true",
                    help="only sequences with a positive label for --target (HDF5 input)")
     p.add_argument("--target", type=target_option, default=0,
@@ -111,6 +125,11 @@ def register(sub) -> None:
     q.add_argument("--out", help="output folder for metrics.json (default: <attr>.evaluation)")
     add_resume_option(q)
     q.set_defaults(func=run_evaluate)
+
+
+def count_or_all(text: str):
+    """argparse ``type`` of ``--n``: a count >= 1, or ``"all"``."""
+    return "all" if text.strip().lower() == "all" else positive_int(text)
 
 
 def _methods(text: str) -> list[str]:
@@ -190,11 +209,39 @@ def _load_input(args):
 
         names, X = read_fasta_onehot(path)
         idx = np.arange(len(X))
-    if args.n is not None:
-        idx = idx[: args.n]
     if len(idx) == 0:
         raise SeqlensError(f"{path}: no sequences selected")
-    return X[idx], idx, [names[i] for i in idx], (truth[idx] if truth is not None else None)
+    return X, idx, names, truth
+
+
+def _select(args, model, X, idx):
+    """The rows of ``X`` to attribute among the candidates ``idx``: the ``--top`` highest-scoring
+    (highest first), the first ``--n``, or by default the first :data:`DEFAULT_N`; the choice is
+    printed."""
+    import numpy as np
+
+    where = f"the {args.split} split of {args.data}" if is_hdf5(Path(args.data)) else str(args.data)
+    if args.positives:
+        where = f"the positives of {where}"
+    if args.top is not None:
+        from seqlens.interpret.gia import predict
+
+        scores = predict(model, X[idx], target=args.target, batch_size=max(args.batch_size, 256),
+                         device=args.device, verbose=not args.quiet, desc="rank")
+        order = np.argsort(-scores, kind="stable")[: args.top]
+        print(f"seqlens attribute: the {len(order):,} highest-scoring of {len(idx):,} sequences of "
+              f"{where} (model output for target {args.target}: {scores[order[0]]:.4g} down to "
+              f"{scores[order[-1]]:.4g})")
+        return idx[order]
+    if args.n == "all":
+        return idx
+    n = DEFAULT_N if args.n is None else args.n
+    if args.n is None:
+        more = ("; --n N or --n all for more, --top N for the highest-scoring" if len(idx) > n
+                else "")
+        print(f"seqlens attribute: the first {min(n, len(idx)):,} of {len(idx):,} sequences of "
+              f"{where} (default --n {DEFAULT_N}{more})")
+    return idx[:n]
 
 
 def _run_key(args, info: dict, X, idx) -> dict:
@@ -226,10 +273,30 @@ def _method_maps(model, X, methods: list[str], args, folder: Path, key: dict):
             print(f"seqlens attribute: {m}: reusing the finished map in {path}")
             continue
         t0 = time.perf_counter()
-        maps[m] = np.asarray(compute(model, X, m, args), dtype=np.float32)
+        if m == "ism" and len(X) > 1 + ISM_PROBE:
+            # deterministic, so done in parts: one sequence (fast ISM plans its path there), a
+            # timed batch that the ETA is extrapolated from, then the rest
+            parts = [compute(model, X[:1], m, args)]
+            t1 = time.perf_counter()
+            parts.append(compute(model, X[1:1 + ISM_PROBE], m, args))
+            _ism_eta((time.perf_counter() - t1) / ISM_PROBE * (len(X) - 1), len(X), X.shape[2])
+            parts.append(compute(model, X[1 + ISM_PROBE:], m, args))
+            maps[m] = np.concatenate([np.asarray(a, dtype=np.float32) for a in parts])
+        else:
+            maps[m] = np.asarray(compute(model, X, m, args), dtype=np.float32)
         seconds[m] = time.perf_counter() - t0
         save_finished(path, {**key, "method": m}, attr=maps[m], seconds=np.float64(seconds[m]))
     return maps, seconds
+
+
+def _ism_eta(eta: float, n: int, length: int) -> None:
+    """Warn when ISM on ``n`` sequences of ``length`` letters is expected to take ``eta`` seconds
+    or more than :data:`ISM_WARN_SECONDS`."""
+    import warnings
+
+    if eta >= ISM_WARN_SECONDS:
+        warnings.warn(f"ISM on {n:,} sequences of {length:,} nt: about {eta / 60:.0f} min; use --n or "
+                      "--method to shorten", stacklevel=2)
 
 
 def run_attribute(args) -> int:
@@ -258,6 +325,12 @@ def run_attribute(args) -> int:
     loaded = load_cli_model(args)
     X, idx, names, truth = _load_input(args)
     loaded.check_input(X.shape, args.data)
+    model, n_out = loaded.model, loaded.n_outputs
+    if n_out is not None and isinstance(args.target, int) and not 0 <= args.target < n_out:
+        raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
+    check_target_option(model, X[idx[:1]], args.target, args.device)
+    idx = _select(args, model, X, idx)
+    X, names, truth = X[idx], [names[i] for i in idx], (truth[idx] if truth is not None else None)
     if args.logo_window is not None:
         from seqlens.plot.tracks import check_window
 
@@ -266,10 +339,6 @@ def run_attribute(args) -> int:
         except SeqlensError as exc:
             raise SeqlensError(f"--logo-window: {exc}") from None
     placements = _placements(names, X.shape[2], args.data, chrom_sizes) if "bigwig" in sidecars else None
-    model, n_out = loaded.model, loaded.n_outputs
-    if n_out is not None and isinstance(args.target, int) and not 0 <= args.target < n_out:
-        raise SeqlensError(f"--target {args.target} out of range: the model has {n_out} outputs")
-    check_target_option(model, X, args.target, args.device)
     key = _run_key(args, {"sha256": loaded.sha256}, X, idx)
 
     with output_file(out, resume=args.resume) as work:

@@ -8,6 +8,11 @@ dinucleotide, shuffle, uniform, gc, quantile). Writes ``results.csv`` (the exper
 ``<experiment>.png`` and ``metrics.json`` into DIR (through ``DIR.partial/``, published with a
 manifest) and prints the metrics. ``--resume`` is accepted for uniformity; an interrupted run has
 no finished parts to reuse and is redone.
+
+``--experiment spacing`` tests the gaps ``--distances START:STOP[:STEP]`` between the two patterns,
+by default every gap from 0 to 50 bp (:data:`DEFAULT_MAX_GAP`, fewer when the sequences are too
+short), in three orientations: 153 interventions, each predicted on every null sequence. The plan
+(gaps, orientations, predictions) is printed before the work starts.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from seqlens.cli.common import (
 
 EXPERIMENTS = ("importance", "kmer-screen", "mutagenesis", "positional", "copies", "spacing", "gc",
                "hairpin")
+DEFAULT_MAX_GAP = 50  # spacing: gaps 0..50 bp unless --distances says otherwise
 NEEDS = {"importance": 1, "mutagenesis": 1, "positional": 1, "copies": 1, "spacing": 2, "gc": 1,
          "hairpin": 1, "kmer-screen": 0}
 
@@ -51,7 +57,9 @@ def register(sub) -> None:
     p.add_argument("--k", type=positive_int, default=6, help="k-mer length for kmer-screen (at most 8)")
     p.add_argument("--top", type=positive_int, default=20, help="k-mers shown / aligned into a motif")
     p.add_argument("--max-copies", type=positive_int, default=5)
-    p.add_argument("--distances", default=None, help="spacing distances as START:STOP[:STEP]")
+    p.add_argument("--distances", default=None,
+                   help=f"spacing: gaps between the patterns in bp as START:STOP[:STEP], STOP excluded "
+                        f"(default 0:{DEFAULT_MAX_GAP + 1}, every gap up to {DEFAULT_MAX_GAP} bp)")
     p.add_argument("--flank", type=positive_int, default=10, help="GC flank length for --experiment gc")
     p.add_argument("--stem", type=positive_int, default=8, help="stem length for --experiment hairpin")
     p.add_argument("--seed", type=nonnegative_int, default=0)
@@ -107,8 +115,17 @@ def _check_patterns(args) -> None:
         _range(args.distances)
 
 
+def _distances(args, L: int) -> list[int]:
+    """The spacing gaps: ``--distances``, or every gap up to :data:`DEFAULT_MAX_GAP` bp that fits
+    two patterns in a sequence of length ``L``."""
+    if args.distances is not None:
+        return _range(args.distances)
+    room = L - len(args.pattern[0]) - len(args.pattern[1])
+    return list(range(0, max(min(DEFAULT_MAX_GAP, room), 0) + 1))
+
+
 def _check_fit(args, L: int, n_outputs: int | None) -> None:
-    """--target and --position against the model and the sequence length."""
+    """--target, --position and --distances against the model and the sequence length."""
     from seqlens.errors import SeqlensError
 
     if n_outputs is not None and isinstance(args.target, int) and not args.target < n_outputs:
@@ -118,6 +135,12 @@ def _check_fit(args, L: int, n_outputs: int | None) -> None:
             raise SeqlensError(f"--pattern {pat}: longer than the sequences ({L})")
     widths = {"importance": [len(p) for p in args.pattern], "kmer-screen": [args.k],
               "mutagenesis": [len(args.pattern[0])] if args.pattern else []}.get(args.experiment, [])
+    if args.experiment == "spacing":
+        need = len(args.pattern[0]) + max(_distances(args, L)) + len(args.pattern[1])
+        if need > L:
+            raise SeqlensError(f"--distances: patterns of widths {len(args.pattern[0])} and "
+                               f"{len(args.pattern[1])} at a gap of {max(_distances(args, L))} need "
+                               f"{need} positions, the sequences have {L}")
     if args.position is not None:
         for w in widths:
             if args.position + w > L:
@@ -125,9 +148,23 @@ def _check_fit(args, L: int, n_outputs: int | None) -> None:
                                    f"in sequences of length {L} (positions 0..{L - w})")
 
 
+def _plan(args, L: int) -> str:
+    """One line saying what the run will do (printed before the work starts)."""
+    where = f"{args.n_null:,} {args.null} null sequences from the {args.split} split of {args.data}"
+    if args.experiment != "spacing":
+        return f"seqlens gia {args.experiment}: {where}"
+    gaps = _distances(args, L)
+    step = f" every {gaps[1] - gaps[0]} bp" if len(gaps) > 1 and gaps[1] - gaps[0] > 1 else ""
+    n = 3 * len(gaps)
+    return (f"seqlens gia spacing: {args.pattern[0]} + {args.pattern[1]} at gaps {gaps[0]}-{gaps[-1]} bp"
+            f"{step} ({len(gaps)} gaps) x 3 orientations = {n} interventions on {where}: "
+            f"{n * args.n_null:,} predictions (--distances, --n-null to change)")
+
+
 def run(args) -> int:
     import time
 
+    print(f"seqlens gia {args.experiment}: loading {args.model} and {args.data}", flush=True)
     import torch
 
     from seqlens.cli.common import check_input, load_cli_model, report_metrics
@@ -150,6 +187,7 @@ def run(args) -> int:
     loaded.check_input(X.shape, args.data)
     _check_fit(args, X.shape[2], loaded.n_outputs)
     check_target_option(model, X, args.target, args.device)
+    print(_plan(args, X.shape[2]), flush=True)
     with output_folder(out, resume=args.resume) as work:
         table, fig, metrics = _experiment(args, model, X)
         with atomic_path(work / "results.csv") as tmp:
@@ -221,7 +259,7 @@ def _experiment(args, model, X):
         fig = pg.plot_copies(table, fit, pattern=args.pattern[0])
     elif exp == "spacing":
         table = gia.spacing(model, nulls, args.pattern[0], args.pattern[1],
-                            distances=_range(args.distances), anchor=args.position,
+                            distances=_distances(args, L), anchor=args.position,
                             random_state=rs, verbose=verbose, **kw)
         names = {"++": "same", "+-": "convergent", "-+": "divergent"}
         for o, sub in table.groupby("orientation", sort=False):
