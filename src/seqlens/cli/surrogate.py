@@ -1,6 +1,6 @@
 """``seqlens surrogate``: fit a SQUID-style surrogate of a trained network around one sequence.
 
-``seqlens surrogate --model RUN_DIR --sequence SEQ|--fasta F --window a:b --n 100000 --rate 0.1
+``seqlens surrogate --model RUN_DIR --sequence SEQ|--fasta F|--data FILE.h5 --window a:b --n 100000 --rate 0.1
 --kind additive|pairwise --out DIR``
 
 Writes to ``DIR`` (through ``DIR.partial/``, published with a manifest): ``metrics.json`` (held-out
@@ -34,7 +34,11 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--sequence", help="the wild-type sequence")
     src.add_argument("--fasta", help="FASTA file holding the wild type")
-    p.add_argument("--record", default="0", help="FASTA record: name or 0-based index (default 0)")
+    src.add_argument("--data", help="HDF5 dataset holding the wild type (a sequence of its --split)")
+    p.add_argument("--record", default="0",
+                   help="FASTA record or --data sequence: name or 0-based index (default 0)")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"),
+                   help="--data: the split holding the wild type (default test)")
     p.add_argument("--window", default=None, help="mutated window start:end, 0-based end-exclusive "
                                                   "(default: whole sequence)")
     p.add_argument("--n", type=positive_int, default=100000,
@@ -72,21 +76,37 @@ def _wild_type(args) -> tuple[str, str]:
             raise SeqlensError("--sequence is empty")
         return "sequence", seq
     from seqlens.cli.common import check_input
-    from seqlens.io.fasta import read_fasta
 
-    names, seqs = read_fasta(check_input(args.fasta, "--fasta"))
-    if not seqs:
-        raise SeqlensError(f"{args.fasta}: no records")
+    if args.data is not None:
+        from seqlens.alphabet import decode
+        from seqlens.io.hdf5 import load_dataset
+
+        source = f"{args.data} ({args.split})"
+        data = load_dataset(check_input(args.data, "--data"), splits=(args.split,), truth=False)
+        X = data.split(args.split).X
+        key = f"names_{args.split}"
+        names = ([n.decode() if isinstance(n, bytes) else str(n) for n in data.extras[key]]
+                 if key in data.extras else [f"{args.split}_{i}" for i in range(len(X))])
+        n, sequence = len(X), lambda i: decode(X[i])[0]  # only the chosen one is decoded
+    else:
+        from seqlens.io.fasta import read_fasta
+
+        source = args.fasta
+        names, seqs = read_fasta(check_input(args.fasta, "--fasta"))
+        n, sequence = len(seqs), seqs.__getitem__
+    if not n:
+        raise SeqlensError(f"{source}: no records")
     rec = str(args.record)
     if rec in names:
         i = names.index(rec)
-    elif rec.lstrip("-").isdigit() and -len(seqs) <= int(rec) < len(seqs):
+    elif rec.lstrip("-").isdigit() and -n <= int(rec) < n:
         i = int(rec)
     else:
-        raise SeqlensError(f"{args.fasta}: no record {rec!r} (has {len(seqs)} records)")
-    if not seqs[i]:
-        raise SeqlensError(f"{args.fasta}: record {names[i]!r} is empty")
-    return names[i], seqs[i]
+        raise SeqlensError(f"{source}: no record {rec!r} (has {n} records)")
+    seq = sequence(i)
+    if not seq:
+        raise SeqlensError(f"{source}: record {names[i]!r} is empty")
+    return names[i], seq
 
 
 def _memory_limit() -> int:
@@ -121,7 +141,7 @@ def _check_options(args, name: str, seq: str, loaded) -> tuple[int, int]:
     from seqlens.errors import SeqlensError
     from seqlens.interpret.surrogate.library import parse_window
 
-    where = args.fasta or "--sequence"
+    where = args.fasta or args.data or "--sequence"
     loaded.check_input((1, DNA.size, len(seq)), f"{where}: record {name!r}")
     n_out = loaded.n_outputs
     if n_out is not None and args.target >= n_out:
