@@ -1,28 +1,39 @@
-"""Attribution speed: our ISM (fast and naive) and DeepSHAP against tangermeme and captum.
+"""Attribution speed against the peers at their best setting, in one run: ISM and DeepSHAP against
+tangermeme (and captum's DeepLiftShap), and an attribution logo to PNG against tangermeme's
+``plot_logo``.
 
-Same model (a zoo model, random weights unless a run folder is given) and the same sequences and
-dinucleotide-shuffled references for every tool, in one run. Reports seconds, the speed ratio
-against each peer, the max abs difference of the values, and the DeepSHAP summation-to-delta error.
-Peers are optional: tangermeme (>= 1.6: ``saturation_mutagenesis(fast=True)``, ``deep_lift_shap``)
-and captum (``DeepLiftShap``) are used when importable, otherwise the table says so.
+Same model (a zoo architecture with seeded random weights, or a saved run folder), same sequences
+and the same dinucleotide-shuffled references for every tool, same thread count
+(``torch.set_num_threads``) for both sides.
 
-Timings are the median of ``--repeat`` runs, interleaved between the tools so that load from other
-jobs hits every tool alike; a ratio is the median of the per-repeat ratios.
+The peer's best setting is searched in the same run, then confirmed:
 
-Note on tangermeme's ``fast=True``: it times a first batch with plain ISM and keeps plain ISM
-whenever the whole job would take under 30 s that way, so on small jobs ``fast=True`` *is* its
-plain batched ISM. That is what a user gets and what ``ism_ratio_ours_over_tangermeme`` compares
-with. ``--tangermeme-fastpath`` also times its fastISM path forced on (the 30 s threshold patched
-to 0; the cost includes its ``torch.export`` capture and self-check) as
-``ism_ratio_ours_over_tangermeme_fastpath``.
+1. **sweep**: ours once, then every peer setting once, back to back. ISM settings: tangermeme's
+   ``saturation_mutagenesis`` at ``batch_size`` 32, 256 and 1024 with ``fast=False`` (plain
+   batched ISM) and with its fastISM path forced on (``fast=True`` with its 30-s threshold patched
+   to 0; the cost includes its ``torch.export`` capture and self-check, which a user pays on every
+   call; when its check rejects the path it runs plain ISM and the table says so), and its default
+   (``fast=True``, batch 32: plain ISM on jobs it estimates under 30 s). DeepSHAP settings:
+   tangermeme's ``deep_lift_shap`` at ``batch_size`` 32 and 256. The setting with the least CPU
+   time wins.
+2. **confirm**: ``--repeat`` rounds of ours and the winning peer setting (and captum), their order
+   alternating between rounds; a ratio is the median of the per-round ratios, of CPU seconds (the
+   process's user + system time: what a loaded shared machine disturbs least) and of wall seconds.
 
-Usage: python benchmarks/attribution_speed.py [--model cnn_dist [cnn_local ...]] [--n 20]
-       [--length 200] [--shuffles 20] [--methods ism,deepshap] [--repeat 3] [--device cpu]
-       [--threads 2] [--tangermeme-fastpath] [--tangermeme-batch-size 32]
-       [--out out/bench/attribution_speed.json]
+Values are compared too (ISM: max |ours - peer| of the raw output changes; DeepSHAP: max
+|ours - peer| and each tool's summation-to-delta error). Ours: ``seqlens.attribution.ism``
+(default settings: fast plan, batch 1024) and ``deep_lift_shap`` (defaults, batch 32).
 
-Several models (space- or comma-separated) give one row each; the JSON holds one flat dict per
-model under ``models`` and flat ``<model>_<key>`` copies of the ratios and differences.
+The load average is printed at the start and the end; on a loaded machine ratios of CPU seconds
+are the ones to read. Each model is one row; ``name@NxL`` sets its sequence count and length.
+
+Usage:
+    python benchmarks/attribution_speed.py [--model cnn_local@32x200 residualbind_dna400@4x400 ...]
+        [--methods ism,deepshap,logo] [--repeat 3] [--threads 1] [--shuffles 20]
+        [--peer-batch-sizes 32,256,1024] [--out out/bench/attribution_speed.json]
+
+Prints a table and writes JSON: one flat dict per model under ``models``, and ``ratios``: one
+record per (work, peer) with the settings of both sides (read by ``benchmarks/peers_summary.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +41,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
+import platform
 import statistics
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -42,42 +56,22 @@ from seqlens.attribution import deep_lift_shap, ism
 from seqlens.io.atomic import write_json
 from seqlens.shuffle import dinucleotide_shuffle
 
+TARGET = 0.5  # the issue's goal: ours <= 0.5 x the peer's best setting
+DEFAULT_MODELS = ["cnn_dist@32x200", "cnn_local@32x200", "cnn_attention@8x200", "residualbind_dna400@4x400"]
+
 
 def _clock(fn):
-    t = time.perf_counter()
+    """``(wall seconds, CPU seconds of this process, result)``."""
+    w, c = time.perf_counter(), time.process_time()
     out = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - t, out
+    return time.perf_counter() - w, time.process_time() - c, out
 
 
-def _interleaved(fns: dict, repeat: int) -> tuple[dict, dict, dict]:
-    """Run each of ``fns`` ``repeat`` times, interleaved; (median seconds, per-repeat seconds,
-    last outputs) per name. A function that raises is dropped (its error is in the outputs)."""
-    times: dict = {k: [] for k in fns}
-    outs: dict = {}
-    for _ in range(repeat):
-        for k, fn in fns.items():
-            if isinstance(outs.get(k), Exception):
-                continue
-            try:
-                t, outs[k] = _clock(fn)
-                times[k].append(t)
-            except Exception as exc:  # report, do not fail the benchmark
-                outs[k] = exc
-    med = {k: statistics.median(v) for k, v in times.items() if v}
-    return med, times, outs
-
-
-def _ratio(times, a, b):
-    """Median over repeats of time[a] / time[b]."""
-    if not times.get(a) or not times.get(b):
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
         return None
-    return statistics.median(x / y for x, y in zip(times[a], times[b]))
-
-
-def _np(a):
-    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
 
 
 def _version(name):
@@ -85,6 +79,10 @@ def _version(name):
         return importlib.import_module(name).__version__
     except Exception:
         return None
+
+
+def _np(a):
+    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
 
 
 class _Target(torch.nn.Module):
@@ -100,7 +98,7 @@ class _Target(torch.nn.Module):
 
 @contextlib.contextmanager
 def _tangermeme_fastpath_forced():
-    """tangermeme's fastISM path even on small jobs (patches its 30 s threshold to 0)."""
+    """tangermeme's fastISM path even on small jobs (its 30 s threshold patched to 0)."""
     import tangermeme.saturation_mutagenesis as tsm
 
     old = tsm._FAST_MIN_SECONDS
@@ -111,140 +109,250 @@ def _tangermeme_fastpath_forced():
         tsm._FAST_MIN_SECONDS = old
 
 
-def bench_model(name: str, args, versions: dict) -> dict:
+def _sweep_and_confirm(ours, peers: dict, repeat: int, others: dict | None = None) -> dict:
+    """Time ``ours`` and every peer setting once (the sweep), then ``repeat`` rounds of ours, the
+    fastest peer setting by CPU time, and ``others`` (single-setting peers), order alternating.
+
+    Returns ``{"sweep": {name: (wall, cpu)}, "best": name, "rounds": {name: [(wall, cpu)]},
+    "outputs": {name: last result or the exception}}``."""
+    outputs, sweep = {}, {}
+    for name, fn in {"ours": ours, **peers}.items():
+        try:
+            wall, cpu, outputs[name] = _clock(fn)
+            sweep[name] = (wall, cpu)
+        except Exception as exc:  # a peer setting that fails is reported, not fatal
+            outputs[name] = exc
+    timed = [k for k in peers if k in sweep]
+    best = min(timed, key=lambda k: sweep[k][1]) if timed else None
+    fns = {"ours": ours, **({best: peers[best]} if best else {}), **(others or {})}
+    rounds: dict = {k: [] for k in fns}
+    for r in range(repeat):
+        order = list(fns) if r % 2 == 0 else list(fns)[::-1]
+        for k in order:
+            if isinstance(outputs.get(k), Exception):
+                continue
+            try:
+                wall, cpu, outputs[k] = _clock(fns[k])
+                rounds[k].append((wall, cpu))
+            except Exception as exc:
+                outputs[k] = exc
+    return {"sweep": sweep, "best": best, "rounds": rounds, "outputs": outputs}
+
+
+def _ratios(rounds, a, b) -> dict:
+    """Median per-round ratios a / b of CPU and wall seconds, and the medians of each."""
+    ra, rb = rounds.get(a) or [], rounds.get(b) or []
+    n = min(len(ra), len(rb))
+    if not n:
+        return {}
+    return {"ratio_cpu": statistics.median(ra[i][1] / rb[i][1] for i in range(n)),
+            "ratio_wall": statistics.median(ra[i][0] / rb[i][0] for i in range(n)),
+            "ours_cpu_s": statistics.median(x[1] for x in ra[:n]),
+            "ours_wall_s": statistics.median(x[0] for x in ra[:n]),
+            "peer_cpu_s": statistics.median(x[1] for x in rb[:n]),
+            "peer_wall_s": statistics.median(x[0] for x in rb[:n]), "rounds": n}
+
+
+def _record(work, ours_setting, peer, peer_setting, r: dict, args, values: str = "", note: str = ""):
+    met = r.get("ratio_cpu") is not None and r["ratio_cpu"] <= TARGET
+    return {"benchmark": "attribution_speed", "work": work, "ours": ours_setting, "peer": peer,
+            "peer_setting": peer_setting, "threads": args.threads, **r, "target": TARGET, "met": met,
+            "values": values, "note": note}
+
+
+def _load(spec: str, args):
+    """``(model with one output, label, N, L)`` for ``name[@NxL]`` or a run folder."""
     from seqlens.models import build_model, load_model
 
+    name, _, size = spec.partition("@")
+    n, length = (int(v) for v in size.lower().split("x")) if size else (args.n, args.length)
     if Path(name).is_dir():
         model = load_model(name)
+        length = model.config.get("seq_length", length)
     else:
         kw = {"activation": args.activation} if args.activation else {}
-        model = build_model(name, seq_length=args.length, random_state=args.seed, **kw)
-    model = _Target(model.eval(), 0).to(args.device).eval()
-    rng = np.random.default_rng(args.seed)
-    X = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (args.n, args.length))].transpose(0, 2, 1).copy()
+        model = build_model(name, seq_length=length, random_state=args.seed, **kw)
+    return _Target(model.eval(), 0).eval(), Path(name).name, n, length
+
+
+def bench_ism(model, label, Xt, args, versions, res, records):
+    from seqlens.attribution.fast_ism import LocalPlan
+
+    work = f"ISM {label} {len(Xt)}x{Xt.shape[-1]}"
+    with torch.no_grad():
+        res["ism_fast_plan_used"] = LocalPlan.build(model, Xt[:1]) is not None
+    ism(model, Xt[:1])  # warm-up (imports, first-call costs), for every tool alike
+    ours = lambda: ism(model, Xt)  # noqa: E731
+    peers = {}
+    if versions["tangermeme"]:
+        from tangermeme.saturation_mutagenesis import saturation_mutagenesis as tsm
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tsm(model, Xt[:1], device="cpu", fast=False, raw_outputs=True)
+
+        def peer(fast, bs, forced=False):
+            def run():
+                with (_tangermeme_fastpath_forced() if forced else contextlib.nullcontext()), \
+                        warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    y0, y_hat = tsm(model, Xt, device="cpu", fast=fast, batch_size=bs, raw_outputs=True)
+                why = [str(w.message) for w in caught if "using fast=False" in str(w.message)]
+                return y0, y_hat, (why[0][:200] if why else None)
+            return run
+
+        for bs in args.peer_batch_sizes:
+            peers[f"fast=False, batch_size={bs}"] = peer(False, bs)
+        for bs in args.peer_batch_sizes:
+            peers[f"fastISM forced (fast=True, 30 s threshold 0), batch_size={bs}"] = peer(True, bs, True)
+        peers["default (fast=True, batch_size=32)"] = peer(True, 32)
+    naive = {"naive": lambda: ism(model, Xt, fast=False)}
+    out = _sweep_and_confirm(ours, peers, args.repeat, others=naive)
+    fast = _np(out["outputs"]["ours"])
+    res["ism_seconds_cpu"] = statistics.median(x[1] for x in out["rounds"]["ours"])
+    res["ism_fast_vs_naive_max_abs_diff"] = float(np.abs(fast - _np(out["outputs"]["naive"])).max())
+    r = _ratios(out["rounds"], "ours", "naive")
+    res["ism_speedup_vs_naive_cpu"] = 1 / r["ratio_cpu"] if r else None
+    res["ism_peer_sweep_cpu_s"] = {k: round(v[1], 3) for k, v in out["sweep"].items()}
+    for k, v in out["outputs"].items():
+        if isinstance(v, Exception):
+            res.setdefault("errors", {})[k] = repr(v)[:300]
+    best = out["best"]
+    if best is None:
+        return
+    y0, y_hat, fallback = out["outputs"][best]
+    diff = float(np.abs(_np(y_hat[..., 0] - y0[:, None, None, 0]) - fast).max())
+    fallbacks = {k: v[2] for k, v in out["outputs"].items()
+                 if k != "ours" and isinstance(v, tuple) and len(v) == 3 and v[2]}
+    if fallbacks:
+        res["tangermeme_fastism_fallbacks"] = fallbacks
+    r = _ratios(out["rounds"], "ours", best)
+    res.update({"ism_peer_best_setting": best, **{f"ism_{k}": v for k, v in r.items()},
+                "ism_max_abs_diff_tangermeme": diff})
+    plan = "used" if res["ism_fast_plan_used"] else "not used"
+    ours_setting = f"seqlens ism (fast plan {plan}, batch 1024)"
+    note = f"tangermeme fell back to plain ISM: {fallback}" if fallback else ""
+    records.append(_record(work, ours_setting, f"tangermeme {versions['tangermeme']}", best, r, args,
+                           f"max |ours - tangermeme| = {diff:.1e}", note))
+
+
+def bench_deepshap(model, label, X, args, versions, res, records):
+    work = f"DeepSHAP {label} {len(X)}x{X.shape[-1]}, {args.shuffles} references"
+    R = torch.from_numpy(dinucleotide_shuffle(X, args.shuffles, random_state=args.seed))
     Xt = torch.from_numpy(X)
-    res: dict = {"model": name, "n_sequences": args.n, "length": args.length,
-                 "tangermeme_batch_size": args.tangermeme_batch_size or 32}
-    methods = set(args.methods)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        deep_lift_shap(model, Xt[:1], references=R[:1])
+    ours = lambda: deep_lift_shap(model, Xt, references=R, return_delta=True)  # noqa: E731
+    peers, others = {}, {}
+    if versions["tangermeme"]:
+        from tangermeme.deep_lift_shap import deep_lift_shap as t_dls
 
-    # ---- ISM ---------------------------------------------------------------------------------
-    if "ism" in methods:
-        from seqlens.attribution.fast_ism import LocalPlan
+        def peer(bs):
+            return lambda: t_dls(model, Xt, references=R, batch_size=bs, warning_threshold=1e-3,
+                                 device="cpu", only_warn=True)
 
-        with torch.no_grad():
-            res["ism_fast_path_used"] = LocalPlan.build(model.eval(), Xt[:1].to(args.device)) is not None
-        ism(model, Xt[:1], device=args.device)  # warm-up
-        fns = {"ours": lambda: ism(model, Xt, device=args.device),
-               "naive": lambda: ism(model, Xt, fast=False, device=args.device)}
-        if versions["tangermeme"]:
-            from tangermeme.saturation_mutagenesis import saturation_mutagenesis
+        for bs in sorted({32, 256}):
+            peers[f"batch_size={bs}"] = peer(bs)
+    if versions["captum"]:
+        from captum.attr import DeepLiftShap
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                saturation_mutagenesis(model, Xt[:1], device=args.device, fast=True)  # warm-up
-            tkw = {} if args.tangermeme_batch_size is None else {"batch_size": args.tangermeme_batch_size}
-            fns["tangermeme"] = lambda: saturation_mutagenesis(model, Xt, device=args.device, fast=True,
-                                                               raw_outputs=True, **tkw)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            med, times, outs = _interleaved(fns, args.repeat)
-        fast, naive = _np(outs["ours"]), _np(outs["naive"])
-        res["ism_fast_seconds"] = med["ours"]
-        res["ism_naive_seconds"] = med["naive"]
-        res["ism_speedup_vs_naive"] = 1 / _ratio(times, "ours", "naive")
-        res["ism_fast_vs_naive_max_abs_diff"] = float(np.abs(fast - naive).max())
-        if "tangermeme" in fns:
-            if isinstance(outs["tangermeme"], Exception):
-                res["tangermeme_error"] = repr(outs["tangermeme"])[:300]
-            else:
-                y0, y_hat = outs["tangermeme"]
-                # raw outputs: y(mutant) - y(original) at every letter (0 at the observed one)
-                t = _np(y_hat[..., 0] - y0[:, None, None, 0])
-                res["tangermeme_ism_seconds"] = med["tangermeme"]
-                res["ism_ratio_ours_over_tangermeme"] = _ratio(times, "ours", "tangermeme")
-                res["ism_max_abs_diff_tangermeme"] = float(np.abs(t - fast).max())
-            if args.tangermeme_fastpath:
-                try:
-                    with _tangermeme_fastpath_forced(), warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always")
-                        fp_s, (y0, y_hat) = _clock(lambda: saturation_mutagenesis(
-                            model, Xt, device=args.device, fast=True, raw_outputs=True, **tkw))
-                    res["tangermeme_fastpath_ism_seconds"] = fp_s
-                    res["ism_ratio_ours_over_tangermeme_fastpath"] = med["ours"] / fp_s
-                    why = [str(w.message) for w in caught if "using fast=False" in str(w.message)]
-                    res["tangermeme_fastpath_used"] = not why
-                    if why:
-                        res["tangermeme_fastpath_fallback"] = why[0][:300]
-                    t = _np(y_hat[..., 0] - y0[:, None, None, 0])
-                    res["ism_max_abs_diff_tangermeme_fastpath"] = float(np.abs(t - fast).max())
-                except Exception as exc:
-                    res["tangermeme_fastpath_error"] = repr(exc)[:300]
+        def run_captum():
+            outs, deltas = [], []
+            for i in range(len(Xt)):
+                a, dd = DeepLiftShap(model).attribute(Xt[i:i + 1], baselines=R[i], target=0,
+                                                      return_convergence_delta=True)
+                outs.append(a.detach())
+                deltas.append(dd.detach())
+            return torch.cat(outs), torch.cat(deltas)
 
-    # ---- DeepSHAP ----------------------------------------------------------------------------
-    if "deepshap" in methods:
-        R = dinucleotide_shuffle(X, args.shuffles, random_state=args.seed)
-        Rt = torch.from_numpy(R)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            deep_lift_shap(model, Xt[:1], references=Rt[:1], device=args.device)
-        fns = {"ours": lambda: deep_lift_shap(model, Xt, references=Rt, return_delta=True,
-                                              device=args.device)}
-        if versions["tangermeme"]:
-            from tangermeme.deep_lift_shap import deep_lift_shap as t_dls
+        others["captum"] = run_captum
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = _sweep_and_confirm(ours, peers, args.repeat, others)
+    attr, delta = out["outputs"]["ours"]
+    res["deepshap_max_abs_delta"] = float(delta.abs().max())
+    res["deepshap_peer_sweep_cpu_s"] = {k: round(v[1], 3) for k, v in out["sweep"].items()}
+    for k, v in out["outputs"].items():
+        if isinstance(v, Exception):
+            res.setdefault("errors", {})[f"deepshap {k}"] = repr(v)[:300]
+    setting = "seqlens deep_lift_shap (defaults: batch 32, exact rules)"
+    if out["best"] and not isinstance(out["outputs"][out["best"]], Exception):
+        r = _ratios(out["rounds"], "ours", out["best"])
+        # tangermeme's default output: each column's sum of our (hypothetical) contributions, put on
+        # the observed letter (tests/attribution/test_tangermeme_compat.py)
+        diff = float(np.abs(_np(out["outputs"][out["best"]]) - _np(attr.sum(1, keepdim=True) * Xt)).max())
+        res.update({"deepshap_peer_best_setting": out["best"], **{f"deepshap_{k}": v for k, v in r.items()},
+                    "deepshap_max_abs_diff_tangermeme": diff})
+        records.append(_record(work, setting, f"tangermeme {versions['tangermeme']}", out["best"], r, args,
+                               f"max |ours - tangermeme| = {diff:.1e}; ours sum-to-delta "
+                               f"{res['deepshap_max_abs_delta']:.1e}"))
+    if "captum" in others and not isinstance(out["outputs"].get("captum"), Exception):
+        c_attr, c_delta = out["outputs"]["captum"]
+        r = _ratios(out["rounds"], "ours", "captum")
+        diff = float(np.abs(_np(c_attr) - _np(attr)).max())
+        res.update({f"deepshap_captum_{k}": v for k, v in r.items()})
+        records.append(_record(work, setting, f"captum {versions['captum']}",
+                               "DeepLiftShap, one sequence and its references per call", r, args,
+                               f"max |ours - captum| = {diff:.1e}; captum sum-to-delta "
+                               f"{float(c_delta.abs().max()):.1e}"))
 
-            fns["tangermeme"] = lambda: t_dls(model, Xt, references=Rt, device=args.device,
-                                              warning_threshold=1e-3)
-        if versions["captum"]:
-            from captum.attr import DeepLiftShap
 
-            def run_captum():
-                outs, deltas = [], []
-                for i in range(args.n):
-                    a, dd = DeepLiftShap(model).attribute(Xt[i:i + 1].to(args.device),
-                                                          baselines=Rt[i].to(args.device), target=0,
-                                                          return_convergence_delta=True)
-                    outs.append(a.detach().cpu())
-                    deltas.append(dd.detach().cpu())
-                return torch.cat(outs), torch.cat(deltas)
+def bench_logo(args, versions, records) -> dict:
+    """A 1-kb attribution track (observed letters only, ``attr * X``) drawn and written to PNG at
+    the same size and dpi by both tools: new figure, draw, ``savefig``, close."""
+    import matplotlib
 
-            fns["captum"] = run_captum
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            med, times, outs = _interleaved(fns, args.repeat)
-        ours, d = outs["ours"]
-        res["deepshap_seconds"] = med["ours"]
-        res["deepshap_max_abs_delta"] = float(d.abs().max())
-        if "tangermeme" in fns:
-            if isinstance(outs["tangermeme"], Exception):
-                res["tangermeme_deepshap_error"] = repr(outs["tangermeme"])[:300]
-            else:
-                res["tangermeme_deepshap_seconds"] = med["tangermeme"]
-                res["deepshap_ratio_ours_over_tangermeme"] = _ratio(times, "ours", "tangermeme")
-                diff = np.abs(_np(outs["tangermeme"]) - _np(ours))
-                res["deepshap_max_abs_diff_tangermeme"] = float(diff.max())
-        if "captum" in fns:
-            if isinstance(outs["captum"], Exception):
-                res["captum_error"] = repr(outs["captum"])[:300]
-            else:
-                c_attr, c_delta = outs["captum"]
-                res["captum_deepshap_seconds"] = med["captum"]
-                res["deepshap_ratio_ours_over_captum"] = _ratio(times, "ours", "captum")
-                res["captum_deepshap_max_abs_delta"] = float(c_delta.abs().max())
-                res["deepshap_max_abs_diff_captum"] = float(np.abs(_np(c_attr) - _np(ours)).max())
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlens.plot.logos import logo
+
+    rng = np.random.default_rng(args.seed)
+    L, size, dpi = 1000, (20.0, 2.0), 100
+    X = np.eye(4, dtype=np.float32)[rng.integers(0, 4, L)].T
+    attr = (rng.normal(size=(4, L)).astype(np.float32) * X)
+    tmp = Path(tempfile.mkdtemp(prefix="logo_speed_"))
+
+    def draw(fn, path):
+        def run():
+            fig, ax = plt.subplots(figsize=size)
+            fn(ax)
+            fig.savefig(path, dpi=dpi)
+            plt.close(fig)
+            return path.stat().st_size
+        return run
+
+    ours = draw(lambda ax: logo(attr, ax=ax), tmp / "ours.png")
+    ours()  # warm-up: glyph paths, font cache
+    peers = {}
+    if versions["tangermeme"]:
+        from tangermeme.plot import plot_logo
+
+        peers["plot_logo (defaults)"] = draw(lambda ax: plot_logo(attr, ax=ax), tmp / "tangermeme.png")
+        peers["plot_logo (defaults)"]()
+    out = _sweep_and_confirm(ours, peers, max(args.repeat, 3))
+    res = {"logo_length": L, "logo_figsize": list(size), "logo_dpi": dpi}
+    if out["best"]:
+        r = _ratios(out["rounds"], "ours", out["best"])
+        res.update({f"logo_{k}": v for k, v in r.items()})
+        records.append(_record(f"logo of a {L}-nt attribution track to PNG", "seqlens.plot.logos.logo",
+                               f"tangermeme {versions['tangermeme']}", out["best"], r, args,
+                               note=f"{size[0]:g}x{size[1]:g} in at {dpi} dpi, Agg"))
     return res
 
 
 _COLUMNS = [  # (key, header, format)
-    ("ism_fast_seconds", "ism_s", ".3f"),
-    ("ism_naive_seconds", "naive_s", ".3f"),
-    ("tangermeme_ism_seconds", "tm_ism_s", ".3f"),
-    ("ism_ratio_ours_over_tangermeme", "ism/tm", ".3f"),
-    ("ism_ratio_ours_over_tangermeme_fastpath", "ism/tm_fp", ".3f"),
+    ("ism_ours_cpu_s", "ism_cpu_s", ".2f"),
+    ("ism_peer_cpu_s", "tm_cpu_s", ".2f"),
+    ("ism_ratio_cpu", "ism/tm_cpu", ".3f"),
+    ("ism_ratio_wall", "ism/tm_wall", ".3f"),
+    ("ism_speedup_vs_naive_cpu", "x_naive", ".1f"),
     ("ism_fast_vs_naive_max_abs_diff", "diff_naive", ".1e"),
     ("ism_max_abs_diff_tangermeme", "diff_tm", ".1e"),
-    ("deepshap_seconds", "shap_s", ".3f"),
-    ("deepshap_ratio_ours_over_tangermeme", "shap/tm", ".3f"),
-    ("deepshap_ratio_ours_over_captum", "shap/captum", ".3f"),
+    ("deepshap_ours_cpu_s", "shap_cpu_s", ".2f"),
+    ("deepshap_ratio_cpu", "shap/tm_cpu", ".3f"),
+    ("deepshap_captum_ratio_cpu", "shap/captum", ".3f"),
     ("deepshap_max_abs_delta", "shap_delta", ".1e"),
 ]
 
@@ -261,51 +369,66 @@ def _table(rows: list[dict]) -> str:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", nargs="+", default=["cnn_dist"],
-                   help="zoo names or run folders (several, space- or comma-separated)")
+    p.add_argument("--model", nargs="+", default=DEFAULT_MODELS,
+                   help="zoo names or run folders, each optionally @NxL (sequences x length)")
     p.add_argument("--activation", default=None)
-    p.add_argument("--n", type=int, default=20)
-    p.add_argument("--length", type=int, default=200)
+    p.add_argument("--n", type=int, default=16, help="sequences when a model has no @NxL")
+    p.add_argument("--length", type=int, default=200, help="length when a model has no @NxL")
     p.add_argument("--shuffles", type=int, default=20)
-    p.add_argument("--methods", default="ism,deepshap", help="comma-separated: ism, deepshap")
-    p.add_argument("--repeat", type=int, default=3, help="timing repeats (median)")
-    p.add_argument("--tangermeme-batch-size", type=int, default=None,
-                   help="batch_size for tangermeme's ISM (default: its own default, 32)")
-    p.add_argument("--tangermeme-fastpath", action="store_true",
-                   help="also time tangermeme's fastISM path forced on (see module doc)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--methods", default="ism,deepshap,logo", help="comma-separated: ism, deepshap, logo")
+    p.add_argument("--repeat", type=int, default=3, help="confirmation rounds (median)")
+    p.add_argument("--peer-batch-sizes", default="32,256,1024", help="tangermeme ISM batch sizes swept")
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out/bench/attribution_speed.json")
     args = p.parse_args(argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = set(args.methods) - {"ism", "deepshap"}
-    if unknown:
-        p.error(f"unknown methods {sorted(unknown)}")
-    models = [m for arg in args.model for m in arg.split(",") if m]
+    if set(args.methods) - {"ism", "deepshap", "logo"}:
+        p.error(f"unknown methods {sorted(set(args.methods) - {'ism', 'deepshap', 'logo'})}")
+    args.peer_batch_sizes = [int(b) for b in args.peer_batch_sizes.split(",") if b]
     torch.set_num_threads(args.threads)
     versions = {"torch": torch.__version__, "tangermeme": _version("tangermeme"),
-                "captum": _version("captum")}
-    out = {"n_sequences": args.n, "length": args.length, "shuffles": args.shuffles, "repeat": args.repeat,
-           "device": args.device, "threads": args.threads, **versions, "models": {}}
+                "captum": _version("captum"), "matplotlib": _version("matplotlib"), "numpy": np.__version__,
+                "python": platform.python_version()}
+    load_start = _loadavg()
+    print(f"attribution speed, {args.threads} thread(s) for every tool (torch.set_num_threads), "
+          f"{os.cpu_count()} CPUs, load average {load_start} at the start; "
+          + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    out = {"settings": {k: v for k, v in vars(args).items()}, "versions": versions,
+           "loadavg_start": load_start, "cpus": os.cpu_count(), "models": {}, "ratios": []}
     rows = []
-    for name in models:
-        res = bench_model(name, args, versions)
+    specs = [m for arg in args.model for m in arg.split(",") if m]
+    for spec in specs if {"ism", "deepshap"} & set(args.methods) else []:
+        model, label, n, length = _load(spec, args)
+        rng = np.random.default_rng(args.seed)
+        X = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (n, length))].transpose(0, 2, 1).copy()
+        res = {"model": label, "n_sequences": n, "length": length, "loadavg_before": _loadavg()}
+        with torch.no_grad():
+            if "ism" in args.methods:
+                bench_ism(model, label, torch.from_numpy(X), args, versions, res, out["ratios"])
+        if "deepshap" in args.methods:
+            bench_deepshap(model, label, X, args, versions, res, out["ratios"])
         rows.append(res)
-        out["models"][name] = res
-        key = Path(name).name if Path(name).is_dir() else name
-        for k, v in res.items():
-            if k not in ("model", "n_sequences", "length"):
-                out[f"{key}_{k}"] = v
+        out["models"][label] = res
+        print(_table([res]), flush=True)
+    if "logo" in args.methods:
+        out["logo"] = bench_logo(args, versions, out["ratios"])
+    out["loadavg_end"] = _loadavg()
 
-    print(f"attribution speed: {args.n} x {args.length} bp, {args.shuffles} references, {args.device}, "
-          f"{args.threads} threads, median of {args.repeat}; torch {versions['torch']}, "
-          f"tangermeme {versions['tangermeme']}, captum {versions['captum']}")
-    print(_table(rows))
+    print()
+    if rows:
+        print(_table(rows))
     for r in rows:
-        extra = {k: v for k, v in r.items() if k.endswith(("_error", "_used", "_fallback"))}
-        if extra:
-            print(f"  {r['model']}: " + ", ".join(f"{k}={v}" for k, v in extra.items()))
+        for key in ("ism_peer_best_setting", "deepshap_peer_best_setting", "tangermeme_fastism_fallbacks",
+                    "errors"):
+            if key in r:
+                print(f"  {r['model']}: {key} = {r[key]}")
+    print(f"\nratios (ours / peer's best setting, same run; target <= {TARGET}; load average "
+          f"{load_start} -> {out['loadavg_end']}):")
+    for rec in out["ratios"]:
+        print(f"  {rec['work']}: {rec.get('ratio_cpu', float('nan')):.3f} CPU, "
+              f"{rec.get('ratio_wall', float('nan')):.3f} wall vs {rec['peer']} [{rec['peer_setting']}]"
+              f"{' - met' if rec['met'] else ' - NOT met'}; {rec['values']} {rec['note']}".rstrip())
     if not versions["tangermeme"]:
         print("  (tangermeme not installed: pip install 'tangermeme>=1.6' to compare)")
     if not versions["captum"]:
