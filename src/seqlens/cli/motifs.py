@@ -316,6 +316,8 @@ def run(args) -> int:
     attr, X = inp["attr"], inp["X"]
     if args.window > X.shape[2]:
         raise SeqlensError(f"--window {args.window} is longer than the sequences ({X.shape[2]})")
+    print(f"seqlens motifs: seqlets -> patterns -> Tomtom -> hits in the {inp['method']} maps of "
+          f"{len(X):,} sequences", flush=True)
     res = discover(attr, X, window=args.window, flank=args.flank, fdr=args.fdr, null=args.null,
                    max_seqlets=args.max_seqlets, min_similarity=args.min_similarity,
                    seed_similarity=args.seed_similarity, merge_similarity=args.merge_similarity,
