@@ -72,7 +72,7 @@ def test_explicit_distances_with_a_step(env, run_cli):
 def test_gaps_that_do_not_fit_are_refused_before_any_work(env, run_cli):
     code, _, err, added = _gia(env, run_cli, "g_far", 100, "--distances", "80:90")
     assert code == 2 and not added
-    assert "--distances" in err and "need 104 positions, the sequences have 100" in err
+    assert "--distances" in err and "exceed length 100 (they need 104 positions)" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -139,8 +139,8 @@ def _check_fit(args, L: int, n_outputs: int | None) -> None:
         need = len(args.pattern[0]) + max(_distances(args, L)) + len(args.pattern[1])
         if need > L:
             raise SeqlensError(f"--distances: patterns of widths {len(args.pattern[0])} and "
-                               f"{len(args.pattern[1])} at a gap of {max(_distances(args, L))} need "
-                               f"{need} positions, the sequences have {L}")
+                               f"{len(args.pattern[1])} at a gap of {max(_distances(args, L))} exceed "
+                               f"length {L} (they need {need} positions)")
     if args.position is not None:
         for w in widths:
             if args.position + w > L:
