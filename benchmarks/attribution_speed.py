@@ -281,12 +281,17 @@ def bench_deepshap(model, label, X, args, versions, res, records):
         r = _ratios(out["rounds"], "ours", out["best"])
         # tangermeme's default output: each column's sum of our (hypothetical) contributions, put on
         # the observed letter (tests/attribution/test_tangermeme_compat.py)
-        diff = float(np.abs(_np(out["outputs"][out["best"]]) - _np(attr.sum(1, keepdim=True) * Xt)).max())
+        t_attr = _np(out["outputs"][out["best"]])
+        diff = float(np.abs(t_attr - _np(attr.sum(1, keepdim=True) * Xt)).max())
+        with torch.no_grad():  # its summation to delta: sum of attributions = f(x) - mean f(references)
+            fx = model(Xt)[:, 0]
+            fr = model(R.reshape(-1, *R.shape[2:]))[:, 0].reshape(R.shape[:2]).mean(1)
+        t_delta = float(np.abs(t_attr.sum((1, 2)) - _np(fx - fr)).max())
         res.update({"deepshap_peer_best_setting": out["best"], **{f"deepshap_{k}": v for k, v in r.items()},
-                    "deepshap_max_abs_diff_tangermeme": diff})
+                    "deepshap_max_abs_diff_tangermeme": diff, "tangermeme_deepshap_max_abs_delta": t_delta})
         records.append(_record(work, setting, f"tangermeme {versions['tangermeme']}", out["best"], r, args,
-                               f"max |ours - tangermeme| = {diff:.1e}; ours sum-to-delta "
-                               f"{res['deepshap_max_abs_delta']:.1e}"))
+                               f"max |ours - tangermeme| = {diff:.1e}; sum-to-delta: ours "
+                               f"{res['deepshap_max_abs_delta']:.1e}, tangermeme {t_delta:.1e}"))
     if "captum" in others and not isinstance(out["outputs"].get("captum"), Exception):
         c_attr, c_delta = out["outputs"]["captum"]
         r = _ratios(out["rounds"], "ours", "captum")
