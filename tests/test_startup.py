@@ -69,3 +69,31 @@ def test_numpy_auroc_aupr_equal_sklearn_with_ties():
         assert abs(aupr(y, s)[t] - average_precision_score(y[:, t], s[:, t])) < 1e-12
     assert auroc([1, 0, 1, 0], [0.9, 0.1, 0.9, 0.9])[0] == 0.75  # one tied pair counts 1/2
     assert aupr([1, 0, 0], [0.2, 0.9, 0.1])[0] == 0.5
+
+
+def test_msa_precompile_covers_a_real_fit(shared_data):
+    """After ``seqlens.msa.precompile`` a real Potts fit (DHFR, weights, L-BFGS, line search) and
+    the sampling distances need no kernel of a new type: nothing is left to compile on a user's
+    first run once the cache is filled."""
+    probe = f"""
+import json, numba, importlib, pkgutil
+import seqlens.msa
+from seqlens.msa.precompile import precompile
+precompile()
+kernels = {{}}
+for mod in pkgutil.iter_modules(seqlens.msa.__path__):
+    m = importlib.import_module("seqlens.msa." + mod.name)
+    for k, v in vars(m).items():
+        if isinstance(v, numba.core.registry.CPUDispatcher) and v.__module__ == m.__name__:
+            kernels[m.__name__ + "." + k] = v
+before = {{k: len(v.signatures) for k, v in kernels.items()}}
+from seqlens.msa import Alignment, Potts
+from seqlens.msa.sampling import nearest_hamming
+msa = Alignment.read("{shared_data / 'msa' / 'DHFR.a2m'}", focus="DYR_ECOLI").subset(range(500))
+Potts(preset="plmc", max_iter=2, n_threads=1).fit(msa)
+nearest_hamming(msa.X[:5], msa.X[:50])
+print(json.dumps([k for k, v in kernels.items() if len(v.signatures) != before[k]]))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
