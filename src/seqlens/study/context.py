@@ -15,9 +15,9 @@ from seqlens.errors import SeqlensError
 # reproduces; "tiny" (hidden ``--tiny``) only checks the machinery (kill and resume tests).
 SETTINGS = {
     "quick": dict(
-        zoo_seeds=3, n_regcode=3000, epochs=8, patience=3, n_attr=50, n_motif_seqs=2000,
+        zoo_seeds=3, n_regcode=2000, epochs=8, patience=3, n_attr=50, n_motif_seqs=2000,
         attr_methods=("saliency", "smoothgrad", "ig", "deepshap", "ism"), n_null=200, n_filter_test=2000,
-        spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=6, pgd_steps=3,
+        spacing_step=6, surrogate_n=4000, surrogate_kind="additive", robust_epochs=4, pgd_steps=2,
         potts_iterations=20, attention_iterations=6, attention_heads=32, pdz_sequences=8000,
         ig_steps=16, smooth_n=8, shap_refs=4, n_glifac=1000, retrain=(),
     ),
