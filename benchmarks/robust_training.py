@@ -474,9 +474,9 @@ def figure(paired: pd.DataFrame, path: Path, title_note: str = ""):
             if k == 0:
                 ax.set_ylabel("regime", fontsize=7)
     axes[0, 0].invert_yaxis()  # shared: once
-    fig.suptitle("Robust training vs standard: paired difference over seeds (consistency: over "
-                 f"sequences), 95% t interval\n{title_note.strip(' -')}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.55 / figsize[1]))
+    fig.suptitle("Regime - standard training, 95% t interval\n(paired by seed; consistency by sequence)"
+                 + (f"\n{title_note.strip(' -')}" if title_note else ""), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / figsize[1]))
     return save_figure(fig, path)
 
 
