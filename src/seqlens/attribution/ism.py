@@ -36,6 +36,10 @@ from seqlens.attribution._utils import (
 )
 from seqlens.errors import ParameterError, SeqlensError
 
+# the fast plan runs at most this many mutants at a time: its windows then stay in the CPU caches
+# (measured at 1 thread: ResidualBind 1.5x and cnn_local 1.05x faster than 1024 at a time)
+_FAST_CHUNK = 256
+
 
 def _mutants(x: torch.Tensor, start: int, end: int):
     """All single substitutions of one sequence ``x`` ``(A, L)`` in ``[start, end)``.
@@ -70,7 +74,7 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
         with extra inputs (``args``) run the naive ISM.
     args : extra model inputs, each ``(N, ...)``; sequence ``i``'s rows go with all its mutants.
     alphabet : the alphabet when it has not 4, 20 or 21 letters.
-    batch_size : mutants per forward pass.
+    batch_size : mutants per forward pass (at most 256 at a time on the fast plan).
 
     Returns
     -------
@@ -107,8 +111,9 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
             tgt = per_batch_target(target, slice(i, i + 1))
             pos, let = _mutants(x, start, end)
             vals = []
-            for s in range(0, len(pos), batch_size):
-                p, a = pos[s:s + batch_size], let[s:s + batch_size]
+            step = batch_size if runner is None else min(batch_size, _FAST_CHUNK)
+            for s in range(0, len(pos), step):
+                p, a = pos[s:s + step], let[s:s + step]
                 t = repeat_target(tgt, len(p))
                 if runner is not None:
                     y = select_output(runner.run(x, p, a), t, activation)
