@@ -83,7 +83,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         peer = f"{r['peer']} [{r['peer_setting']}]" if r["peer"] else "-"
         met = {True: "yes", False: "**no**"}.get(r["met"], "-")
-        values = f"{r['values']} {r['note']}".strip() or "-"
+        values = (f"{r['values']} {r['note']}".strip() or "-").replace("|", "\\|")  # Markdown cells
         lines.append("| " + " | ".join([
             str(r["work"]), peer, _fmt(r["threads"], "d"), _fmt(r["ratio_cpu"]), _fmt(r["ratio_wall"]),
             _fmt(r["target"], "g"), met, values, _fmt(r["load"]), r["file"]]) + " |")
