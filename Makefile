@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m seqlens.msa.precompile
 	touch $(STAMP)
 
 # the study at quick settings; `seqlens study --out out/study` runs the default settings
