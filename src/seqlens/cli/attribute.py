@@ -300,6 +300,7 @@ def _ism_eta(eta: float, n: int, length: int) -> None:
 
 
 def run_attribute(args) -> int:
+    print(f"seqlens attribute: {args.method} maps of {args.model} on {args.data}", flush=True)
     import torch
 
     from seqlens.attribution import angle_statistics

@@ -168,6 +168,8 @@ def check_database(database, spec, n_letters: int) -> None:
 def run(args) -> int:
     import time
 
+    print(f"seqlens filters: the first-layer filters of {args.model} as motifs, from {args.data}",
+          flush=True)
     import matplotlib
 
     matplotlib.use("Agg")
