@@ -539,7 +539,8 @@ def _evaluate_proxy(args, path: Path, out: Path, X, maps: dict) -> int:
     wide = [m.name for m in motifs if m.width > X.shape[2]]
     if wide:
         raise SeqlensError(f"--motifs: {', '.join(wide)} wider than the sequences ({X.shape[2]})")
-    print(f"seqlens evaluate-attributions: scanning {len(X):,} sequences for {len(motifs)} motifs "
+    named = f"{len(motifs)} motif{'s' if len(motifs) > 1 else ''}"
+    print(f"seqlens evaluate-attributions: scanning {len(X):,} sequences for {named} "
           f"(p <= {args.threshold:g})")
     truth, hits = proxy_truth(X, motifs, threshold=args.threshold)
     metrics = {"n_sequences": int(len(X)), "proxy_n_motifs": len(motifs), "proxy_threshold": args.threshold,
@@ -551,7 +552,6 @@ def _evaluate_proxy(args, path: Path, out: Path, X, maps: dict) -> int:
     metrics.update({f"proxy_{k}": v for k, v in _scores(maps, X, truth).items()})
     with output_folder(out, resume=args.resume) as work:
         report_metrics(metrics, work,
-                       title=f"seqlens evaluate-attributions: {path} vs motif-scan hits of "
-                             f"{len(motifs)} motifs (a PROXY truth, not ground truth: agreement with "
-                             "the scan)")
+                       title=f"seqlens evaluate-attributions: {path} vs motif-scan hits of {named} "
+                             "(a PROXY truth, not ground truth: agreement with the scan)")
     return 0
