@@ -65,9 +65,9 @@ class ChannelsLast(nn.Module):
 
 
 class ExportedModule(nn.Module):
-    """A ``torch.export`` program as a module: ``train()``/``eval()`` only set the flag (the
-    program's graph is fixed at export), and a program exported with a fixed batch size ``batch``
-    is run on zero-padded chunks of that size."""
+    """A ``torch.export`` program as a module: switching between training and inference mode only
+    sets the flag (the program's graph is fixed at export), and a program exported with a fixed
+    batch size ``batch`` is run on zero-padded chunks of that size."""
 
     def __init__(self, program: nn.Module, batch: int | None):
         super().__init__()
