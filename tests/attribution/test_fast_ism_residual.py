@@ -10,30 +10,12 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from toymodels import onehot  # noqa: E402
+from toymodels import onehot, scaled  # noqa: E402
 
 from seqlens.attribution import ism  # noqa: E402
 from seqlens.attribution.fast_ism import LocalPlan  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-def _randomised(model, X, dtype=torch.float32, seed=1):
-    """Eval model in ``dtype`` with random batch-norm statistics and its outputs on ``X`` scaled to
-    at most 1 in absolute value (so that 1e-5 means the same on every model)."""
-    g = torch.Generator().manual_seed(seed)
-    model = model.to(dtype).eval()
-    with torch.no_grad():
-        for mod in model.modules():
-            if isinstance(mod, nn.BatchNorm1d):
-                mod.running_mean.uniform_(-0.5, 0.5, generator=g)
-                mod.running_var.uniform_(0.5, 2, generator=g)
-        last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-        scale = float(model(X.to(dtype)).abs().max())
-        last.weight.div_(scale)
-        if last.bias is not None:
-            last.bias.div_(scale)
-    return model
 
 
 def _with_n_columns(X):
@@ -87,7 +69,7 @@ class Broadcast(nn.Module):
 def test_residual_graph_plan_equals_naive_ism():
     torch.manual_seed(0)
     X = _with_n_columns(onehot(3, L=60, seed=2))
-    model = _randomised(DilatedGated(60), X)
+    model = scaled(DilatedGated(60), X)
     with torch.no_grad():
         plan = LocalPlan.build(model, X[:1], min_saving=0)
     assert plan is not None
@@ -115,7 +97,7 @@ def test_residual_graph_plan_equals_naive_ism():
 def test_broadcast_with_a_global_value_is_not_local():
     torch.manual_seed(1)
     X = onehot(2, L=30, seed=3)
-    model = _randomised(Broadcast(), X)
+    model = scaled(Broadcast(), X)
     with torch.no_grad():
         plan = LocalPlan.build(model, X[:1], min_saving=0)
     assert plan is not None and [op[0] for op in plan.ops].count("conv") == 2  # c0 and c1, not the product
@@ -131,7 +113,7 @@ def test_residualbind_dna400_uses_the_fast_plan(dtype):
     from seqlens.models import build_model
 
     X = _with_n_columns(onehot(2, L=400, seed=5)).to(dtype)
-    model = _randomised(build_model("residualbind_dna400", random_state=0), X, dtype=dtype)
+    model = scaled(build_model("residualbind_dna400", random_state=0), X, dtype=dtype)
     with torch.no_grad():
         plan = LocalPlan.build(model, X[:1])
     assert plan is not None, "ResidualBind: fast ISM not used"

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from toymodels import all_toys, onehot  # noqa: E402
+from toymodels import all_toys, onehot, scaled  # noqa: E402
 
 from seqlens.attribution import ism, ism_position_scores  # noqa: E402
 from seqlens.attribution.fast_ism import LocalPlan  # noqa: E402
@@ -115,25 +115,6 @@ def test_window_ism_exact_on_linear_model():
 
 # ---- fast ISM on the zoo and on first-layer variants -------------------------------------------
 
-def _scaled(model, X, seed=1, dtype=torch.float32):
-    """Eval model in ``dtype`` with random batch-norm statistics and its last linear layer scaled
-    so that the outputs on ``X`` are at most 1 in absolute value (so that an absolute tolerance
-    means the same on every model)."""
-    g = torch.Generator().manual_seed(seed)
-    model = model.to(dtype).eval()
-    with torch.no_grad():
-        for mod in model.modules():
-            if isinstance(mod, nn.BatchNorm1d):
-                mod.running_mean.uniform_(-0.5, 0.5, generator=g)
-                mod.running_var.uniform_(0.5, 2, generator=g)
-        scale = float(model(X.to(dtype)).abs().max())
-        last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-        last.weight.div_(scale)
-        if last.bias is not None:
-            last.bias.div_(scale)
-    return model
-
-
 def _diff(a, b):
     return float((a - b).abs().max())
 
@@ -161,7 +142,7 @@ def test_fast_ism_equals_naive_on_zoo(name, activation, L, dtype):
     from seqlens.models import build_model
 
     X = _with_n_columns(onehot(3, L=L, seed=5)).to(dtype)
-    model = _scaled(build_model(name, seq_length=L, activation=activation, random_state=0), X,
+    model = scaled(build_model(name, seq_length=L, activation=activation, random_state=0), X,
                     dtype=dtype)
     with torch.no_grad():
         assert LocalPlan.build(model, X[:1]) is not None, f"{name}: fast ISM not used"
@@ -224,7 +205,7 @@ class FirstLayer(nn.Module):
 def test_fast_ism_first_layer_variants(kw, L):
     torch.manual_seed(7)
     X = _with_n_columns(onehot(2, L=L, seed=11))
-    model = _scaled(FirstLayer(**kw), X)
+    model = scaled(FirstLayer(**kw), X)
     with torch.no_grad():
         plan = LocalPlan.build(model, X[:1])
     assert plan is not None
@@ -245,7 +226,7 @@ def test_fast_ism_first_layer_variants(kw, L):
 def test_fast_ism_activation_and_window():
     torch.manual_seed(2)
     X = onehot(2, L=50, seed=3).double()
-    model = _scaled(FirstLayer(kernel=7, pool=nn.MaxPool1d(10)), X, dtype=torch.float64)
+    model = scaled(FirstLayer(kernel=7, pool=nn.MaxPool1d(10)), X, dtype=torch.float64)
     fast = ism(model, X, target=0, activation="sigmoid", device="cpu", start=3, end=47)
     slow = ism(model, X, target=0, activation="sigmoid", fast=False, device="cpu", start=3, end=47)
     assert fast.dtype == torch.float64

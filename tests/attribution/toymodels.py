@@ -6,6 +6,25 @@ import torch
 from torch import nn
 
 
+def scaled(model, X, seed=1, dtype=torch.float32):
+    """Eval model in ``dtype`` with random batch-norm statistics and its last linear layer scaled
+    so that the outputs on ``X`` are at most 1 in absolute value (so that an absolute tolerance
+    means the same on every model)."""
+    g = torch.Generator().manual_seed(seed)
+    model = model.to(dtype).eval()
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, nn.BatchNorm1d):
+                mod.running_mean.uniform_(-0.5, 0.5, generator=g)
+                mod.running_var.uniform_(0.5, 2, generator=g)
+        scale = float(model(X.to(dtype)).abs().max())
+        last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        last.weight.div_(scale)
+        if last.bias is not None:
+            last.bias.div_(scale)
+    return model
+
+
 def onehot(n, L=40, A=4, seed=0):
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(0, A, (n, L), generator=g)
