@@ -52,6 +52,9 @@ def register(sub) -> None:
     q.set_defaults(func=run_check)
 
 
+SCORED = ("match_fraction", "saliency_auroc", "saliency_corrected_auroc", "glifac_auroc")
+
+
 def run_list(args) -> int:
     from seqlens.models.checkpoint import read_checkpoint_info
     from seqlens.study.zoo import ENTRIES, available_seeds, model_folder
@@ -64,10 +67,7 @@ def run_list(args) -> int:
         for seed in seeds:
             meta = read_checkpoint_info(model_folder(key, seed))["metadata"]
             m = meta["metrics"]
-            shown = ", ".join(f"{k} {v:.3f}" for k, v in m.items()
-                              if k not in ("test_loss", "test_auroc", "test_aupr") and isinstance(v, float)
-                              and k in ("match_fraction", "saliency_auroc", "saliency_corrected_auroc",
-                                        "glifac_auroc"))
+            shown = ", ".join(f"{k} {m[k]:.3f}" for k in SCORED if k in m)
             print(f"{key:<40} {seed:>4} {meta['epochs_run']:>6} {m['test_auroc']:>10.3f}  {shown}")
     return 0
 

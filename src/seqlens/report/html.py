@@ -112,9 +112,7 @@ class Report:
     def finding(self, section: Section, finding) -> None:
         """Add a :class:`~seqlens.report.findings.Finding`: shown in its section and collected in
         the summary at the top of the page."""
-        from dataclasses import asdict as fields
-
-        section.items.append(_Item("finding", finding.claim, data=fields(finding)))
+        section.items.append(_Item("finding", finding.claim, data=asdict(finding)))
 
     def findings(self) -> list[dict]:
         """Every finding of the report's sections, in order, as dicts."""

@@ -10,6 +10,7 @@ run (mean ± sd in the tables).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ def filter_runs(ctx: StudyContext, key: str) -> list[dict]:
     data = ctx.zoo_data(key)
     n = ctx.settings["n_filter_test"]
     if n is not None and n < len(data.test):
-        data = _with_test(data, Split(data.test.X[:n], data.test.Y[:n]))
+        data = replace(data, test=Split(data.test.X[:n], data.test.Y[:n]))
     rows = []
     for seed in ctx.zoo_seeds(key):
         start = time.perf_counter()
@@ -38,12 +39,6 @@ def filter_runs(ctx: StudyContext, key: str) -> list[dict]:
         rows.append({"model": key, "seed": seed, "test_auroc": stored["test_auroc"],
                      "test_aupr": stored["test_aupr"], **scores, "seconds": time.perf_counter() - start})
     return rows
-
-
-def _with_test(dataset, test):
-    from dataclasses import replace
-
-    return replace(dataset, test=test)
 
 
 def run(ctx: StudyContext, report) -> None:
