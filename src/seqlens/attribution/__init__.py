@@ -23,7 +23,7 @@ channels-last batch. captum's keywords are accepted as aliases: ``baselines`` (`
 ``nt_samples`` and ``stdevs`` (SmoothGrad).
 """
 
-from seqlens.attribution._utils import correct_gradients
+from seqlens.attribution._utils import DELTA_METHODS, correct_gradients, hypothetical_contributions
 from seqlens.attribution.deeplift import deep_lift, deep_lift_shap, deepshap
 from seqlens.attribution.gradients import (
     angle_statistics,
@@ -57,8 +57,9 @@ def attribute(model, X, method: str = "saliency", **kwargs):
 
 
 __all__ = [
-    "METHODS", "angle_statistics", "attribute", "correct_gradients", "deep_lift", "deep_lift_shap",
-    "deepshap", "expected_integrated_gradients", "grad_x_input", "gradient_angles",
+    "DELTA_METHODS", "METHODS", "angle_statistics", "attribute", "correct_gradients", "deep_lift",
+    "deep_lift_shap", "deepshap", "expected_integrated_gradients", "grad_x_input", "gradient_angles",
+    "hypothetical_contributions",
     "integrated_gradients", "ism", "ism_position_scores", "saliency", "saturation_mutagenesis",
     "smoothgrad", "window_ism",
 ]

@@ -419,3 +419,19 @@ def center_columns(g):
     if _is_tensor(g):
         return g - g.mean(dim=-2, keepdim=True)
     return g - g.mean(axis=-2, keepdims=True)
+
+
+# maps that sum to the output difference over letters: they hold the observed letter's contribution
+DELTA_METHODS = ("deepshap", "deeplift", "ig", "eig", "grad_x_input")
+
+
+def hypothetical_contributions(attr, X, method: str, is_hypothetical: bool = False):
+    """The map ``attr`` ``(N, A, L)`` of ``method`` as hypothetical contributions (tfmodisco-lite's
+    input): maps of :data:`DELTA_METHODS` are spread onto the observed letter (``X * sum over
+    letters``) unless ``is_hypothetical``; ISM becomes ``ism - mean over letters``; others are
+    returned as they are."""
+    if method in DELTA_METHODS and not is_hypothetical:
+        return X * attr.sum(1, keepdims=True)
+    if method == "ism":
+        return attr - attr.mean(1, keepdims=True)
+    return attr

@@ -433,7 +433,7 @@ def _placements(names, length: int, data, chrom_sizes) -> tuple:
 
 def _write_exports(work: Path, sidecars: dict, maps: dict, X, placements, chrom_sizes) -> dict:
     """The ``--export`` files of every map; metrics of the bigWig tracks."""
-    from seqlens.cli.motifs import hypothetical
+    from seqlens.attribution import hypothetical_contributions
     from seqlens.interpret.metrics import position_scores
     from seqlens.io.exports import write_bigwig, write_modisco_inputs
 
@@ -441,7 +441,7 @@ def _write_exports(work: Path, sidecars: dict, maps: dict, X, placements, chrom_
     if "modisco" not in sidecars and "bigwig" not in sidecars:
         return metrics
     for m, a in maps.items():
-        hyp = hypothetical(a, X, m)
+        hyp = hypothetical_contributions(a, X, m)
         if "modisco" in sidecars:
             write_modisco_inputs(work / sidecars["modisco"].name, X, hyp, name=m)
         if "bigwig" in sidecars:

@@ -35,7 +35,6 @@ from seqlens.cli.common import (
     unit_interval,
 )
 
-DELTA_METHODS = ("deepshap", "deeplift", "ig", "eig", "grad_x_input")
 PREFERRED = ("deepshap", "deeplift", "ig", "eig", "saliency", "smoothgrad", "grad_x_input", "ism")
 RESERVED = ("X", "indices", "names")
 
@@ -228,15 +227,6 @@ def _check_onehot(X, where: str) -> None:
                            f"{X[n, :, pos].tolist()})")
 
 
-def hypothetical(attr, X, method: str, is_hypothetical: bool = False):
-    """The map of ``method`` as hypothetical contributions (see the module doc)."""
-    if method in DELTA_METHODS and not is_hypothetical:
-        return X * attr.sum(1, keepdims=True)
-    if method == "ism":
-        return attr - attr.mean(1, keepdims=True)
-    return attr
-
-
 def _load(args):
     """Everything the run needs, validated: maps, sequences, names, truth, database."""
     import numpy as np
@@ -264,7 +254,9 @@ def _load(args):
     _check_onehot(X, f"--attr {args.attr}" if args.data is None else f"--data {args.data}")
     if names is not None and len(names) != len(X):
         names = None
-    attr = hypothetical(attr, X, method, bool(meta.get("hypothetical")))
+    from seqlens.attribution import hypothetical_contributions
+
+    attr = hypothetical_contributions(attr, X, method, bool(meta.get("hypothetical")))
     instances = motif_meta = None
     if args.truth:
         from seqlens.interpret.discovery import instances_for
