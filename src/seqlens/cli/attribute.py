@@ -301,15 +301,13 @@ def _ism_eta(eta: float, n: int, length: int) -> None:
 
 def run_attribute(args) -> int:
     print(f"seqlens attribute: {args.method} maps of {args.model} on {args.data}", flush=True)
-    import torch
 
     from seqlens.attribution import angle_statistics
-    from seqlens.cli.common import load_cli_model, metrics_path, report_metrics
+    from seqlens.cli.common import load_cli_model, metrics_path, report_metrics, set_torch_threads
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import OutputError, check_output_path, output_file
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     methods = _methods(args.method)
     out = check_output_path(args.out, "file")
     sidecars = {kind: out.parent / f"{out.stem}_{kind}" for kind in

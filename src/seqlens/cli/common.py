@@ -29,6 +29,37 @@ def metrics_path(work: str | Path, out: str | Path) -> Path:
     return Path(work) / f"{Path(out).name}.metrics.json"
 
 
+def idle_cores() -> int:
+    """CPU cores not busy right now: the cores this process may use minus the 1-minute load
+    average, at least 1."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, round(cores - load)))
+
+
+def set_torch_threads(threads: int | None) -> int:
+    """Set PyTorch's CPU threads to ``threads``, or, when None, to the idle cores
+    (:func:`idle_cores`): on a busy machine, OpenMP threads that wait for a core spin and make a run
+    several times slower than one thread. Says so when it picks fewer threads than cores; returns
+    the count."""
+    import os
+
+    import torch
+
+    if threads is None:
+        threads = idle_cores()
+        if threads < torch.get_num_threads():
+            print(f"using {threads} CPU thread(s): the machine is busy (load average "
+                  f"{os.getloadavg()[0]:.1f}); --threads N to choose")
+    torch.set_num_threads(threads)
+    return threads
+
+
 def add_resume_option(parser) -> None:
     """``--resume``: continue the unfinished run left in ``<out>.partial/``."""
     parser.add_argument("--resume", action="store_true",

@@ -165,17 +165,15 @@ def run(args) -> int:
     import time
 
     print(f"seqlens gia {args.experiment}: loading {args.model} and {args.data}", flush=True)
-    import torch
 
-    from seqlens.cli.common import check_input, load_cli_model, report_metrics
+    from seqlens.cli.common import check_input, load_cli_model, report_metrics, set_torch_threads
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import atomic_path, check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset
     from seqlens.plot.curves import save_figure
 
     t0 = time.time()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     out = check_output_path(args.out, "folder")
     _check_patterns(args)
     loaded = load_cli_model(args)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from seqlens.cli.common import add_resume_option, device_option, nonnegative_int
+from seqlens.cli.common import (
+    add_resume_option,
+    device_option,
+    nonnegative_int,
+    positive_int,
+    set_torch_threads,
+)
 
 
 def register(sub) -> None:
@@ -29,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--device", type=device_option, default=None,
                    help="torch device (default: CUDA if available)")
+    p.add_argument("--threads", type=positive_int,
+                   help="torch CPU threads (default: the idle cores, not to oversubscribe a busy machine)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     add_resume_option(p)
     p.set_defaults(func=run)
@@ -37,6 +45,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from seqlens.study.runner import run_study
 
+    set_torch_threads(args.threads)
     mode = "tiny" if args.tiny else "quick" if args.quick else "default"
     overrides = {"retrain": "all"} if args.retrain_all else None
     index = run_study(args.out, mode=mode, only=args.only, seed=args.seed, device=args.device,

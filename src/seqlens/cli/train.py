@@ -300,9 +300,7 @@ def run_train(args) -> int:
     import shutil
     import time
 
-    import torch
-
-    from seqlens.cli.common import report_metrics
+    from seqlens.cli.common import report_metrics, set_torch_threads
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import check_output_path, output_folder
     from seqlens.io.hdf5 import load_dataset
@@ -311,8 +309,7 @@ def run_train(args) -> int:
     from seqlens.train import evaluate, fit
     from seqlens.train.profile import default_counts_weight
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     out = check_output_path(args.out, "folder")
     path = check_input(args.data, "--data")
     data = load_dataset(path)
@@ -408,15 +405,13 @@ def run_predict(args) -> int:
 
     import numpy as np
     import pandas as pd
-    import torch
 
-    from seqlens.cli.common import load_cli_model, metrics_path, report_metrics
+    from seqlens.cli.common import load_cli_model, metrics_path, report_metrics, set_torch_threads
     from seqlens.errors import SeqlensError
     from seqlens.io.atomic import check_output_path, output_file
     from seqlens.train import LINKS, evaluate_predictions, predict
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     out = check_output_path(args.out, "file")
     loaded = load_cli_model(args)
     model, meta = loaded.model, loaded.metadata

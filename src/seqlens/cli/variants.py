@@ -204,9 +204,8 @@ def run_variants(args) -> int:
     import time
 
     import numpy as np
-    import torch
 
-    from seqlens.cli.common import load_cli_model, report_metrics
+    from seqlens.cli.common import load_cli_model, report_metrics, set_torch_threads
     from seqlens.cli.train import _task_names
     from seqlens.errors import SeqlensError
     from seqlens.genome.reference import Genome
@@ -215,8 +214,7 @@ def run_variants(args) -> int:
     from seqlens.io.atomic import check_output_path, output_folder
     from seqlens.io.vcf import read_variants
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     t0 = time.perf_counter()
     out = check_output_path(args.out, "folder")
     path = check_input(args.variants, "--vcf")

@@ -10,7 +10,7 @@ every model, regenerates its data and compares the stored test metrics.
 
 from __future__ import annotations
 
-from seqlens.cli.common import device_option, nonnegative_int
+from seqlens.cli.common import device_option, nonnegative_int, positive_int, set_torch_threads
 
 
 class _EntryNames:
@@ -46,6 +46,9 @@ def register(sub) -> None:
                    help="only these entries (%(choices)s)")
     q.add_argument("--seeds", nargs="+", type=nonnegative_int, help="seeds (default 0 1 2)")
     q.add_argument("--device", type=device_option, help="torch device (default: CUDA if available)")
+    q.add_argument("--jobs", type=positive_int, default=1,
+                   help="models trained at once, one process each (e.g. several on one GPU)")
+    q.add_argument("--threads", type=positive_int, help="CPU threads per training process")
     q.set_defaults(func=run_build)
     q = actions.add_parser("check", help="reload every model, regenerate its data, compare metrics")
     q.add_argument("--device", type=device_option)
@@ -86,7 +89,9 @@ def run_path(args) -> int:
 def run_build(args) -> int:
     from seqlens.study.zoo import SEEDS, build_zoo
 
-    written = build_zoo(args.entries, args.seeds or SEEDS, args.out, device=args.device)
+    set_torch_threads(args.threads)
+    written = build_zoo(args.entries, args.seeds or SEEDS, args.out, device=args.device, jobs=args.jobs,
+                        threads=args.threads)
     print(f"built {len(written)} model(s)")
     return 0
 

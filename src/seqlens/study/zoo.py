@@ -58,14 +58,14 @@ def _recipe(model: str) -> dict:
     return recipe(model)[1]
 
 
-POOLS = (4, 25)
+POOLS = (4, 10, 25)
 
 ENTRIES: dict[str, ZooEntry] = {e.key: e for e in [
     ZooEntry("regcode_cnn_local_exponential", "regulatory_code", 20000, "cnn_local",
              {"activation": "exponential"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("regcode_cnn_local_relu", "regulatory_code", 20000, "cnn_local",
              {"activation": "relu"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
-    ZooEntry("interactions_cnn_attention_exponential", "motif_interactions", 20000, "cnn_attention",
+    ZooEntry("interactions_cnn_attention_exponential", "motif_interactions", 60000, "cnn_attention",
              {"activation": "exponential", "filters": 32, "pool": 4, "heads": 8, "dense": 128},
              _recipe("cnn_attention"), "glifac", "Ghotra & Koo 2021"),
     *[ZooEntry(f"multitask_cnn_p{p}_relu", "multitask_motifs", 30000, f"cnn_p{p}",
@@ -209,6 +209,12 @@ def load_zoo_model(key: str, seed: int, device=None, root: Path | None = None):
 
 
 def _commit() -> str:
+    """The git commit of this checkout, or ``$SEQLENS_BUILD_COMMIT`` (a build on a copy without
+    ``.git``, such as a GPU machine)."""
+    import os
+
+    if os.environ.get("SEQLENS_BUILD_COMMIT"):
+        return os.environ["SEQLENS_BUILD_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
                               cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
@@ -232,8 +238,10 @@ def train_entry(entry: ZooEntry, seed: int, dataset=None, device=None, verbose: 
     result = fit(model, dataset.train, dataset.valid, loss="bce", random_state=seed, device=device,
                  verbose=verbose, **entry.recipe)
     seconds = time.perf_counter() - start
-    model = result.model.eval()
-    metrics = score_entry(entry, model, dataset, device=device, random_state=seed)
+    # scored on the CPU, where the tests and the study re-score it (cuDNN's TF32 convolutions would
+    # shift the stored metrics by up to ~1e-3)
+    model = result.model.eval().cpu()
+    metrics = score_entry(entry, model, dataset, device="cpu", random_state=seed)
     metadata = {
         "zoo_entry": entry.key, "seed": seed, "source": entry.source, "dataset": entry.dataset,
         "dataset_n": entry.n, "data_seed": DATA_SEED, "test_sha256": split_digest(dataset.test),
@@ -246,9 +254,11 @@ def train_entry(entry: ZooEntry, seed: int, dataset=None, device=None, verbose: 
 
 
 def build_zoo(keys=None, seeds=SEEDS, root: str | Path | None = None, device=None,
-              verbose: bool = True) -> list[Path]:
+              verbose: bool = True, jobs: int = 1, threads: int | None = None) -> list[Path]:
     """Train and save every (entry, seed) not yet in the zoo, seed-major (every entry's first seed
-    before any second seed); returns the folders written. ``keys`` limits the entries."""
+    before any second seed); returns the folders written. ``keys`` limits the entries. ``jobs > 1``
+    trains that many entries at once, each in its own process (e.g. sharing one GPU), with
+    ``threads`` CPU threads each."""
     from seqlens.models import save_model
 
     root = Path(root) if root is not None else zoo_dir()
@@ -256,6 +266,8 @@ def build_zoo(keys=None, seeds=SEEDS, root: str | Path | None = None, device=Non
     unknown = [k for k in keys if k not in ENTRIES]
     if unknown:
         raise SeqlensError(f"unknown zoo entries {unknown}; entries: {', '.join(ENTRIES)}")
+    if jobs > 1:
+        return _build_in_processes(keys, seeds, root, device, jobs, threads)
     written, datasets = [], {}
     for seed in seeds:
         for key in keys:
@@ -277,6 +289,31 @@ def build_zoo(keys=None, seeds=SEEDS, root: str | Path | None = None, device=Non
                 print(f"[zoo] {key} seed {seed}: {metadata['epochs_run']} epochs, "
                       f"{metadata['train_seconds']:.0f} s; {shown}", flush=True)
     return written
+
+
+def _build_in_processes(keys, seeds, root: Path, device, jobs: int, threads: int | None) -> list[Path]:
+    """:func:`build_zoo` with one ``python -m seqlens.study.zoo`` process per missing (entry, seed),
+    ``jobs`` at a time, seed-major; their output is passed through line by line."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = [(key, seed) for seed in seeds for key in keys
+            if not (model_folder(key, seed, root) / "manifest.json").is_file()]
+
+    def run(job):
+        key, seed = job
+        cmd = [sys.executable, "-m", "seqlens.study.zoo", "--keys", key, "--seeds", str(seed),
+               "--out", str(root)]
+        cmd += ["--device", str(device)] if device is not None else []
+        cmd += ["--threads", str(threads)] if threads else []
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+        if proc.returncode:
+            raise SeqlensError(f"zoo build of {key} seed {seed} failed (exit {proc.returncode})")
+        return model_folder(key, seed, root)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(run, todo))
 
 
 def check_entry(key: str, seed: int, device=None, root: Path | None = None, rescore: bool = False) -> dict:
@@ -305,10 +342,11 @@ def main(argv=None) -> None:
     p.add_argument("--out", default=None, help="zoo folder (default: the package's data/zoo)")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--jobs", type=int, default=1, help="models trained at once, one process each")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    build_zoo(args.keys, args.seeds, args.out, device=args.device)
+    build_zoo(args.keys, args.seeds, args.out, device=args.device, jobs=args.jobs, threads=args.threads)
 
 
 if __name__ == "__main__":
