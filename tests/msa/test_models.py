@@ -16,7 +16,7 @@ from seqlens.msa import (
     precision_table,
 )
 from seqlens.msa.attention import FactoredAttention
-from seqlens.msa.potts import PseudoLikelihood, build_couplings, objective, pair_index
+from seqlens.msa.plm_torch import PseudoLikelihood, build_couplings, objective, pair_index
 
 POTTS3 = Alphabet("POTTS3", "_*^-")
 

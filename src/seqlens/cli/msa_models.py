@@ -243,26 +243,34 @@ def register_msa_models(msa_subparsers) -> None:
 
 # ---------------------------------------------------------------------------- fit
 def _fit_model(args):
-    from seqlens.msa import PSSM, Gaussian, Potts
-    from seqlens.msa.attention import FactoredAttention
-    from seqlens.msa.vae import VAE
-
+    """The unfitted model of ``--model``; only its own module is imported (torch only for the
+    VAE and factored attention)."""
     verbose = not args.quiet
     kw = {} if args.max_iter is None else {"max_iter": args.max_iter}
     if args.model == "pssm":
+        from seqlens.msa.pssm import PSSM
+
         return PSSM(identity=args.identity)
     if args.model == "gaussian":
+        from seqlens.msa.gaussian import Gaussian
+
         return Gaussian(identity=args.identity)
     if args.model == "potts":
+        from seqlens.msa.potts import Potts
+
         return Potts(preset=args.preset, gaps=args.gaps, lambda_J=args.lambda_j,
                      identity=args.identity, max_memory_gb=args.max_memory_gb, device=args.device,
                      random_state=args.seed, verbose=verbose, n_threads=args.threads, **kw)
     if args.model == "attention":
+        from seqlens.msa.attention import FactoredAttention
+
         lam = {} if args.lambda_j is None else {"lambda_J": args.lambda_j}
         return FactoredAttention(n_heads=args.heads, head_size=args.head_size,
                                  gaps=args.gaps or "ignore", identity=args.identity,
                                  device=args.device, random_state=args.seed, verbose=verbose,
                                  n_threads=args.threads, **lam, **kw)
+    from seqlens.msa.vae import VAE
+
     vkw = {} if args.max_iter is None else {"max_steps": args.max_iter}
     return VAE(identity=args.identity, max_seconds=args.max_seconds, device=args.device,
                random_state=args.seed, verbose=verbose, n_threads=args.threads, **vkw)

@@ -43,6 +43,10 @@ def _digest(payload: dict, weights: bytes) -> str:
 
 
 def _tensor_bytes(tensors: dict) -> bytes:
+    if all(type(v).__module__ == "numpy" for v in tensors.values()):
+        from seqlens.io.tensor_archive import archive_bytes  # the same format, without torch
+
+        return archive_bytes(tensors)
     import torch
 
     buffer = io.BytesIO()  # a file object: the archive's inner folder name is fixed ("archive")
@@ -51,7 +55,8 @@ def _tensor_bytes(tensors: dict) -> bytes:
 
 
 def save_checkpoint(folder: str | Path, tensors: dict, payload: dict, fmt: str) -> Path:
-    """Write ``tensors`` (name -> tensor) and the JSON-able ``payload`` to ``folder``.
+    """Write ``tensors`` (name -> tensor, or name -> numpy array for all of them: then torch is
+    not imported) and the JSON-able ``payload`` to ``folder``.
 
     The config is written after the weights and the folder's manifest last; a save cut short
     leaves a folder without a manifest, which loaders refuse.

@@ -115,7 +115,7 @@ class FactoredAttention(ThreadLimitedFit, PottsLayout):
 
     def _fit(self, msa: Alignment) -> FactoredAttention:
         """Fit on an :class:`Alignment`. Returns self."""
-        from seqlens.msa.potts import PseudoLikelihood
+        from seqlens.msa.plm_torch import PseudoLikelihood
 
         if self.gaps not in ("ignore", "state"):
             raise ParameterError(f"FactoredAttention: gaps must be 'ignore' or 'state', got {self.gaps!r}")

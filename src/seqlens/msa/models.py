@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
-import torch
 
 from seqlens.errors import SequenceError
-
-
-@contextmanager
-def thread_limit(n_threads: int | None):
-    """Run the block on ``n_threads`` torch and numba threads (None: as they are); both thread
-    counts are restored afterwards, so a model's ``n_threads`` never leaks into later work."""
-    if not n_threads:
-        yield
-        return
-    import numba
-
-    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(n_threads)
-    numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(torch_threads)
-        numba.set_num_threads(numba_threads)
+from seqlens.msa._threads import thread_limit
 
 
 class ThreadLimitedFit:
     """Mixin for models with an ``n_threads`` attribute: :meth:`fit` runs the subclass's
-    ``_fit(msa)`` on that many torch and numba threads, restoring both afterwards."""
+    ``_fit(msa)`` on that many numba threads, and torch threads when torch is in use, restoring
+    both afterwards."""
 
     def fit(self, msa):
         """Fit on an :class:`~seqlens.msa.alignment.Alignment`; ``n_threads`` applies to this fit
@@ -40,8 +20,10 @@ class ThreadLimitedFit:
             return self._fit(msa)
 
 
-def resolve_device(device) -> torch.device:
-    """None -> CUDA if available, else CPU."""
+def resolve_device(device):
+    """None -> CUDA if available, else CPU (a ``torch.device``)."""
+    import torch
+
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)

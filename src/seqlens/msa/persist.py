@@ -19,15 +19,20 @@ FORMAT = "seqlens-msa-model"
 KEYS = {"class", "params", "state", "tables", "columns", "alphabet"}
 
 
-def _classes() -> dict:
-    from seqlens.msa.attention import FactoredAttention
-    from seqlens.msa.gaussian import Gaussian
-    from seqlens.msa.potts import Potts
-    from seqlens.msa.pssm import PSSM
-    from seqlens.msa.vae import VAE
+# class name -> module; a class is imported only when a model of it is loaded (the VAE and
+# factored attention import torch)
+CLASSES = {"PSSM": "seqlens.msa.pssm", "Potts": "seqlens.msa.potts",
+           "Gaussian": "seqlens.msa.gaussian", "FactoredAttention": "seqlens.msa.attention",
+           "VAE": "seqlens.msa.vae"}
 
-    return {"PSSM": PSSM, "Potts": Potts, "Gaussian": Gaussian,
-            "FactoredAttention": FactoredAttention, "VAE": VAE}
+
+def _model_class(name):
+    """The class of a saved model's ``class`` entry, or None for an unknown name."""
+    import importlib
+
+    if not isinstance(name, str) or name not in CLASSES:
+        return None
+    return getattr(importlib.import_module(CLASSES[name]), name)
 
 
 def _init_names(cls) -> list[str]:
@@ -35,13 +40,16 @@ def _init_names(cls) -> list[str]:
 
 
 def save_msa_model(model, path: str | Path) -> Path:
-    """Save a fitted MSA model to folder ``path``; returns the folder."""
+    """Save a fitted MSA model to folder ``path``; returns the folder. Models whose learned
+    state is numpy arrays are saved without importing torch (:mod:`seqlens.io.tensor_archive`)."""
+    import sys
+
     import pandas as pd
-    import torch
 
     cls = type(model).__name__
-    if cls not in _classes():
+    if cls not in CLASSES:
         raise TypeError(f"cannot save {cls}")
+    torch = sys.modules.get("torch")  # only a model holding a torch module (the VAE) needs it
     params = {}
     for name in _init_names(type(model)):
         if hasattr(model, name):
@@ -52,8 +60,8 @@ def save_msa_model(model, path: str | Path) -> Path:
         if not key.endswith("_") or key.startswith("_") or key in ("columns_", "alphabet_"):
             continue
         if isinstance(value, np.ndarray):
-            tensors[key] = torch.from_numpy(np.ascontiguousarray(value))
-        elif isinstance(value, torch.nn.Module):
+            tensors[key] = value
+        elif torch is not None and isinstance(value, torch.nn.Module):
             for k, t in value.state_dict().items():
                 tensors[f"{key}.{k}"] = t
         elif isinstance(value, pd.DataFrame):
@@ -65,6 +73,9 @@ def save_msa_model(model, path: str | Path) -> Path:
         "columns": model.columns_.to_dict(orient="list"),
         "alphabet": {"name": model.alphabet_.name, "letters": model.alphabet_.letters},
     }
+    if torch is not None and not all(isinstance(t, np.ndarray) for t in tensors.values()):
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(t)) if isinstance(t, np.ndarray) else t
+                   for k, t in tensors.items()}
     return save_checkpoint(path, tensors, payload, FORMAT)
 
 
@@ -78,8 +89,7 @@ def load_msa_model(path: str | Path):
     path = Path(path)
     config, tensors = load_checkpoint(path, FORMAT, KEYS)
     where = path / "config.json"
-    classes = _classes()
-    cls = classes.get(config.get("class"))
+    cls = _model_class(config.get("class"))
     if cls is None:
         raise CheckpointError(f"{where}: unknown model class {config.get('class')!r}")
     params, state, tables = config.get("params"), config.get("state"), config.get("tables")

@@ -3,7 +3,7 @@
 Parameters live in one flat vector ``x`` of length ``L Q + P Q^2`` (``P = L(L-1)/2``): the fields
 ``h`` ``(L, Q)`` first, then each pair block ``J_ij`` ``(Q, Q)``, ``i < j``, once, rows = state
 at ``i``, in :func:`numpy.triu_indices` order (the same packing as
-:func:`seqlens.msa.potts.pair_index`).
+:func:`seqlens.msa.plm_torch.pair_index`).
 
 The pass is site-major (as plmc): for each site ``i`` the logits of every sequence
 ``e[n] = h_i + sum_{j != i} J_ij(., x_nj)`` are turned into ``dS[n] = w_n (softmax(e[n]) -

@@ -18,20 +18,13 @@ Presets (``Potts(preset=...)``):
 * ``"gremlin"``: lambda_h 0.01, ``lambda_J = 0.2 * (L - 1)`` (CCMpred/GREMLIN scale), gaps as a
   state, Adam on minibatches.
 
-Speed: the logits of sequence n only need its L observed states, so
-``logits[n] = h + sum_j J[(j, x_nj), :]`` is an embedding-bag sum (N L^2 q work instead of the
-dense N (Lq)^2 product); the gradient for J is the transposed bag sum (rows of the logit
-gradient grouped by observed state), also an embedding bag. The optimiser sees each pair block
-``J_ij``, ``i < j``, once (packed float32 vector, L(L-1)/2 q^2 values); the symmetric
-``(L q + 1, L q)`` matrix with zero diagonal blocks (and a zero pad row for ignored gaps) is
-built from it for every evaluation. Identical sequences are merged (weights summed).
-
-On the CPU, L-BFGS fits skip torch altogether: :mod:`seqlens.msa.plm_cpu` computes the value and
-the analytic gradient site by site in numba (``dS = w (softmax - onehot)`` summed back into each
-``(Q, Q)`` block, no ``(L Q, L Q)`` matrix) and :mod:`seqlens.msa.lbfgs` runs L-BFGS with a
-strong-Wolfe line search on ``2 m + 3`` parameter-sized float32 vectors
-(DHFR, 5M parameters: ~260 MB; the objective's scratch is the optimiser's idle vector). The
-torch path above serves CUDA and Adam.
+Identical sequences are merged (weights summed). On the CPU, L-BFGS fits do not load torch:
+:mod:`seqlens.msa.plm_cpu` computes the value and the analytic gradient site by site in numba
+(``dS = w (softmax - onehot)`` summed back into each ``(Q, Q)`` block, no ``(L Q, L Q)`` matrix)
+and :mod:`seqlens.msa.lbfgs` runs L-BFGS with a strong-Wolfe line search on ``2 m + 3``
+parameter-sized float32 vectors (DHFR, 5M parameters: ~260 MB; the objective's scratch is the
+optimiser's idle vector). CUDA and Adam fits take the torch path of
+:mod:`seqlens.msa.plm_torch` (embedding-bag logits and autograd).
 """
 
 from __future__ import annotations
@@ -39,13 +32,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from seqlens.errors import FitMemoryError, ParameterError
 from seqlens.expressions import check_expression, parse_expression
+from seqlens.msa._threads import device_type, thread_limit
 from seqlens.msa.alignment import Alignment
-from seqlens.msa.models import MSAModel, ThreadLimitedFit, resolve_device
+from seqlens.msa.models import MSAModel, ThreadLimitedFit
 
 # typical alignment sizes at which a lambda_J formula is checked before the alignment is read
 LAMBDA_EXAMPLE = {"q": 21.0, "L": 1013.0}
@@ -62,135 +54,6 @@ PRESETS = {
     "gremlin": dict(lambda_h=0.01, lambda_J="0.2*(L-1)", gaps="state", optimizer="adam",
                     max_iter=100),
 }
-
-
-class _BagSum(torch.autograd.Function):
-    """``out[n] = sum_l W[idx[n, l]]`` with a fast transposed-bag backward for ``W``."""
-
-    @staticmethod
-    def forward(ctx, W, idx, pad, seq_ids, offsets):
-        ctx.save_for_backward(seq_ids, offsets)
-        ctx.shape = W.shape
-        return F.embedding_bag(idx, W, mode="sum", padding_idx=pad)
-
-    @staticmethod
-    def backward(ctx, grad):
-        seq_ids, offsets = ctx.saved_tensors
-        # offsets has one (empty) bag per row of W, the pad row included: output is W-shaped
-        return F.embedding_bag(seq_ids, grad.contiguous(), offsets, mode="sum"), None, None, None, None
-
-
-class PseudoLikelihood:
-    """Weighted negative pseudo-log-likelihood of coded sequences (no regulariser).
-
-    ``X`` ``(N, L)`` integer states in ``[0, Q)``, or ``Q`` for a missing (ignored) position;
-    ``w`` ``(N,)`` weights. Call with ``h`` ``(L, Q)`` and ``J`` ``(L Q + 1, L Q)`` (last row is a
-    zero pad) to get the scalar loss; batches of ``batch_size`` sequences.
-    """
-
-    def __init__(self, X: torch.Tensor, w: torch.Tensor, Q: int, batch_size: int | None = None):
-        self.N, self.L = X.shape
-        self.Q = Q
-        self.pad = self.L * Q
-        self.w = w
-        self.batches = []
-        bs = batch_size or self.N
-        for start in range(0, self.N, bs):
-            Xb = X[start:start + bs]
-            missing = Xb >= Q
-            idx = torch.arange(self.L, device=X.device) * Q + Xb.clamp(max=Q - 1)
-            idx = torch.where(missing, torch.full_like(idx, self.pad), idx)
-            flat = idx.reshape(-1)
-            order = torch.argsort(flat, stable=True)
-            keep = flat[order] < self.pad
-            seq_ids = (order // self.L)[keep]
-            counts = torch.bincount(flat, minlength=self.pad + 1)
-            counts[self.pad] = 0  # the pad row's bag is empty
-            offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)[:-1]])
-            self.batches.append((start, idx, Xb.clamp(max=Q - 1), (~missing).to(w.dtype),
-                                 seq_ids, offsets))
-
-    def logits(self, h, J, batch) -> torch.Tensor:
-        _, idx, _, _, seq_ids, offsets = batch
-        n = idx.shape[0]
-        return (_BagSum.apply(J, idx, self.pad, seq_ids, offsets).view(n, self.L, self.Q) + h)
-
-    def batch_loss(self, h, J, batch) -> torch.Tensor:
-        start, idx, Xc, present, _, _ = batch
-        logp = torch.log_softmax(self.logits(h, J, batch), dim=-1)
-        picked = logp.gather(2, Xc.unsqueeze(-1)).squeeze(-1)
-        wb = self.w[start:start + idx.shape[0]]
-        return -(picked * present * wb[:, None]).sum()
-
-    def per_sequence(self, h, J) -> torch.Tensor:
-        """``(N,)`` pseudo-log-likelihood of each sequence (unweighted, higher = better)."""
-        out = []
-        for batch in self.batches:
-            _, _, Xc, present, _, _ = batch
-            logp = torch.log_softmax(self.logits(h, J, batch), dim=-1)
-            out.append((logp.gather(2, Xc.unsqueeze(-1)).squeeze(-1) * present).sum(1))
-        return torch.cat(out)
-
-
-def pair_index(L: int, Q: int | None = None, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Site pairs ``(ii, jj)``, ``i < j``, in the order the packed parameters store them
-    (``theta.view(P, Q, Q)[k]`` is the block ``J_{ii[k] jj[k]}``)."""
-    ii, jj = np.triu_indices(L, 1)
-    return torch.from_numpy(ii).to(device), torch.from_numpy(jj).to(device)
-
-
-def build_couplings(theta: torch.Tensor, index: tuple[torch.Tensor, torch.Tensor], L: int, Q: int,
-                    out: torch.Tensor | None = None) -> torch.Tensor:
-    """Packed pair parameters ``(P Q^2,)`` (``P = L(L-1)/2`` blocks, each ``J_ij(a, b)`` once)
-    -> symmetric ``(L Q + 1, L Q)`` matrix with zero diagonal blocks and a zero pad row.
-
-    Not differentiable (see :func:`objective` for the gradient); ``out`` is reused when given.
-    """
-    ii, jj = index
-    with torch.no_grad():
-        blocks = theta.detach().view(-1, Q, Q)
-        if out is None:
-            out = theta.new_zeros(L * Q + 1, L * Q)
-        J4 = out[: L * Q].view(L, Q, L, Q)
-        J4[ii, :, jj, :] = blocks
-        J4[jj, :, ii, :] = blocks.transpose(1, 2)
-    return out
-
-
-def objective(pl: PseudoLikelihood, h: torch.Tensor, theta: torch.Tensor,
-              index: tuple[torch.Tensor, torch.Tensor], lambda_h: float, lambda_J: float,
-              buffer: torch.Tensor | None = None) -> torch.Tensor:
-    """Regularised negative pseudo-log-likelihood; sets ``h.grad`` and ``theta.grad``.
-
-    ``theta`` holds each pair block ``J_ij``, ``i < j``, once (see :func:`pair_index`); its
-    gradient is ``G_ij + G_ji^T`` where ``G`` is the gradient with respect to the full matrix.
-    Penalty: ``lambda_h ||h||^2 + lambda_J sum_{i<j} ||J_ij||^2``. ``buffer`` (``(L Q + 1, L Q)``,
-    reused between calls) avoids re-allocating the full coupling matrix.
-    """
-    L, Q = h.shape
-    ii, jj = index
-    J = build_couplings(theta, index, L, Q, out=buffer)
-    J.requires_grad_(True)
-    J.grad = None
-    if h.grad is not None:
-        h.grad.zero_()
-    total = 0.0
-    for batch in pl.batches:
-        loss = pl.batch_loss(h, J, batch)
-        loss.backward()
-        total += float(loss.detach())
-    with torch.no_grad():
-        G4 = J.grad[: L * Q].view(L, Q, L, Q)
-        gt = G4[ii, :, jj, :]
-        gt += G4[jj, :, ii, :].transpose(1, 2)
-        J.grad = None
-        J.requires_grad_(False)
-        theta.grad = gt.reshape(-1)
-        del G4
-        reg = lambda_h * float((h * h).sum()) + lambda_J * float((theta * theta).sum())
-        h.grad.add_(h, alpha=2 * lambda_h)
-        theta.grad.add_(theta, alpha=2 * lambda_J)
-    return torch.tensor(total + reg, dtype=torch.float64)
 
 
 class PottsLayout(MSAModel):
@@ -231,6 +94,10 @@ class PottsLayout(MSAModel):
 
     def pseudo_log_likelihood(self, X: np.ndarray) -> np.ndarray:
         """``(N,)`` pseudo-log-likelihood of coded rows under the fitted model."""
+        import torch
+
+        from seqlens.msa.plm_torch import PseudoLikelihood
+
         self._check_fitted()
         L, Q = self.h_.shape
         Xt = torch.from_numpy(np.asarray(X, dtype=np.int64))
@@ -339,18 +206,34 @@ class Potts(ThreadLimitedFit, PottsLayout):
         when it exceeds ``max_memory_gb`` (default 80% of the memory). Cheap: call it with a
         file's dimensions (:func:`~seqlens.msa.alignment.alignment_dimensions`) before reading."""
         Q = q - 1 if self.gaps == "ignore" else q
-        return self._check_memory(int(n_sequences), int(n_columns), Q, resolve_device(self.device))
+        return self._check_memory(int(n_sequences), int(n_columns), Q, device_type(self.device))
 
-    def _backend(self, device) -> str:
-        return "numba" if device.type == "cpu" and self.optimizer == "lbfgs" else "torch"
+    def _backend(self, kind: str) -> str:
+        """``"numba"`` (CPU L-BFGS, no torch) or ``"torch"`` for a device of type ``kind``."""
+        return "numba" if kind == "cpu" and self.optimizer == "lbfgs" else "torch"
 
-    def _check_memory(self, N, L, Q, device):
+    def _check_memory(self, N, L, Q, kind: str):
+        backend = self._backend(kind)
+        if self.n_threads:
+            threads = self.n_threads
+        elif backend == "numba":
+            import numba
+
+            threads = numba.get_num_threads()
+        else:
+            import torch
+
+            threads = torch.get_num_threads()
         need = self.memory_estimate(N, L, Q, self.batch_size, self.optimizer, self.history_size,
-                                    self._backend(device), self.n_threads or torch.get_num_threads())
+                                    backend, threads)
         if self.max_memory_gb is not None:
             limit = self.max_memory_gb * 1e9
-        elif device.type == "cuda":
-            limit = 0.8 * torch.cuda.get_device_properties(device).total_memory
+        elif kind == "cuda":
+            import torch
+
+            from seqlens.msa.models import resolve_device
+
+            limit = 0.8 * torch.cuda.get_device_properties(resolve_device(self.device)).total_memory
         else:
             try:
                 import os
@@ -369,19 +252,19 @@ class Potts(ThreadLimitedFit, PottsLayout):
         return need
 
     def _encode(self, X: np.ndarray, gap_code: int) -> tuple[np.ndarray, int]:
+        """Codes (the alignment's small integers, not copied) and the states modelled."""
         if self.gaps == "ignore":
-            return X.astype(np.int64), gap_code  # gap code == Q -> missing
-        return X.astype(np.int64), gap_code + 1
+            return X, gap_code  # gap code == Q -> missing
+        return X, gap_code + 1
 
     # ------------------------------------------------------------------ fit
     def _fit(self, msa: Alignment) -> Potts:
         """Fit on an :class:`Alignment` (weights at ``identity``). Returns self."""
         t0 = time.perf_counter()
-        device = resolve_device(self.device)
-        torch.manual_seed(self.random_state)
+        kind = device_type(self.device)
         N, L = msa.X.shape
         Xnp, Q = self._encode(msa.X, msa.gap_code)
-        self._check_memory(N, L, Q, device)
+        self._check_memory(N, L, Q, kind)
         w_np = msa.weights(self.identity)
         # merge identical rows (their weights add up)
         uniq, inverse = np.unique(Xnp, axis=0, return_inverse=True)
@@ -402,11 +285,25 @@ class Potts(ThreadLimitedFit, PottsLayout):
             counts[i] = np.bincount(uniq[present[:, i], i], weights=w_u[present[:, i]], minlength=Q)
         h0 = np.log(counts + 1.0)
         h0 -= h0.mean(axis=1, keepdims=True)
-        if self._backend(device) == "numba":
+        if self._backend(kind) == "numba":
             self._fit_numba(uniq, w_u, Q, h0, lam_J)
-            self.fit_seconds_ = time.perf_counter() - t0
-            return self
-        X = torch.from_numpy(uniq).to(device)
+        else:
+            with thread_limit(self.n_threads, torch_threads=True):
+                self._fit_torch(uniq, w_u, Q, h0, lam_J)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _fit_torch(self, uniq: np.ndarray, w_u: np.ndarray, Q: int, h0: np.ndarray, lam_J: float):
+        """L-BFGS or Adam on the torch pseudo-likelihood (:mod:`seqlens.msa.plm_torch`)."""
+        import torch
+
+        from seqlens.msa.models import resolve_device
+        from seqlens.msa.plm_torch import PseudoLikelihood, build_couplings, pair_index
+
+        device = resolve_device(self.device)
+        torch.manual_seed(self.random_state)
+        L = uniq.shape[1]
+        X = torch.from_numpy(uniq.astype(np.int64)).to(device)
         w = torch.tensor(w_u, dtype=torch.float32, device=device)
         h = torch.tensor(h0, dtype=torch.float32, device=device, requires_grad=True)
         index = pair_index(L, Q, device=device)
@@ -422,9 +319,6 @@ class Potts(ThreadLimitedFit, PottsLayout):
             Jm = build_couplings(theta, index, L, Q)[:-1].cpu().numpy().reshape(L, Q, L, Q)
         self.h_ = h.detach().cpu().numpy()
         self.J_ = Jm
-        self._pl_tensors = None
-        self.fit_seconds_ = time.perf_counter() - t0
-        return self
 
     def _fit_numba(self, X: np.ndarray, w: np.ndarray, Q: int, h0: np.ndarray, lam_J: float):
         """CPU L-BFGS on the numba pseudo-likelihood (see the module docstring)."""
@@ -455,6 +349,10 @@ class Potts(ThreadLimitedFit, PottsLayout):
         self.J_ = unpack_couplings(x[L * Q:], L, Q)
 
     def _fit_lbfgs(self, pl, h, theta, index, lam_J):
+        import torch
+
+        from seqlens.msa.plm_torch import objective
+
         L, Q = h.shape
         buffer = theta.new_zeros(L * Q + 1, L * Q)
         opt = torch.optim.LBFGS([h, theta], lr=1.0, max_iter=self.max_iter,
@@ -480,6 +378,10 @@ class Potts(ThreadLimitedFit, PottsLayout):
         return float(loss), int(state.get("n_iter", n_eval[0]))
 
     def _fit_adam(self, X, w, Q, h, theta, index, lam_J):
+        import torch
+
+        from seqlens.msa.plm_torch import PseudoLikelihood, objective
+
         N = X.shape[0]
         L = h.shape[0]
         bs = self.batch_size or min(N, 1024)

@@ -99,7 +99,7 @@ def neighbour_counts(X: np.ndarray, identity: float = 0.8, n_threads: int | None
     max_mismatch = length - min_identical
     if n < 2:
         return np.zeros(n, dtype=np.int64)
-    from seqlens.msa.models import thread_limit
+    from seqlens.msa._threads import thread_limit
 
     threads = n_threads or min(numba.get_num_threads(), 2)
     with thread_limit(threads):
