@@ -49,6 +49,21 @@ def test_focus_by_prefix_with_region_start_and_lowercase(tmp_path):
     assert msa.rows() == ["ADEF", "ADEF"]
 
 
+def test_ambiguous_focus_prefix_is_refused_with_the_candidates(tmp_path):
+    p = tmp_path / "a.fasta"
+    p.write_text(">DLG4_RAT/65-149\nACDE\n>x\nACDF\n>DLG4_RAT/313-391\nACDG\n")
+    with pytest.raises(SequenceError, match=r"focus 'DLG4_RAT' is ambiguous: 2 records start with "
+                                            r"it \('DLG4_RAT/65-149', 'DLG4_RAT/313-391'\)"):
+        Alignment.read(p, focus="DLG4_RAT")
+    assert Alignment.read(p, focus="DLG4_RAT/313-391").focus_index == 2  # full name
+    assert Alignment.read(p, focus="DLG4_RAT/3").focus == "DLG4_RAT/313-391"  # unique prefix
+    from seqlens.cli import main
+
+    assert main(["msa", "fit", "--msa", str(p), "--focus", "DLG4_RAT", "--model", "pssm",
+                 "--out", str(tmp_path / "m")]) == 2
+    assert not (tmp_path / "m").exists()
+
+
 def test_invalid_error_mode_names_record_and_column(tmp_path):
     p = tmp_path / "a.fasta"
     p.write_text(">s1\nACDE\n>s2\nACZE\n")

@@ -283,11 +283,23 @@ def _refuse_unused(args, options: dict[str, object], model_name: str) -> None:
         raise SeqlensError(f"{', '.join(given)}: not used by the {model_name} model")
 
 
+def _status(prefix: str, quiet: bool):
+    """``say(text)``: one status line on stderr (nothing with ``--quiet``)."""
+    import sys
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(f"{prefix}: {text}", file=sys.stderr, flush=True)
+
+    return say
+
+
 def run_fit(args) -> int:
     import time
 
     from seqlens.cli.common import report_metrics
     from seqlens.io.atomic import check_output_path, output_folder
+    from seqlens.msa._threads import thread_limit
     from seqlens.msa.persist import save_msa_model
 
     out = check_output_path(args.out, "folder")
@@ -300,7 +312,14 @@ def run_fit(args) -> int:
     model = _fit_model(args)
     if args.model == "potts":
         check_potts_memory(model, path, None, focus, q=21)
+    say = _status("seqlens msa fit", args.quiet)
+    say(f"reading {path}")
     msa = read_checked_alignment(path, focus, f"a {args.model} fit")
+    say(f"{msa.n_sequences} sequences x {msa.length} columns; sequence weights at identity "
+        f"{args.identity}")
+    with thread_limit(args.threads):
+        msa.weights(args.identity)  # cached for the fit; the slow part before its progress bar
+    say(f"fitting {args.model} (Neff {msa.neff(args.identity):.0f})")
     t0 = time.perf_counter()
     fit_model(model, msa, args.lambda_j)
     seconds = time.perf_counter() - t0

@@ -318,9 +318,14 @@ def _find_focus(names: list[str], focus, where: str) -> int | None:
     for i, n in enumerate(names):
         if n == focus:
             return i
-    for i, n in enumerate(names):
-        if n.startswith(focus):
-            return i
+    matches = [i for i, n in enumerate(names) if n.startswith(focus)]
+    if len(matches) > 1:
+        shown = ", ".join(repr(names[i]) for i in matches[:5])
+        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        raise SequenceError(f"{where}focus {focus!r} is ambiguous: {len(matches)} records start "
+                            f"with it ({shown}{more}); give the full name")
+    if matches:
+        return matches[0]
     raise SequenceError(f"{where}focus sequence {focus!r} not found among {len(names)} records")
 
 
