@@ -183,6 +183,20 @@ class LocalPlan:
 
     def run(self, x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor):
         """Model output for mutants of ``x`` ``(A, L)`` with letter ``let[i]`` at ``pos[i]``."""
+        refs, wins = self.windows(x, pos, let)
+        M = len(pos)
+        values = [self.placeholder, *self.nodes]
+        env = {n: None for n in values}
+        for k in self.frontier:  # splice the windows into the reference for the rest of the network
+            start, V = wins[k]
+            full = _put_rows(refs[k][0].T.expand(M, -1, -1).contiguous(), start, V.transpose(1, 2))
+            env[values[k]] = full.transpose(1, 2).contiguous()
+        return self.interp.run(x, initial_env=env)
+
+    def windows(self, x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor):
+        """``(refs, wins)``: the local values of ``x`` ``(A, L)`` (``refs[k]`` ``(1, C, L_k)``,
+        ``k`` indexing the input then ``nodes``) and, for the mutants with letter ``let[i]`` at
+        ``pos[i]``, the changed window of each: ``wins[k] = (start (M,), values (M, C, W))``."""
         refs, aux = self._reference(x)
         M = len(pos)
         A = x.shape[0]
@@ -197,13 +211,7 @@ class LocalPlan:
                 start, V = wins[ins[0]]
                 wins.append(_apply_window(op, self._static[i], refs[ins[0]][0], refs[i + 1][0], aux, i,
                                           start, V))
-        values = [self.placeholder, *self.nodes]
-        env = {n: None for n in values}
-        for k in self.frontier:  # splice the windows into the reference for the rest of the network
-            start, V = wins[k]
-            full = _put_rows(refs[k][0].T.expand(M, -1, -1).contiguous(), start, V.transpose(1, 2))
-            env[values[k]] = full.transpose(1, 2).contiguous()
-        return self.interp.run(x, initial_env=env)
+        return refs, wins
 
 
 def _tensors(y) -> list:

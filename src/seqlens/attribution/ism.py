@@ -10,7 +10,10 @@ the reference, wide max-pools from running maxima of the reference; see
 Models that cannot be traced, that begin with a non-local layer, whose local part saves too little
 computation to pay off (e.g. a transformer after one convolution, or dilated windows that grow to
 the whole sequence) or whose plan disagrees with the model on a few check mutants fall back to the
-naive batched ISM, with the same results.
+naive batched ISM, with the same results. CNN + self-attention hybrids (``CNNAttention`` and
+models that wrap one) also update their first attention layer incrementally (only the window of
+pooled rows a substitution changes gets new queries, keys and values; see
+:mod:`seqlens.attribution.fast_ism_attention`).
 """
 
 from __future__ import annotations
@@ -95,8 +98,10 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
         runner = None
         if fast and not extra and N:
             from seqlens.attribution.fast_ism import LocalPlan
+            from seqlens.attribution.fast_ism_attention import AttentionPlan
 
-            runner = LocalPlan.build(model, T[:1].to(device, dtype))
+            x0 = T[:1].to(device, dtype)
+            runner = AttentionPlan.build(model, x0) or LocalPlan.build(model, x0)
         # reference outputs of all sequences, batched
         refs = torch.cat([model_output(model, T[b].to(device, dtype), per_batch_target(target, b),
                                        activation, args_for(extra, b, 1, device, dtype)).double().cpu()

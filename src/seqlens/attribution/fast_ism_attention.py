@@ -1,0 +1,222 @@
+"""Fast ISM for CNN + self-attention hybrids (:class:`seqlens.models.attention.CNNAttention`).
+
+After the first attention layer every position of a mutant differs from the unmutated sequence,
+so window reuse (:mod:`seqlens.attribution.fast_ism`) stops there. The attention layer itself
+can still be updated incrementally. A substitution changes a window of ``W`` pooled positions
+(``W = 6`` for a width-19 convolution and pool 4), so only ``W`` rows of the queries, keys and
+values change:
+
+* a query row outside the window keeps its scores on the unchanged keys; only its ``W`` changed
+  columns are new. Its softmax numerator and normaliser over the unchanged keys come from prefix
+  and suffix sums over the keys of the unmutated sequence (computed once per sequence; sums of
+  positive terms, no cancellation), rescaled to the new row maximum, plus the new columns'
+  terms;
+* the ``W`` query rows inside the window are recomputed against all keys.
+
+Per mutant this costs ``O(W L' d)`` for the attention instead of ``O(L'^2 d)`` plus the QKV
+projections of ``W`` rows instead of ``L'``; the first convolution is a rank-1 update
+(:class:`~seqlens.attribution.fast_ism.LocalPlan` on the model's stem). The output projection,
+residual, layer norm, any transformer blocks or LSTM, and the dense layers run on every row, as
+in the model. Values equal the model's up to float rounding (checked on a few mutants when the
+plan is built; the plan is dropped when they disagree).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from seqlens.attribution.fast_ism import _NO_PLAN, LocalPlan, _put_rows, _tensors
+
+# prefix/suffix tables hold 2 x heads x L' x (L' + 1) x key_size numbers per sequence: no plan above
+_MAX_TABLE = 1 << 25
+# new scores more than this above a row's unmutated maximum are rescaled first (exp would overflow)
+_EXP_LIMIT = 60.0
+
+
+class _Stem(nn.Module):
+    """The position-local start of a CNNAttention: ``(N, A, L)`` -> pooled ``(N, F, L')``."""
+
+    def __init__(self, core):
+        super().__init__()
+        self.core = core
+
+    def forward(self, x):
+        return self.core.dropout1(self.core.first_layer_activations(x, pooled=True))
+
+
+class _LeafTracer(torch.fx.Tracer):
+    def is_leaf_module(self, m, qualname):
+        from seqlens.models.attention import CNNAttention
+
+        return isinstance(m, CNNAttention) or super().is_leaf_module(m, qualname)
+
+
+class AttentionPlan:
+    """Incremental ISM of a model that is, or wraps, a :class:`CNNAttention` (the wrapper may
+    only post-process its output, e.g. select a column)."""
+
+    def __init__(self, core, stem, post):
+        self.core, self.stem, self.post = core, stem, post
+        self._ref_key, self._ref = None, None
+
+    @classmethod
+    def build(cls, model: nn.Module, x: torch.Tensor, check: bool = True):
+        """The plan for ``model`` (eval mode) or None (no CNNAttention at its input, tables too
+        large, or disagreement with the model on a few mutants of ``x`` ``(1, A, L)``/``(A, L)``)."""
+        from seqlens.models.attention import CNNAttention
+
+        x0 = x[0] if x.ndim == 3 else x
+        if isinstance(model, CNNAttention):
+            core, post = model, None
+        elif any(isinstance(m, CNNAttention) for m in model.modules()):
+            try:
+                graph = _LeafTracer().trace(model)
+            except _NO_PLAN:
+                return None
+            gm = torch.fx.GraphModule(model, graph)
+            ph = [n for n in graph.nodes if n.op == "placeholder"]
+            if len(ph) != 1 or len(ph[0].users) != 1:
+                return None
+            node = next(iter(ph[0].users))
+            core = gm.get_submodule(node.target) if node.op == "call_module" else None
+            if not isinstance(core, CNNAttention) or node.args != (ph[0],) or node.kwargs:
+                return None
+            post = (torch.fx.Interpreter(gm), node)
+        else:
+            return None
+        att = core.attention
+        Lp = x0.shape[-1] // core.pool1.kernel_size if isinstance(core.pool1, nn.MaxPool1d) else x0.shape[-1]
+        if 2 * att.heads * Lp * (Lp + 1) * att.key_size > _MAX_TABLE:
+            return None
+        stem = LocalPlan.build(_Stem(core), x0, check=False, min_saving=0)
+        if stem is None or len(stem.frontier) != 1:
+            return None
+        plan = cls(core, stem, post)
+        try:
+            if check and not plan._agrees(model, x0):
+                return None
+        except _NO_PLAN:
+            return None
+        return plan
+
+    def _agrees(self, model, x):
+        A, L = x.shape
+        pos = torch.tensor(sorted({0, 1, L // 3, L // 2, L - 2, L - 1} & set(range(L))), device=x.device)
+        pos = pos.repeat_interleave(A)
+        let = torch.arange(A, device=x.device).repeat(len(pos) // A)
+        xm = x[None].repeat(len(pos), 1, 1)
+        ar = torch.arange(len(pos), device=x.device)
+        xm[ar, :, pos] = 0
+        xm[ar, let, pos] = 1
+        with torch.no_grad():
+            want, got = _tensors(model(xm)), _tensors(self.run(x, pos, let))
+        if len(want) != len(got) or not want:
+            return False
+        for w, g in zip(want, got):
+            tol = 1e-4 * (1 + float(w.abs().max())) if w.dtype != torch.float64 else 1e-9
+            if g.shape != w.shape or not bool((g - w).abs().max() <= tol):
+                return False
+        return True
+
+    def _reference(self, x, h0, W):
+        """Per-sequence tables of the unmutated sequence (cached for the last ``x`` and window
+        width ``W``): its attention input ``h0`` ``(L', D)``, queries, keys and values
+        ``(H, L', d)``, row maxima of the scores ``(H, L', 1)``, and for each window start ``s``
+        the softmax numerator ``(S, H, L', d)`` and normaliser ``(S, H, L')`` of every query row
+        over the keys outside ``[s, s + W)`` (relative to the row maxima; sums of positive
+        terms from prefix and suffix sums, no cancellation)."""
+        key = (x, x._version, W)
+        if self._ref_key is not None and self._ref_key[0] is x and self._ref_key[1:] == key[1:]:
+            return self._ref
+        att = self.core.attention
+        H, d = att.heads, att.key_size
+        Lp = h0.shape[0]
+
+        def heads(t):
+            return t.view(Lp, H, d).transpose(0, 1).contiguous()
+
+        q, k, v = heads(att.query(h0)), heads(att.key(h0)), heads(att.value(h0))
+        s = q @ k.transpose(-1, -2) / math.sqrt(d)  # (H, L', L')
+        m = s.amax(-1, keepdim=True)
+        e = torch.exp(s - m)  # (H, L', keys)
+        ev = e[..., None] * v[:, None]  # (H, L', keys, d)
+        S = Lp - W + 1
+
+        def outside(t):  # sum over keys j < s plus over keys j >= s + W, for s = 0 .. S - 1 (dim 2)
+            zero = t.new_zeros((H, Lp, 1, *t.shape[3:]))
+            pre = torch.cat([zero, t.cumsum(2)], 2)[:, :, :S]
+            suf = torch.cat([t.flip(2).cumsum(2).flip(2), zero], 2)[:, :, W:]
+            return (pre + suf).transpose(0, 2).contiguous()  # (S, L', H, ...)
+
+        self._ref = (h0, q, k, v, m, outside(e), outside(ev))
+        self._ref_key = key
+        return self._ref
+
+    def run(self, x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor):
+        """Model output for mutants of ``x`` ``(A, L)`` with letter ``let[i]`` at ``pos[i]``."""
+        core, att = self.core, self.core.attention
+        refs, wins = self.stem.windows(x, pos, let)
+        k_out = self.stem.frontier[0]
+        start, V = wins[k_out]  # pooled window (M, D, W) at rows [start, start + W)
+        M, D, W = V.shape
+        h0 = refs[k_out][0].T
+        if core.positional is not None:
+            h0 = h0 + core.position
+        h0, q0, k0, v0, m0, den_out, num_out = self._reference(x, h0, W)
+        Lp = h0.shape[0]
+        H, d = att.heads, att.key_size
+        rows = start[:, None] + torch.arange(W, device=x.device)  # (M, W)
+        hw = V.transpose(1, 2)
+        if core.positional is not None:
+            hw = hw + core.position[rows]
+        qw, kw, vw = att.query(hw), att.key(hw), att.value(hw)  # (M, W, H d)
+        scale = 1 / math.sqrt(d)
+        # query rows outside the window: keys outside it from the tables, W new columns. The
+        # per-head products are single matrix products with block-diagonal right factors
+        # ((H d, M, H W) for the scores, (M, H W, H d) for the values): 8x the multiply-adds of
+        # per-head products, but one large GEMM each instead of M H tiny ones
+        bk = kw.new_zeros((H, d, M, H, W))
+        bk.diagonal(0, 0, 3).copy_(kw.view(M, W, H, d).permute(3, 1, 0, 2).transpose(1, 2))
+        sc = (q0.transpose(0, 1).reshape(Lp, H * d) @ bk.view(H * d, M * H * W)).view(Lp, M, H, W)
+        sc.mul_(scale).sub_(m0.permute(1, 0, 2)[:, None])  # relative to the row maxima
+        if float(sc.max()) > _EXP_LIMIT:  # rescale to the new row maxima
+            mx = sc.amax(-1, keepdim=True).clamp_(min=0)
+            en, keep = torch.exp(sc - mx), torch.exp(-mx).transpose(0, 1)  # keep (M, L', H, 1)
+            den = den_out.index_select(0, start)[..., None].mul_(keep)
+            num = num_out.index_select(0, start).mul_(keep)
+        else:
+            en = torch.exp(sc)
+            den = den_out.index_select(0, start)[..., None]
+            num = num_out.index_select(0, start)  # (M, L', H, d)
+        den += en.sum(-1, keepdim=True).transpose(0, 1)
+        bv = vw.new_zeros((M, H, W, H, d))
+        bv.diagonal(0, 1, 3).copy_(vw.view(M, W, H, d).permute(0, 1, 3, 2))
+        out = torch.baddbmm(num.view(M, Lp, H * d), en.transpose(0, 1).reshape(M, Lp, H * W),
+                            bv.view(M, H * W, H * d))
+        out = out.view(M, Lp, H, d).div_(den).view(M, Lp, H * d)
+        qw, kw, vw = (t.reshape(M * W, H, d).transpose(0, 1).contiguous() for t in (qw, kw, vw))
+        # query rows inside the window: against every key, the window's keys and values replaced
+        sw = (qw @ k0.transpose(1, 2)).view(H, M, W, Lp)
+        cols = rows[None, :, None, :].expand(H, M, W, W)
+        sw.scatter_(3, cols, (qw.view(H * M, W, d) @ kw.view(H * M, W, d).transpose(1, 2)).view(H, M, W, W))
+        pw = torch.softmax(sw.mul_(scale), dim=-1)
+        dv = vw.view(H, M, W, d) - v0[:, rows]  # window values: new - old
+        ow = (pw.view(H, M * W, Lp) @ v0).view(H, M, W, d)
+        ow += (pw.gather(3, cols).view(H * M, W, W) @ dv.view(H * M, W, d)).view(H, M, W, d)
+        out = _put_rows(out, start, ow.permute(1, 2, 0, 3).reshape(M, W, H * d))
+        h = att.out(out).add_(h0)  # residual: the window's rows of h0 replaced below
+        flat = (torch.arange(M, device=x.device)[:, None] * Lp + rows).reshape(-1)
+        h.view(M * Lp, D).index_add_(0, flat, (hw - h0[rows]).reshape(-1, D))
+        h = core.norm(h)
+        for block in core.transformer:
+            h, _ = block(h)
+        if core.lstm is not None:
+            h, _ = core.lstm(h)
+        y = core.output(core.dense(h.flatten(1)))
+        if self.post is None:
+            return y
+        interp, node = self.post
+        return interp.run(x[None], initial_env={node: y})
