@@ -1,22 +1,24 @@
 """Motif discovery from attribution maps, scored against the simulation's truth; seqlens vs
 modisco-lite on the same maps.
 
-For each (dataset, activation, seed): simulate, train a CNN to early stopping, compute DeepSHAP
+For each (dataset, activation, seed): the reference zoo's model (``seqlens.study.zoo``, trained to
+early stopping at its paper's recipe) and its dataset regenerated exactly, then DeepSHAP
 (hypothetical contributions, dinucleotide-shuffled references) and saliency maps (plain and with
-gradient correction) of ALL test sequences (positives and negatives), then run
-``seqlens.interpret.discovery.discover`` and, with ``--modisco``, modisco-lite's ``TFMoDISco`` on
-the same maps, each in its own process (time and peak memory of that process, one thread). Both
-are scored by the same code: core motifs recovered (a pattern whose top Tomtom hit against JASPAR
-2016 vertebrates is the true matrix), decoys among the patterns holding >= 5% of the seqlets,
-spurious patterns (matching no simulated motif, by Tomtom nor by truth overlap), and hit
-precision/recall (seqlens' CWM scanner on each tool's patterns; a hit is right when it falls on a
+gradient correction) of ALL test sequences (positives and negatives), then
+``seqlens.interpret.discovery`` (seqlets, patterns) and, with ``--modisco``, modisco-lite's
+``TFMoDISco`` on the same maps, each in its own process (time and peak memory of that process, one
+thread). Both are scored by the same code: core motifs recovered (a pattern whose top Tomtom hit
+against JASPAR 2016 vertebrates is the true matrix), decoys among the patterns holding >= 5% of the
+seqlets, spurious patterns (matching no simulated motif, by Tomtom nor by truth overlap), and hit
+precision/recall (seqlens' hit caller on each tool's patterns; a hit is right when it falls on a
 true instance of its pattern's motif, +-3 nt, right strand).
 
-Usage (small, 1 thread):
-    python benchmarks/motif_discovery.py --n 10000 --patience 3 --modisco
-Options: --activations relu exponential, --seeds 0 1 2, --dataset multitask_motifs (per task),
---dataset zbed2 (real ChIP-seq: IRF/ISRE match of the top pattern). Trained models and maps are
-cached under --cache. Prints a table and writes <out>/motif_discovery.json.
+Usage (1 thread):
+    python benchmarks/motif_discovery.py --modisco
+Options: --activations relu exponential, --seeds 0 1 2 (the zoo's built seeds), --dataset
+multitask_motifs (per task), --dataset zbed2 (real ChIP-seq: IRF/ISRE match of the top pattern).
+Maps are cached under --cache. Prints a table and writes <out>/motif_discovery.json. A zoo rebuilt
+elsewhere is used with SEQLENS_ZOO=DIR.
 """
 
 from __future__ import annotations
@@ -31,86 +33,87 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ZBED2 = Path(__file__).resolve().parents[1].parent / "shared/data/genomics/ZBED2_400_h3k27ac.h5"
+# The reference zoo's model of each (dataset, first-layer activation); every one was trained to early
+# stopping at its paper's recipe (seqlens.study.zoo).
+ZOO_KEYS = {
+    ("regulatory_code", "exponential"): "regcode_cnn_local_exponential",
+    ("regulatory_code", "relu"): "regcode_cnn_local_relu",
+    ("multitask_motifs", "exponential"): "multitask_cnn_p4_exponential",
+    ("multitask_motifs", "relu"): "multitask_cnn_p4_relu",
+    ("zbed2", "exponential"): "zbed2_residualbind_exponential",
+}
 
 
 # ----------------------------------------------------------------------------------- data & maps
-def load_data(dataset: str, n: int, seed: int):
-    from seqlens.io.hdf5 import load_dataset
-    from seqlens.simulate import multitask_motifs, regulatory_code
+def zoo_model(dataset: str, activation: str, seed: int):
+    """``(model, info, data)`` of the zoo entry for (dataset, activation) and ``seed``: the model,
+    its stored metadata and the entry's dataset regenerated exactly as the model was trained on."""
+    from seqlens.study.zoo import ENTRIES, available_seeds, load_zoo_model, split_digest
 
-    if dataset == "regulatory_code":
-        return regulatory_code(n=n, length=200, random_state=seed)
-    if dataset == "multitask_motifs":
-        return multitask_motifs(n=n, length=200, random_state=seed)
-    if dataset == "zbed2":
-        return load_dataset(ZBED2)
-    raise SystemExit(f"unknown dataset {dataset!r}")
-
-
-def train(data, dataset: str, activation: str, seed: int, args, run: Path):
-    """Train (or load from ``run``) the dataset's model to early stopping."""
-    from seqlens.models import build_model, load_model, save_model
-    from seqlens.train import evaluate, fit
-
-    if (run / "manifest.json").exists():
-        model = load_model(run)
-        info = json.loads(run.with_suffix(".json").read_text())
-        print(f"loaded {run}: {info}", flush=True)
-        return model, info
-    arch = "residualbind_dna400" if dataset == "zbed2" else "cnn_local"
-    model = build_model(arch, activation=activation, seq_length=data.seq_length,
-                        n_outputs=data.n_tasks, random_state=seed)
-    t0 = time.perf_counter()
-    res = fit(model, data.train, data.valid, loss="bce", epochs=args.epochs, batch_size=100,
-              patience=args.patience, lr_patience=max(1, args.patience - 1), random_state=seed,
-              verbose=False)
-    test = evaluate(model, data.test, per_task=dataset == "multitask_motifs")
-    info = {"model": arch, "activation": activation, "seed": seed, "epochs_run": len(res.history),
-            "best_epoch": res.best_epoch, "stopped_early": res.stopped_early,
-            "test_auroc": test.get("test_auroc"), "seconds_train": time.perf_counter() - t0}
-    save_model(model, run, metadata=info)
-    run.with_suffix(".json").write_text(json.dumps(info))
-    print(f"trained {run}: {info}", flush=True)
-    return model, info
+    key = ZOO_KEYS.get((dataset, activation))
+    if key is None:
+        raise SystemExit(f"the zoo has no {activation} model of {dataset}")
+    if seed not in available_seeds(key):
+        raise SystemExit(f"zoo model {key} seed {seed} is not built (built: {available_seeds(key)})")
+    model, meta = load_zoo_model(key, seed)
+    data = _dataset(ENTRIES[key])
+    if meta.get("test_sha256") and split_digest(data.test) != meta["test_sha256"]:
+        raise SystemExit(f"the regenerated test split of {key} differs from the one it was scored on")
+    info = {"model": key, "activation": activation, "seed": seed,
+            "test_auroc": meta.get("metrics", {}).get("test_auroc"),
+            "epochs_run": meta.get("epochs_run"), "best_epoch": meta.get("best_epoch")}
+    return model, info, data
 
 
-def attribution_maps(model, X, target, args, path: Path) -> dict:
-    """DeepSHAP hypothetical contributions and saliency (plain, corrected) of every sequence,
-    cached in ``path`` (npz)."""
+_DATA: dict = {}
+
+
+def _dataset(entry):
+    """The entry's dataset, regenerated once per (dataset, n) in this process."""
+    from seqlens.study.zoo import zoo_dataset
+
+    key = (entry.dataset, entry.n)
+    if key not in _DATA:
+        _DATA.clear()
+        _DATA[key] = zoo_dataset(entry)
+    return _DATA[key]
+
+
+def attribution_maps(model, X, target, names, args, stem: Path) -> dict:
+    """The maps ``names`` of every sequence for output ``target``: ``deepshap`` (hypothetical
+    contributions), ``saliency`` and ``saliency_corrected``, each cached in ``<stem>_<name>.npy``."""
     from seqlens.attribution import deep_lift_shap, saliency
     from seqlens.attribution._utils import correct_gradients
 
-    if path.exists():
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        shap = deep_lift_shap(model, X, target=target, hypothetical=True,
-                              n_shuffles=args.n_shuffles, batch_size=32, random_state=0)
-    t1 = time.perf_counter()
-    grad = saliency(model, X, target=target, batch_size=256)
-    maps = {"deepshap": np.asarray(shap, np.float32), "saliency": np.asarray(grad, np.float32),
-            "saliency_corrected": np.asarray(correct_gradients(grad), np.float32)}
-    print(f"maps of {len(X)} sequences: deepshap {t1 - t0:.1f} s, saliency "
-          f"{time.perf_counter() - t1:.1f} s", flush=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **maps)
-    return maps
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in names:
+        path = stem.parent / f"{stem.name}_{name}.npy"
+        if not path.exists():
+            t0 = time.perf_counter()
+            if name == "deepshap":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    m = deep_lift_shap(model, X, target=target, hypothetical=True,
+                                       n_shuffles=args.n_shuffles, batch_size=32, random_state=0)
+            else:
+                m = saliency(model, X, target=target, batch_size=256)
+                if name == "saliency_corrected":
+                    m = correct_gradients(m)
+            np.save(path, np.asarray(m, np.float32))
+            print(f"{name} of {len(X)} sequences (output {target}): {time.perf_counter() - t0:.1f} s",
+                  flush=True)
+        out[name] = np.load(path)
+    return out
 
 
 def prepare(args, dataset: str, activation: str, seed: int):
-    """Data, model info and maps of one (dataset, activation, seed), cached under --cache."""
-    import torch
-
-    torch.manual_seed(seed)
-    data = load_data(dataset, args.n, args.data_seed)
-    tag = f"{dataset}_{activation}_s{seed}_n{args.n}"
-    run = Path(args.cache) / tag
-    model, info = train(data, dataset, activation, seed, args, run)
+    """Data, model info and maps (every test sequence) of one (dataset, activation, seed), the
+    maps cached under --cache."""
+    model, info, data = zoo_model(dataset, activation, seed)
+    tag = f"{info['model']}_s{seed}"
     targets = range(data.n_tasks) if dataset == "multitask_motifs" else [0]
-    maps = {t: attribution_maps(model, data.test.X, t, args, Path(args.cache) / f"{tag}_maps_t{t}.npz")
+    maps = {t: attribution_maps(model, data.test.X, t, args.maps, args, Path(args.cache) / f"{tag}_t{t}")
             for t in targets}
     return data, info, maps
 
@@ -233,16 +236,14 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--dataset", default="regulatory_code",
                    choices=("regulatory_code", "multitask_motifs", "zbed2"))
-    p.add_argument("--n", type=int, default=10000, help="simulated sequences (test = 20%%)")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--patience", type=int, default=3)
     p.add_argument("--activations", nargs="+", default=["exponential"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--maps", nargs="+", default=["deepshap", "saliency_corrected"],
                    choices=("deepshap", "saliency", "saliency_corrected"))
     p.add_argument("--n-shuffles", type=int, default=10, help="DeepSHAP references")
     p.add_argument("--modisco", action="store_true", help="also run modisco-lite (if installed)")
+    p.add_argument("--sites", action="store_true",
+                   help="also score seqlens' patterns after refine_sites (PWMs of their hits)")
     p.add_argument("--prep-only", action="store_true", help="train and compute maps only")
     p.add_argument("--scaling", action="store_true",
                    help="also time each tool on 1/4, 1/2 and all test sequences (memory vs seqlets)")
@@ -255,6 +256,7 @@ def main(argv=None) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
     for act in args.activations:
         for seed in args.seeds:
             prepare(args, args.dataset, act, seed)
@@ -270,7 +272,7 @@ def main(argv=None) -> dict:
             print("modisco-lite is not installed; running seqlens only", flush=True)
     if args.dataset == "zbed2":
         return zbed2(args, tools)
-    from seqlens.interpret.discovery import instances_for
+    from seqlens.interpret.discovery import instances_for, refine_sites
     from seqlens.simulate.datasets import jaspar2016
 
     database = list(jaspar2016().values())
@@ -299,6 +301,14 @@ def main(argv=None) -> dict:
                             row["task_motif_hit_recall"] = metrics.get(f"hit_recall_{key}")
                         runs.append(row)
                         print(_line(row), flush=True)
+                        if tool == "seqlens" and args.sites:
+                            t0 = time.perf_counter()
+                            refine_sites(patterns, attr=task_maps[mname], X=X)
+                            cost = {**cost, "seconds_sites": time.perf_counter() - t0}
+                            metrics, _, _ = score_tool(patterns, X, task_maps[mname], instances,
+                                                       motifs, database)
+                            runs.append({**row, **metrics, "tool": "seqlens_sites", **cost})
+                            print(_line(runs[-1]), flush=True)
             if args.scaling:
                 scaling(args, tools, X, maps[0][args.maps[0]], f"{act}_s{seed}")
     return summarise(args, runs, tools)
@@ -372,13 +382,13 @@ def summarise(args, runs: list[dict], tools: list[str]) -> dict:
         pass
     load = os.getloadavg()
     with pd.option_context("display.width", 200, "display.max_columns", 40):
-        print(f"\nmotif discovery on {args.dataset} (n={args.n}, all test sequences), "
+        print(f"\nmotif discovery on {args.dataset} (reference zoo models, all test sequences), "
               f"{args.threads} thread(s); versions {versions}; load average {load}")
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for k, v in ratios.items():
         print(f"  {k}: {v:.3f}")
     out = Path(args.out)
-    result = {"dataset": args.dataset, "n": args.n, "threads": args.threads,
+    result = {"dataset": args.dataset, "threads": args.threads,
               "versions": versions, "load_average": list(load), "runs": runs,
               "summary": summary.to_dict(orient="records"), **ratios}
     write_json(out / "motif_discovery.json", result)

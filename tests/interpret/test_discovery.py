@@ -273,3 +273,44 @@ def test_max_seqlets_keeps_the_strongest():
     assert len(top) == 5
     assert sorted(top["seq"]) == sorted(full.nlargest(5, "score")["seq"])
     assert top["score"].is_monotonic_decreasing
+
+
+def test_seqlets_magnitude_test_drops_weak_windows_of_the_other_sign():
+    rng = np.random.default_rng(5)
+    N, L = 40, 100
+    X = onehot(["".join(rng.choice(list("ACGT"), L)) for _ in range(N)])
+    attr = rng.normal(0, 0.01, X.shape).astype(np.float32)
+    for i in range(N):  # a strong positive bump in every sequence
+        attr[i, :, 10:18] += X[i, :, 10:18]
+    for i in range(0, N, 4):  # and a weak negative one in every fourth
+        attr[i, :, 60:68] -= 0.15 * X[i, :, 60:68]
+    per_sign = seqlets(attr, X, window=8, flank=0, magnitude=False, random_state=0)
+    both = seqlets(attr, X, window=8, flank=0, random_state=0)
+    # each sign against its own null: the weak negatives pass (their null tail is narrow)
+    assert sorted(per_sign.loc[per_sign["sign"] < 0, "seq"]) == list(range(0, N, 4))
+    # against the null of |S|: only the strong positives, one threshold for both signs
+    assert (both["sign"] > 0).all() and sorted(both["seq"]) == list(range(N))
+    assert both.attrs["threshold_positive"] == -both.attrs["threshold_negative"]
+
+
+def test_refine_sites_moves_the_pwm_from_the_seqlets_to_all_instances():
+    from seqlens.interpret.discovery import build_pattern, refine_sites
+
+    attr, X, starts, strands = planted(60, L=60, seed=11, noise=0.0)
+    mutated = np.arange(0, 60, 4)  # 15 forward sites read GCTTACAG: A -> C at column 1
+    for i in mutated:
+        col = starts[i] + 1
+        attr[i, 1, col], attr[i, 0, col] = attr[i, 0, col], 0.0
+        X[i, :, col] = [0, 1, 0, 0]
+    # the seqlets hold all 45 unmutated sites and 5 mutated ones
+    members = np.r_[np.setdiff1d(np.arange(60), mutated), mutated[:5]]
+    p = build_pattern(attr, X, members, starts[members], strands[members], len(MOTIF), "pos_0", 1)
+    assert p.pwm[1, 1] == pytest.approx(5 / 50) and p.site_pwm is None
+    assert refine_sites([p], attr, X)[0] is p
+    assert p.n_sites == 60
+    np.testing.assert_allclose(p.site_pwm[:, 1], [0.75, 0.25, 0, 0])
+    np.testing.assert_allclose(np.delete(p.site_pwm, 1, axis=1), np.delete(p.pwm, 1, axis=1))
+    assert p.motif().metadata["n_sites"] == 60
+    np.testing.assert_allclose(p.motif().counts[:, 1], [45, 15, 0, 0])
+    hits = call_hits([p], attr, X)
+    assert sorted(hits["seq"]) == list(range(60))

@@ -6,6 +6,7 @@ The steps (each usable alone):
 * :func:`find_patterns` - seqlets aligned and clustered into :class:`Pattern` objects with CWM,
   hypothetical CWM and PWM (``patterns.py``);
 * :func:`call_hits` - instances of the patterns, contribution-weighted (``hits.py``);
+* :func:`refine_sites` - each pattern's PWM re-estimated from its hits (``hits.py``);
 * :func:`top_matches` / :func:`score_discovery` - Tomtom matches and truth metrics for simulated
   data (``truth.py``);
 * :func:`write_modisco_h5` / :func:`read_modisco_h5` - tfmodisco-lite's HDF5 layout
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from seqlens.interpret.discovery.hits import call_hits
+from seqlens.interpret.discovery.hits import call_hits, refine_sites
 from seqlens.interpret.discovery.modisco import read_modisco_h5, write_modisco_h5
 from seqlens.interpret.discovery.patterns import (
     Pattern,
@@ -39,7 +40,8 @@ from seqlens.interpret.discovery.truth import (
 )
 
 __all__ = ["Discovery", "Pattern", "aligned_windows", "build_pattern", "call_hits", "discover",
-           "find_patterns", "instances_for", "match_hits", "read_modisco_h5", "score_discovery",
+           "find_patterns", "instances_for", "match_hits", "read_modisco_h5", "refine_sites",
+           "score_discovery",
            "seqlets", "top_matches", "trim_span", "write_modisco_h5"]
 
 
@@ -60,14 +62,18 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
              seed_similarity: float = 0.8, merge_similarity: float = 0.8,
              min_seqlets: int = 20, max_patterns: int = 50, features: str = "contributions",
              hits: bool = True, hit_quantile: float = 0.05, hit_min_similarity: float = 0.3,
-             database=None, names=None, random_state=None, n_jobs: int = 1) -> Discovery:
+             magnitude: bool = True, site_iter: int = 0, database=None, names=None,
+             random_state=None, n_jobs: int = 1) -> Discovery:
     """Seqlets, patterns, hits and (with a ``database`` of Motif) Tomtom matches of attribution
     maps ``attr`` ``(N, A, L)`` (hypothetical contributions) of sequences ``X``.
 
     The keywords are those of :func:`seqlets`, :func:`find_patterns` and :func:`call_hits`
     (``hit_quantile`` and ``hit_min_similarity`` are its ``quantile`` and ``min_similarity``);
-    ``n_jobs`` is Tomtom's thread count. Without patterns there are no hits (an empty table) and
-    no Tomtom matches (None).
+    ``magnitude`` is that of :func:`seqlets`; ``site_iter`` > 0 runs :func:`refine_sites` that
+    many rounds before the hits and Tomtom (off by default: on regulatory_code it moved CEBPB's
+    top match to the true matrix in some runs but cost hit precision, see
+    docs/guide/motif-discovery.md); ``n_jobs`` is Tomtom's thread count. Without patterns there
+    are no hits (an empty table) and no Tomtom matches (None).
     """
     from seqlens.interpret.discovery.seqlets import check_pair
 
@@ -75,7 +81,7 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
     sec = {}
     t = time.perf_counter()
     table = seqlets(attr, X, window=window, flank=flank, fdr=fdr, null=null,
-                    max_seqlets=max_seqlets, random_state=random_state)
+                    max_seqlets=max_seqlets, magnitude=magnitude, random_state=random_state)
     sec["seqlets"] = time.perf_counter() - t
     t = time.perf_counter()
     patterns = find_patterns(attr, X, table, min_similarity=min_similarity,
@@ -83,6 +89,11 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
                              min_seqlets=min_seqlets, max_patterns=max_patterns,
                              features=features)
     sec["patterns"] = time.perf_counter() - t
+    if site_iter:
+        t = time.perf_counter()
+        refine_sites(patterns, attr, X, n_iter=site_iter, quantile=hit_quantile,
+                     min_similarity=hit_min_similarity)
+        sec["sites"] = time.perf_counter() - t
     found = None
     if hits:
         t = time.perf_counter()

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from seqlens.alphabet import DNA
 from seqlens.errors import SeqlensError
-from seqlens.interpret.discovery.patterns import Pattern, aligned_windows
+from seqlens.interpret.discovery.patterns import Pattern, aligned_windows, base_frequencies
 from seqlens.motifs.motif import Motif
 
 HIT_COLUMNS = ["seq", "name", "start", "end", "strand", "pattern", "score", "similarity",
@@ -46,16 +46,27 @@ def _rc(m: np.ndarray) -> np.ndarray:
 def window_scores(pattern: Pattern, attr, X, background=None, batch_size: int = 4096):
     """``(similarity, contribution, seq_score)``, each ``(N, 2, L - w + 1)`` (strand +, -) for
     every window of the pattern's trimmed width ``w``; entry ``[n, s, i]`` is the window starting
-    at ``i`` on the forward strand, read on strand ``s``."""
+    at ``i`` on the forward strand, read on strand ``s``. ``seq_score`` uses the pattern's
+    :attr:`~seqlens.interpret.discovery.patterns.Pattern.scan_pwm`."""
+    bg = _background(X, background)
+    sim, con = _contribution_scores(pattern, attr, X, batch_size)
+    return sim, con, _sequence_scores(pattern.trimmed("scan_pwm"), X, bg, batch_size)
+
+
+def _background(X, background) -> np.ndarray:
+    bg = X.mean((0, 2)) if background is None else np.asarray(background, np.float64)
+    return np.clip(bg / max(bg.sum(), 1e-12), 1e-3, None)
+
+
+def _contribution_scores(pattern: Pattern, attr, X, batch_size: int):
+    """Cosine similarity of each window's contributions to the trimmed CWM and their sum (times
+    the pattern's sign), each ``(N, 2, L - w + 1)``."""
     cwm = pattern.trimmed("cwm") * pattern.sign
     w = cwm.shape[1]
-    bg = np.asarray(background if background is not None else np.full(X.shape[1], 1 / X.shape[1]))
-    lo = _log_odds(pattern.trimmed("pwm"), bg)
     C = torch.from_numpy(np.stack([cwm, _rc(cwm)])).float()
-    Lw = torch.from_numpy(np.stack([lo, _rc(lo)])).float()
     cn = float(np.linalg.norm(cwm)) or 1.0
     ones = torch.ones(1, X.shape[1], w)
-    sims, cons, seqs = [], [], []
+    sims, cons = [], []
     with torch.inference_mode():
         for a in range(0, len(X), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(X[a:a + batch_size], dtype=np.float32))
@@ -64,8 +75,17 @@ def window_scores(pattern: Pattern, attr, X, background=None, batch_size: int = 
             den = F.conv1d(c * c, ones).clamp_min(1e-12).sqrt() * cn
             sims.append((num / den).numpy())
             cons.append((F.conv1d(c, ones) * pattern.sign).expand(-1, 2, -1).numpy())
-            seqs.append(F.conv1d(x, Lw).numpy())
-    return np.concatenate(sims), np.concatenate(cons), np.concatenate(seqs)
+    return np.concatenate(sims), np.concatenate(cons)
+
+
+def _sequence_scores(pwm: np.ndarray, X, background, batch_size: int) -> np.ndarray:
+    """Log-odds (bits) of every window of ``X`` under the ``(A, w)`` ``pwm``, ``(N, 2, L - w + 1)``."""
+    lo = _log_odds(pwm, background)
+    Lw = torch.from_numpy(np.stack([lo, _rc(lo)])).float()
+    with torch.inference_mode():
+        return np.concatenate([
+            F.conv1d(torch.from_numpy(np.ascontiguousarray(X[a:a + batch_size], dtype=np.float32)),
+                     Lw).numpy() for a in range(0, len(X), batch_size)])
 
 
 def _member_scores(pattern: Pattern, attr, X, background):
@@ -77,11 +97,44 @@ def _member_scores(pattern: Pattern, attr, X, background):
     a, x = aligned_windows([attr, X], s["seq"], start, s["strand"], w)
     c = a * x
     cwm = pattern.trimmed("cwm") * pattern.sign
-    bg = np.asarray(background)
-    lo = _log_odds(pattern.trimmed("pwm"), bg)
+    lo = _log_odds(pattern.trimmed("scan_pwm"), np.asarray(background))
     sim = (c * cwm).sum((1, 2)) / np.maximum(np.sqrt((c * c).sum((1, 2))) * np.linalg.norm(cwm),
                                             1e-12)
     return sim, c.sum((1, 2)) * pattern.sign, (x * lo).sum((1, 2))
+
+
+def _check(attr, X, quantile, min_similarity, max_overlap=0.0):
+    from seqlens.interpret.discovery.seqlets import check_pair
+
+    attr, X = check_pair(attr, X)
+    if not 0 <= quantile < 1:
+        raise SeqlensError(f"quantile must be in [0, 1), got {quantile}")
+    if not -1 <= min_similarity <= 1:
+        raise SeqlensError(f"min_similarity must be in [-1, 1], got {min_similarity}")
+    if not 0 <= max_overlap <= 1:
+        raise SeqlensError(f"max_overlap must be in [0, 1], got {max_overlap}")
+    return attr, X
+
+
+def _candidates(p: Pattern, attr, X, bg, quantile, min_similarity, min_contribution, batch_size,
+                scores=None):
+    """The windows of one pattern that pass its thresholds (a hit table without ``name``) and
+    the thresholds; ``scores`` are its :func:`_contribution_scores` when already computed."""
+    _, _, mq = _member_scores(p, attr, X, bg)
+    t = {"similarity": float(min_similarity), "contribution": float(min_contribution),
+         "seq_score": float(np.quantile(mq, quantile))}
+    sim, con = scores if scores is not None else _contribution_scores(p, attr, X, batch_size)
+    seq = _sequence_scores(p.trimmed("scan_pwm"), X, bg, batch_size)
+    # float32 scans: a member's own window must not fall below its own score by rounding
+    tol = 1e-4 * max(1.0, abs(t["seq_score"]))
+    ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t["seq_score"] - tol)
+    n, s, i = np.nonzero(ok)
+    w = p.trim[1] - p.trim[0]
+    return pd.DataFrame({
+        "seq": n.astype(np.int64), "start": i.astype(np.int64), "end": (i + w).astype(np.int64),
+        "strand": np.where(s == 0, "+", "-"), "pattern": p.name,
+        "score": sim[n, s, i] * np.maximum(con[n, s, i], 0), "similarity": sim[n, s, i],
+        "contribution": con[n, s, i], "seq_score": seq[n, s, i]}), t
 
 
 def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
@@ -108,38 +161,17 @@ def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
     ``similarity``, ``contribution``, ``seq_score``; ``df.attrs["thresholds"]`` holds each
     pattern's thresholds.
     """
-    from seqlens.interpret.discovery.seqlets import check_pair
-
-    attr, X = check_pair(attr, X)
-    if not 0 <= quantile < 1:
-        raise SeqlensError(f"quantile must be in [0, 1), got {quantile}")
-    if not -1 <= min_similarity <= 1:
-        raise SeqlensError(f"min_similarity must be in [-1, 1], got {min_similarity}")
-    if not 0 <= max_overlap <= 1:
-        raise SeqlensError(f"max_overlap must be in [0, 1], got {max_overlap}")
+    attr, X = _check(attr, X, quantile, min_similarity, max_overlap)
     if names is not None and len(names) != len(X):
         raise SeqlensError(f"{len(names)} names for {len(X)} sequences")
-    bg = X.mean((0, 2)) if background is None else np.asarray(background, np.float64)
-    bg = np.clip(bg / max(bg.sum(), 1e-12), 1e-3, None)
+    bg = _background(X, background)
     rows, thresholds = [], {}
     for p in patterns:
         if p.n_seqlets == 0:
             continue
-        _, _, mq = _member_scores(p, attr, X, bg)
-        t = {"similarity": float(min_similarity), "contribution": float(min_contribution),
-             "seq_score": float(np.quantile(mq, quantile))}
-        thresholds[p.name] = t
-        sim, con, seq = window_scores(p, attr, X, bg, batch_size)
-        # float32 scans: a member's own window must not fall below its own score by rounding
-        tol = 1e-4 * max(1.0, abs(t["seq_score"]))
-        ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t["seq_score"] - tol)
-        n, s, i = np.nonzero(ok)
-        w = p.trim[1] - p.trim[0]
-        rows.append(pd.DataFrame({
-            "seq": n.astype(np.int64), "start": i.astype(np.int64), "end": (i + w).astype(np.int64),
-            "strand": np.where(s == 0, "+", "-"), "pattern": p.name,
-            "score": sim[n, s, i] * np.maximum(con[n, s, i], 0), "similarity": sim[n, s, i],
-            "contribution": con[n, s, i], "seq_score": seq[n, s, i]}))
+        found, thresholds[p.name] = _candidates(p, attr, X, bg, quantile, min_similarity,
+                                                min_contribution, batch_size)
+        rows.append(found)
     hits = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=[c for c in HIT_COLUMNS if c != "name"])
     hits = _non_overlapping(hits, max_overlap)
@@ -147,6 +179,40 @@ def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
     hits = hits.sort_values(["seq", "start", "pattern"], kind="stable").reset_index(drop=True)
     hits.attrs["thresholds"] = thresholds
     return hits[HIT_COLUMNS]
+
+
+def refine_sites(patterns, attr, X, n_iter: int = 2, quantile: float = 0.05,
+                 min_similarity: float = 0.3, min_contribution: float = 0.0,
+                 max_overlap: float = 0.5, background=None, batch_size: int = 4096) -> list:
+    """Set each pattern's ``site_pwm`` (and ``n_sites``): the base frequencies of its hits.
+
+    Starting from the seqlets' PWM, ``n_iter`` rounds of: call the pattern's hits alone (the
+    thresholds of :func:`call_hits`, the sequence one re-calibrated on the seqlets under the
+    current PWM), then take the PWM of their windows over the pattern's whole width, in its
+    frame. Seqlets are the strongest instances, so their PWM favours the letters the model
+    rewards most; the hits include the weaker instances the model still reads as the pattern, so
+    their PWM moves towards that of all instances. Changes the patterns in place and returns them.
+    """
+    attr, X = _check(attr, X, quantile, min_similarity, max_overlap)
+    if n_iter < 0:
+        raise SeqlensError(f"n_iter must be >= 0, got {n_iter}")
+    bg = _background(X, background)
+    for p in patterns:
+        if p.n_seqlets == 0 or n_iter == 0:
+            continue
+        scores = _contribution_scores(p, attr, X, batch_size)
+        for _ in range(n_iter):
+            found, _ = _candidates(p, attr, X, bg, quantile, min_similarity, min_contribution,
+                                   batch_size, scores)
+            found = _non_overlapping(found, max_overlap)
+            if found.empty:
+                break
+            strand = np.where(found["strand"].to_numpy() == "+", 1, -1)
+            start = found["start"].to_numpy() - np.where(strand > 0, p.trim[0], p.width - p.trim[1])
+            x, = aligned_windows([X], found["seq"].to_numpy(), start, strand, p.width)
+            p.site_pwm = base_frequencies(x).astype(np.float64)
+            p.n_sites = len(found)
+    return patterns
 
 
 def _non_overlapping(hits: pd.DataFrame, max_overlap: float) -> pd.DataFrame:

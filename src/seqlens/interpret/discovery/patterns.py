@@ -55,6 +55,12 @@ class Pattern:
         zeros), ``strand`` (+1/-1: the window is read reverse-complemented), ``similarity``.
     trim : ``(start, stop)`` columns kept by trimming.
     metadata : annotations (e.g. JASPAR matches, truth matches).
+    site_pwm : ``(A, W)`` base frequencies of the pattern's instances in the sequences (its hits,
+        in the same frame), or None until :func:`~seqlens.interpret.discovery.hits.refine_sites`
+        sets it; ``n_sites`` is their number. Seqlets are the instances the model scores
+        highest, so their PWM over-represents the letters the model prefers; the sites' PWM is
+        that of every instance the model reads as the pattern. Matching and scanning use it when
+        set.
     """
 
     name: str
@@ -65,6 +71,8 @@ class Pattern:
     seqlets: pd.DataFrame
     trim: tuple[int, int]
     metadata: dict = field(default_factory=dict)
+    site_pwm: np.ndarray | None = None
+    n_sites: int = 0
 
     @property
     def n_seqlets(self) -> int:
@@ -75,23 +83,31 @@ class Pattern:
         return self.cwm.shape[1]
 
     def trimmed(self, kind: str = "cwm") -> np.ndarray:
-        """The trimmed ``(A, w)`` ``"cwm"``, ``"hcwm"`` or ``"pwm"``."""
+        """The trimmed ``(A, w)`` ``"cwm"``, ``"hcwm"``, ``"pwm"`` or ``"scan_pwm"``."""
         return getattr(self, kind)[:, self.trim[0]:self.trim[1]]
 
+    @property
+    def scan_pwm(self) -> np.ndarray:
+        """The PWM that matching and scanning use: the sites' when set, else the seqlets'."""
+        return self.pwm if self.site_pwm is None else self.site_pwm
+
     def motif(self, trimmed: bool = True, pseudocount: float = 0.0, span=None) -> Motif:
-        """The PWM as a :class:`Motif` of counts (``n_seqlets`` sites), named after the pattern:
-        trimmed (``trim``), whole, or over the columns ``span = (start, stop)``."""
+        """:attr:`scan_pwm` as a :class:`Motif` of counts (its number of sites), named after the
+        pattern: trimmed (``trim``), whole, or over the columns ``span = (start, stop)``."""
+        pwm = self.scan_pwm
         if span is not None:
-            m = self.pwm[:, span[0]:span[1]]
+            m = pwm[:, span[0]:span[1]]
         else:
-            m = self.trimmed("pwm") if trimmed else self.pwm
-        counts = m * self.n_seqlets + pseudocount
+            m = pwm[:, self.trim[0]:self.trim[1]] if trimmed else pwm
+        n = self.n_seqlets if self.site_pwm is None else self.n_sites
+        counts = m * n + pseudocount
         counts = np.where(counts.sum(0, keepdims=True) > 0, counts, 1.0)
         return Motif.from_counts(counts, name=self.name, alt_name=self.consensus(), alphabet=DNA,
-                                 metadata={"n_seqlets": self.n_seqlets, "sign": self.sign})
+                                 metadata={"n_seqlets": self.n_seqlets, "n_sites": self.n_sites,
+                                           "sign": self.sign})
 
     def consensus(self) -> str:
-        return "".join(np.array(list(DNA.letters))[self.trimmed("pwm").argmax(0)])
+        return "".join(np.array(list(DNA.letters))[self.trimmed("scan_pwm").argmax(0)])
 
 
 # ------------------------------------------------------------------------------- aligned windows
@@ -334,6 +350,14 @@ def trim_span(cwm: np.ndarray, threshold: float = 0.3, pad: int = 0) -> tuple[in
     return max(int(keep[0]) - pad, 0), min(int(keep[-1]) + 1 + pad, cwm.shape[1])
 
 
+def base_frequencies(x: np.ndarray) -> np.ndarray:
+    """``(A, W)`` letter frequencies of aligned one-hot windows ``x`` ``(n, A, W)``; positions
+    outside the sequences (all-zero columns) are left out, a column with none is uniform."""
+    counts = x.sum(0)
+    tot = counts.sum(0, keepdims=True)
+    return np.where(tot > 0, counts / np.maximum(tot, 1e-12), 1.0 / x.shape[1])
+
+
 def build_pattern(attr, X, seq, start, strand, width: int, name: str, sign: int,
                   seqlet_ids=None, similarity=None, trim_threshold: float = 0.3,
                   trim_pad: int = 0) -> Pattern:
@@ -345,9 +369,7 @@ def build_pattern(attr, X, seq, start, strand, width: int, name: str, sign: int,
     strand = np.asarray(strand, np.int64)
     hyp, x = aligned_windows([attr, X], seq, start, strand, width)
     con = hyp * x
-    counts = x.sum(0)
-    tot = counts.sum(0, keepdims=True)
-    pwm = np.where(tot > 0, counts / np.maximum(tot, 1e-12), 1.0 / X.shape[1])
+    pwm = base_frequencies(x)
     cwm, hcwm = con.mean(0), hyp.mean(0)
     n = len(seq)
     members = pd.DataFrame({

@@ -135,7 +135,7 @@ def _permuted_sums(track: np.ndarray, window: int, random_state) -> np.ndarray:
 def seqlets(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05,
             null="permutation", null_X=None, min_windows_frac: float = 0.0,
             max_windows_frac: float = 0.2, max_seqlets: int | None = 20000,
-            sign: str = "both", random_state=None) -> pd.DataFrame:
+            sign: str = "both", magnitude: bool = True, random_state=None) -> pd.DataFrame:
     """Seqlets of attribution maps (see the module doc).
 
     Parameters
@@ -151,6 +151,10 @@ def seqlets(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05,
         (per sign).
     max_seqlets : keep the strongest this many of each sign (None: all).
     sign : ``"both"``, ``"positive"`` or ``"negative"``.
+    magnitude : test ``|S|`` against the null of ``|S|`` (one threshold for both signs: a window
+        is a seqlet when its contribution is unusually large whatever its sign); False tests
+        each sign against its own tail, which admits weak windows of the sign a model uses
+        little (e.g. small negative contributions of a model with exponential activations).
     random_state : seeds the permutation null.
 
     Returns
@@ -174,12 +178,17 @@ def seqlets(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05,
     S = window_sums(track, window)
     tails, info = _null_tails(track, S, null, null_X, window, attr.shape[1:], random_state)
     thresholds = {}
+    if magnitude:
+        t = fdr_threshold(np.abs(S), lambda t: tails[1](t) + tails[-1](t), fdr, min_windows_frac,
+                          max_windows_frac)
     for sgn, key in ((1, "positive"), (-1, "negative")):
         if sign not in ("both", key):
             thresholds[sgn] = np.inf
-            continue
-        thresholds[sgn] = fdr_threshold(np.clip(sgn * S, 0, None), tails[sgn], fdr,
-                                        min_windows_frac, max_windows_frac)
+        elif magnitude:
+            thresholds[sgn] = t
+        else:
+            thresholds[sgn] = fdr_threshold(np.clip(sgn * S, 0, None), tails[sgn], fdr,
+                                            min_windows_frac, max_windows_frac)
     df = _peaks(S, thresholds, window, flank, L)
     df = df.sort_values(["sign", "score"], ascending=[False, False], key=_strength, kind="stable")
     if max_seqlets is not None:
