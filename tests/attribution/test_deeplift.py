@@ -113,3 +113,53 @@ def test_deepshap_seeded_and_activation(toys):
         fr = torch.sigmoid(model(R.reshape(-1, 4, 40))[:, 0]).reshape(2, 3).mean(1)
         delta = torch.sigmoid(model(X)[:, 0]) - fr
     assert np.allclose(a.sum((1, 2)).numpy(), delta.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("pool", [
+    lambda t: torch.nn.functional.max_pool1d(t, 5, stride=2, padding=1),  # overlapping windows
+    lambda t: torch.nn.functional.max_pool1d(t, 4),
+    lambda t: torch.nn.functional.adaptive_max_pool1d(t, 3),
+    lambda t: torch.nn.functional.max_pool2d(t[:, None], (2, 3))[:, 0],
+])
+def test_maxpool_index_rule_equals_routed_rule(pool):
+    """The index-based max-pool rule (gathers and scatter-adds) gives the multipliers of the
+    general routed rule (forward-mode derivatives), and both sum to delta."""
+    from seqlens.attribution.deeplift import DeepLiftMode, _Select
+
+    g = torch.Generator().manual_seed(0)
+    x, r = torch.randn(3, 4, 17, generator=g), torch.randn(3, 4, 17, generator=g)
+    r[0, :, :5] = x[0, :, :5]  # shared arg-maxes too
+    w = torch.randn(pool(x).shape, generator=g)
+
+    def rule(fn_pass):
+        xx = x.clone().requires_grad_(True)
+        y = fn_pass(xx)
+        (m,) = torch.autograd.grad((y * w).sum(), xx)
+        return m, y
+
+    mode = DeepLiftMode()
+    with mode:
+        pool(r)
+    mode.start_input()
+
+    def by_index(t):
+        with mode:
+            return pool(t)
+
+    m_idx, y = rule(by_index)
+    m_ref, y_ref = rule(lambda t: _Select.apply(t, r, pool))
+    assert torch.equal(y, pool(x)) and torch.equal(y_ref, pool(x))
+    assert torch.allclose(m_idx, m_ref, atol=1e-6)
+    delta = float(((pool(x) - pool(r)) * w).sum())
+    assert float((m_idx * (x - r)).sum()) == pytest.approx(delta, rel=1e-5, abs=1e-5)
+
+
+def test_maxpool_return_indices_passes_indices():
+    class M(nn.Module):
+        def forward(self, x):
+            y, idx = torch.nn.functional.max_pool1d(x, 2, return_indices=True)
+            return (y.sum((1, 2)) + 0 * idx.sum((1, 2)))[:, None]
+
+    X = onehot(2, L=10)
+    attr, d = deep_lift(M(), X, reference="shuffle", random_state=0, return_delta=True, device="cpu")
+    assert float(d.abs().max()) < 1e-5

@@ -83,26 +83,35 @@ def _small(dx: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 class _Rescale(torch.autograd.Function):
-    """Elementwise ``y = fn(x)`` with gradient ``(fn(x) - fn(r)) / (x - r)``."""
+    """Elementwise ``y = fn(x)`` with gradient ``(fn(x) - fn(r)) / (x - r)`` (the derivative where
+    ``x ~ r``). ``relu``: ``x`` and ``r`` on one side give exactly 1 or 0 and on opposite sides a
+    value in [0, 1], so only ``x == r`` needs the derivative."""
 
     @staticmethod
-    def forward(ctx, x, r, yr, fn):
+    def forward(ctx, x, r, yr, fn, relu=False):
         y = fn(x)
         dx = x - r
-        small = _small(dx, x)
-        m = (y - yr) / torch.where(small, torch.ones_like(dx), dx)
-        if bool(small.any()):
-            with torch.enable_grad():
-                xx = x.detach().requires_grad_(True)
-                (g,) = torch.autograd.grad(fn(xx).sum(), xx)
-            m = torch.where(small, g, m)
+        m = (y - yr).div_(dx)
+        if relu:
+            if bool(torch.isnan(m.sum())):  # 0 / 0 where x == r: the derivative
+                m = torch.where(dx == 0, (x > 0).to(m.dtype), m)
+        else:
+            eps = 1e-6 if x.dtype != torch.float64 else 1e-12
+            # |dx| <= eps (1 + |x|) (ill-conditioned quotient), tested as a float maximum (cheaper
+            # than a boolean mask on a large tensor)
+            if float(x.abs().mul_(eps).add_(eps).sub_(dx.abs()).max()) >= 0:
+                small = _small(dx, x)
+                with torch.enable_grad():
+                    xx = x.detach().requires_grad_(True)
+                    (g,) = torch.autograd.grad(fn(xx).sum(), xx)
+                m = torch.where(small, g, m)
         ctx.save_for_backward(m)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (m,) = ctx.saved_tensors
-        return g * m, None, None, None
+        return g * m, None, None, None, None
 
 
 class _Bilinear(torch.autograd.Function):
@@ -164,6 +173,43 @@ class _Select(torch.autograd.Function):
             (mx,) = back_x(g * lam)
             (mr,) = back_r(g * (1 - lam))
         return mx + mr, None, None
+
+
+class _MaxPool(torch.autograd.Function):
+    """Max pooling with :class:`_Select`'s routed rule, from the arg-max indices of the input
+    (``ia``) and of the reference (``ib``): ``r_a`` and ``x_b`` are gathers, the backward two
+    scatter-adds (for overlapping windows too)."""
+
+    @staticmethod
+    def forward(ctx, x, r, ib, with_indices):
+        y, ia = with_indices(x)
+        xf, rf = x.flatten(2), r.flatten(2)
+        iaf, ibf = ia.flatten(2), ib.flatten(2)
+        gap_x = (y.flatten(2) - xf.gather(2, ibf)).clamp_(min=0)  # x_a - x_b
+        gap_r = (rf.gather(2, ibf) - rf.gather(2, iaf)).clamp_(min=0)  # r_b - r_a
+        lam = (gap_x / (gap_x + gap_r)).nan_to_num_(nan=1.0)  # 0 / 0: a == b (or ties): the gradient
+        ctx.save_for_backward(lam, iaf, ibf)
+        ctx.shape = x.shape
+        ctx.mark_non_differentiable(ia)
+        return y, ia
+
+    @staticmethod
+    def backward(ctx, g, _):
+        lam, iaf, ibf = ctx.saved_tensors
+        gf = g.flatten(2)
+        gx = gf.new_zeros((*ctx.shape[:2], iaf.new_empty(ctx.shape[2:]).numel()))
+        gx.scatter_add_(2, iaf, gf * lam).scatter_add_(2, ibf, gf - gf * lam)
+        return gx.view(ctx.shape), None, None, None
+
+
+# max-pool functions -> the same pooling returning (values, flat arg-max indices)
+_WITH_INDICES = {
+    "max_pool1d": "max_pool1d_with_indices", "max_pool2d": "max_pool2d_with_indices",
+    "max_pool3d": "max_pool3d_with_indices", "adaptive_max_pool1d": "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d": "adaptive_max_pool2d_with_indices",
+    **{f"{k}_with_indices": f"{k}_with_indices" for k in ("max_pool1d", "max_pool2d", "max_pool3d",
+                                                          "adaptive_max_pool1d", "adaptive_max_pool2d")},
+}
 
 
 class _Softmax(torch.autograd.Function):
@@ -291,7 +337,8 @@ class DeepLiftMode(TorchFunctionMode):
             self._record(x, y)
             return y
         r, yr = self._next(x)
-        return _Rescale.apply(x, r, yr, fn)
+        relu = getattr(func, "__name__", None) == "relu" and len(rest) == 1 and not kw
+        return _Rescale.apply(x, r, yr, fn, relu)
 
     def _select(self, func, name, args, kwargs):
         x = args[0]
@@ -301,6 +348,8 @@ class DeepLiftMode(TorchFunctionMode):
             other = args[1] if len(args) > 1 else kwargs["other"]
             return self._minmax2(name == "max", x, other)
         rest, kw = args[1:], dict(kwargs)
+        if name in _WITH_INDICES and x.dim() >= 3:
+            return self._maxpool(name, x, rest, kw)
 
         def full(t):
             return func(t, *rest, **kw)
@@ -318,6 +367,23 @@ class DeepLiftMode(TorchFunctionMode):
         if isinstance(out, tuple):
             return type(out)((y, *out[1:])) if type(out) is not tuple else (y, *out[1:])
         return y
+
+    def _maxpool(self, name, x, rest, kw):
+        import torch.nn.functional as F
+
+        wants = bool(kw.pop("return_indices", False)) or name.endswith("_with_indices")
+        pool = getattr(F, _WITH_INDICES[name])
+
+        def with_indices(t):
+            return pool(t, *rest, **kw)
+
+        if self.phase == "reference":
+            y, idx = with_indices(x)
+            self._record(x, idx)
+            return (y, idx) if wants else y
+        r, ib = self._next(x)
+        y, ia = _MaxPool.apply(x, r, ib, with_indices)
+        return (y, ia) if wants else y
 
     def _minmax2(self, is_max, a, b):
         with self:
