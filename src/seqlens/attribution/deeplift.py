@@ -82,6 +82,17 @@ def _small(dx: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return dx.abs() <= eps * (1 + x.abs())
 
 
+def _ratio(dy, dx, x, derivative):
+    """``dy / dx`` (``dy`` is overwritten), with ``derivative()`` where the quotient is
+    ill-conditioned (``|dx| <= eps (1 + |x|)``; tested as a float maximum, cheaper than a boolean
+    mask on a large tensor)."""
+    m = dy.div_(dx)
+    eps = 1e-6 if x.dtype != torch.float64 else 1e-12
+    if float(x.abs().mul_(eps).add_(eps).sub_(dx.abs()).max()) >= 0:
+        m = torch.where(_small(dx, x), derivative(), m)
+    return m
+
+
 class _Rescale(torch.autograd.Function):
     """Elementwise ``y = fn(x)`` with gradient ``(fn(x) - fn(r)) / (x - r)`` (the derivative where
     ``x ~ r``). ``relu``: ``x`` and ``r`` on one side give exactly 1 or 0 and on opposite sides a
@@ -91,20 +102,17 @@ class _Rescale(torch.autograd.Function):
     def forward(ctx, x, r, yr, fn, relu=False):
         y = fn(x)
         dx = x - r
-        m = (y - yr).div_(dx)
         if relu:
+            m = (y - yr).div_(dx)
             if bool(torch.isnan(m.sum())):  # 0 / 0 where x == r: the derivative
                 m = torch.where(dx == 0, (x > 0).to(m.dtype), m)
         else:
-            eps = 1e-6 if x.dtype != torch.float64 else 1e-12
-            # |dx| <= eps (1 + |x|) (ill-conditioned quotient), tested as a float maximum (cheaper
-            # than a boolean mask on a large tensor)
-            if float(x.abs().mul_(eps).add_(eps).sub_(dx.abs()).max()) >= 0:
-                small = _small(dx, x)
+            def derivative():
                 with torch.enable_grad():
                     xx = x.detach().requires_grad_(True)
-                    (g,) = torch.autograd.grad(fn(xx).sum(), xx)
-                m = torch.where(small, g, m)
+                    return torch.autograd.grad(fn(xx).sum(), xx)[0]
+
+            m = _ratio(y - yr, dx, x, derivative)
         ctx.save_for_backward(m)
         return y
 
@@ -126,6 +134,14 @@ class _Bilinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         am, bm = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad[:2]
+        if ctx.op is torch.mul:
+            return ((g * bm).sum_to_size(am.shape) if need_a else None,
+                    (g * am).sum_to_size(bm.shape) if need_b else None, None, None, None)
+        if ctx.op is torch.matmul and am.dim() >= 2 and bm.dim() >= 2:
+            return ((g @ bm.transpose(-1, -2)).sum_to_size(am.shape) if need_a else None,
+                    (am.transpose(-1, -2) @ g).sum_to_size(bm.shape) if need_b else None,
+                    None, None, None)
         with torch.enable_grad():
             aa = am.detach().requires_grad_(ctx.needs_input_grad[0])
             bb = bm.detach().requires_grad_(ctx.needs_input_grad[1])
@@ -213,39 +229,47 @@ _WITH_INDICES = {
 
 
 class _Softmax(torch.autograd.Function):
-    """Softmax / log-softmax along ``dim`` with the exact decomposed DeepLIFT rule."""
+    """Softmax / log-softmax along ``dim`` with the exact decomposed DeepLIFT rule.
+
+    Softmax is ``y = e q`` with ``e = exp(x - c)`` (rescale rule: multiplier ``m_e``), ``q = 1 / s``,
+    ``s = sum(e)`` (``dq = -q_x q_r ds`` exactly) and the Shapley product rule (``dy = e_bar dq +
+    q_bar de``, bars: means of input and reference), so the multipliers of ``x`` are
+    ``m_e (g q_bar - q_x q_r sum(g e_bar))``; ``c`` is the larger row maximum of the two. The
+    per-element factors are computed in the forward pass."""
 
     @staticmethod
     def forward(ctx, x, r, dim, log):
         ctx.dim, ctx.log = dim, log
-        ctx.save_for_backward(x, r)
-        return torch.log_softmax(x, dim) if log else torch.softmax(x, dim)
+        if log:
+            ctx.save_for_backward(x, r)
+            return torch.log_softmax(x, dim)
+        y = torch.softmax(x, dim)
+        c = torch.maximum(x.amax(dim, keepdim=True), r.amax(dim, keepdim=True))
+        ex, er = (x - c).exp_(), (r - c).exp_()
+        qx, qr = 1 / ex.sum(dim, keepdim=True), 1 / er.sum(dim, keepdim=True)
+        m_e = _ratio(ex - er, x - r, x, lambda: ex)
+        ctx.save_for_backward(m_e, ex.add_(er).mul_(0.5), (qx + qr) / 2, -qx * qr)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        x, r = ctx.saved_tensors
         dim = ctx.dim
+        if not ctx.log:
+            m_e, e_bar, q_bar, m_q = ctx.saved_tensors
+            g_s = (g * e_bar).sum(dim, keepdim=True).mul_(m_q)
+            return (g * q_bar).add_(g_s).mul_(m_e), None, None, None
+        x, r = ctx.saved_tensors
         c = torch.maximum(x.amax(dim, keepdim=True), r.amax(dim, keepdim=True))
         ex, er = torch.exp(x - c), torch.exp(r - c)
         sx, sr = ex.sum(dim, keepdim=True), er.sum(dim, keepdim=True)
         ds = sx - sr
         small_s = _small(ds, sx)
         safe_ds = torch.where(small_s, torch.ones_like(ds), ds)
-        dx = x - r
-        small_x = _small(dx, x)
-        m_e = torch.where(small_x, ex, (ex - er) / torch.where(small_x, torch.ones_like(dx), dx))
-        if ctx.log:
-            # y = (x - c) - log(s)
-            m_l = torch.where(small_s, 1 / sx, (torch.log(sx) - torch.log(sr)) / safe_ds)
-            g_s = -(g.sum(dim, keepdim=True)) * m_l
-            return g + g_s * m_e, None, None, None
-        # y = e * q with q = 1 / s
-        qx, qr = 1 / sx, 1 / sr
-        g_e = g * (qx + qr) / 2
-        g_q = (g * (ex + er) / 2).sum(dim, keepdim=True)
-        m_q = torch.where(small_s, -qx * qx, (qx - qr) / safe_ds)
-        g_e = g_e + g_q * m_q
-        return g_e * m_e, None, None, None
+        m_e = _ratio(ex - er, x - r, x, lambda: ex)
+        # y = (x - c) - log(s)
+        m_l = torch.where(small_s, 1 / sx, (torch.log(sx) - torch.log(sr)) / safe_ds)
+        g_s = -(g.sum(dim, keepdim=True)) * m_l
+        return g + g_s * m_e, None, None, None
 
 
 class DeepLiftMode(TorchFunctionMode):
