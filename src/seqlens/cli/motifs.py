@@ -64,6 +64,12 @@ def register(sub) -> None:
                    help="false discovery rate of seqlet windows (default 0.05)")
     p.add_argument("--null", default="permutation", choices=("permutation", "laplace"),
                    help="null of the seqlet windows (default permutation)")
+    p.add_argument("--per-sign", action="store_true",
+                   help="test each sign of the seqlet windows against its own null tail (default: "
+                        "|window| against the null of |window|, one threshold for both signs)")
+    p.add_argument("--site-iter", type=nonnegative_int, default=0,
+                   help="rounds re-estimating each pattern's PWM from its hits before matching and "
+                        "hit calling (default 0: the seqlets' PWM)")
     p.add_argument("--max-seqlets", type=positive_int, default=20000,
                    help="strongest seqlets kept per sign (default 20000)")
     p.add_argument("--min-similarity", type=unit_interval, default=0.7,
@@ -315,7 +321,8 @@ def run(args) -> int:
                    seed_similarity=args.seed_similarity, merge_similarity=args.merge_similarity,
                    min_seqlets=args.min_seqlets, max_patterns=args.max_patterns,
                    features=args.features, hits=not args.no_hits, hit_quantile=args.hit_quantile,
-                   hit_min_similarity=args.hit_min_similarity, database=inp["database"],
+                   hit_min_similarity=args.hit_min_similarity, magnitude=not args.per_sign,
+                   site_iter=args.site_iter, database=inp["database"],
                    names=inp["names"], random_state=args.seed, n_jobs=args.threads or 1)
     table, patterns, matches, seconds = res.seqlets, res.patterns, res.matches, res.seconds
     if table.empty:
