@@ -23,7 +23,8 @@ def test_stored_test_metrics_match_a_reevaluation_on_regenerated_data(key):
         assert result["now"][metric] == pytest.approx(result["stored"][metric], abs=1e-4)
 
 
-@pytest.mark.parametrize("key", ["multitask_cnn_p25_relu", "regcode_cnn_local_exponential"])
+@pytest.mark.parametrize("key", ["multitask_cnn_p25_relu", "regcode_cnn_local_exponential",
+                                 "interactions_cnn_attention_exponential"])
 def test_stored_interpretation_metrics_match_a_rescore(key):
     result = check_entry(key, BUILT[key][0], device="cpu", rescore=True)
     for metric, value in result["stored"].items():
