@@ -92,27 +92,8 @@ def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | N
     A, L = M.shape
     if ax is None:
         _, ax = plt.subplots(figsize=figsize or (max(3.0, min(L * 0.25, 20.0)), 2.0))
-    palette = {**_PROTEIN_COLORS, **COLORS} if A > 5 else dict(COLORS)
-    if colors:
-        palette.update(colors)
-    M = np.nan_to_num(M)
-    pos, neg = np.clip(M, 0, None), np.clip(M, None, 0)
-    # stack: smallest magnitude nearest the axis
-    order_p = np.argsort(pos, axis=0)
-    order_n = np.argsort(-neg, axis=0)
-    bottom_p = np.zeros_like(M)
-    bottom_n = np.zeros_like(M)
-    cols = np.arange(L)
-    cum = np.zeros(L)
-    for r in range(A):
-        a = order_p[r]
-        bottom_p[a, cols] = cum
-        cum = cum + pos[a, cols]
-    cum = np.zeros(L)
-    for r in range(A):
-        a = order_n[r]
-        cum = cum + neg[a, cols]
-        bottom_n[a, cols] = cum
+    palette = _palette(A, colors)
+    pos, neg, bottom_p, bottom_n = stacks(M)
     for i, letter in enumerate(letters):
         v, codes = _glyph(letter)
         for heights, bottoms in ((pos[i], bottom_p[i]), (-neg[i], bottom_n[i])):
@@ -129,15 +110,9 @@ def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | N
                               transform=ax.transData)
             patch.set_clip_path(ax.patch)
             ax.add_artist(patch)
-    lo = min(0.0, float((neg.sum(0)).min()) if L else 0.0)
-    hi = max(0.0, float((pos.sum(0)).max()) if L else 0.0)
-    if isinstance(kind, str) and kind == "information" or (kind is None and _is_motif(data)):
-        hi = max(hi, np.log2(A))
-    if hi == lo:
-        hi = lo + 1
-    pad = 0.05 * (hi - lo)
+    lo, hi = limits(pos, neg, data, kind)
     ax.set_xlim(start, start + L)
-    ax.set_ylim(lo - (pad if lo < 0 else 0), hi + pad)
+    ax.set_ylim(lo, hi)
     if baseline and lo < 0:
         ax.axhline(0, color="black", lw=0.5)
     for side in ("top", "right"):
@@ -145,8 +120,7 @@ def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | N
     if title:
         ax.set_title(title)
     if ylabel is None:
-        ylabel = ({"information": "bits", "probability": "probability", "weight": "log2 odds"}.get(
-            kind or "information", "") if _is_motif(data) else "attribution")
+        ylabel = default_ylabel(data, kind)
     if ylabel:
         ax.set_ylabel(ylabel)
     return ax
@@ -155,23 +129,91 @@ def logo(data, ax=None, kind: str | None = None, alphabet=None, colors: dict | N
 plot_logo = logo
 
 
+def _palette(A: int, colors: dict | None) -> dict:
+    palette = {**_PROTEIN_COLORS, **COLORS} if A > 5 else dict(COLORS)
+    if colors:
+        palette.update(colors)
+    return palette
+
+
+def stacks(M: np.ndarray):
+    """``(pos, neg, bottom_p, bottom_n)``, each ``(A, L)``: positive parts stacked upwards from 0
+    and negative parts downwards, smallest magnitude nearest the axis (``bottom_n`` is the lower
+    end of each negative letter)."""
+    M = np.nan_to_num(M)
+    A, L = M.shape
+    pos, neg = np.clip(M, 0, None), np.clip(M, None, 0)
+    order_p = np.argsort(pos, axis=0)
+    order_n = np.argsort(-neg, axis=0)
+    bottom_p = np.zeros_like(M)
+    bottom_n = np.zeros_like(M)
+    cols = np.arange(L)
+    cum = np.zeros(L)
+    for r in range(A):
+        a = order_p[r]
+        bottom_p[a, cols] = cum
+        cum = cum + pos[a, cols]
+    cum = np.zeros(L)
+    for r in range(A):
+        a = order_n[r]
+        cum = cum + neg[a, cols]
+        bottom_n[a, cols] = cum
+    return pos, neg, bottom_p, bottom_n
+
+
+def limits(pos, neg, data, kind) -> tuple[float, float]:
+    """y limits of a logo: the stacks' extremes (at least ``log2(A)`` bits for an information
+    logo), padded by 5% (not below 0 when nothing is negative)."""
+    A, L = pos.shape
+    lo = min(0.0, float((neg.sum(0)).min()) if L else 0.0)
+    hi = max(0.0, float((pos.sum(0)).max()) if L else 0.0)
+    if isinstance(kind, str) and kind == "information" or (kind is None and _is_motif(data)):
+        hi = max(hi, np.log2(A))
+    if hi == lo:
+        hi = lo + 1
+    pad = 0.05 * (hi - lo)
+    return lo - (pad if lo < 0 else 0), hi + pad
+
+
+def default_ylabel(data, kind) -> str:
+    """``bits`` / ``probability`` / ``log2 odds`` for a Motif, ``attribution`` otherwise."""
+    if _is_motif(data):
+        return {"information": "bits", "probability": "probability", "weight": "log2 odds"}.get(
+            kind or "information", "")
+    return "attribution"
+
+
 def _is_motif(data) -> bool:
     from seqlens.motifs.motif import Motif
 
     return isinstance(data, Motif)
 
 
-def save_logo(data, path, dpi: int = 150, **kwargs):
-    """Draw :func:`logo` and write it to ``path`` (PNG, SVG or PDF by suffix), atomically."""
-    import matplotlib.pyplot as plt
+def save_logo(data, path, dpi: int = 150, raster: bool | None = None, **kwargs):
+    """Draw :func:`logo` and write it to ``path`` (PNG, SVG or PDF by suffix), atomically.
 
+    ``raster`` (default: for PNG) draws the logo straight to pixels
+    (:mod:`seqlens.plot.logo_raster`: the same letters, axes and labels, several times faster than
+    a matplotlib figure); ``raster=False`` always goes through matplotlib."""
     from seqlens.io.atomic import atomic_path
 
     path = FilePath(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    if raster is None:
+        raster = fmt == "png"
+    if raster:
+        from seqlens.plot.logo_raster import write_logo_png
+
+        if fmt != "png":
+            raise ValueError(f"raster logos are written as PNG, not {fmt!r} ({path})")
+        with atomic_path(path) as tmp:
+            write_logo_png(data, tmp, dpi=dpi, **kwargs)
+        return path
+    import matplotlib.pyplot as plt
+
     ax = logo(data, **kwargs)
     fig = ax.figure
     fig.tight_layout()
-    fmt = path.suffix.lstrip(".").lower() or "png"
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)
     plt.close(fig)
