@@ -53,3 +53,34 @@ def device_type(device) -> str:
     from seqlens.msa.models import resolve_device
 
     return resolve_device(device).type
+
+
+_POOLS: dict = {}
+
+
+def run_tasks(fn, tasks: list[tuple]) -> list:
+    """``[fn(*args) for args in tasks]``, on up to ``numba.get_num_threads()`` threads (the count
+    that :func:`thread_limit` sets), in order. ``fn`` is a numba kernel compiled with
+    ``nogil=True``, so the threads run at once; such kernels compile several times faster than
+    ``parallel=True`` ones (no parfor lowering), which is what a first run pays."""
+    import numba
+
+    n = min(len(tasks), numba.get_num_threads())
+    if n <= 1:
+        return [fn(*args) for args in tasks]
+    if n not in _POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="seqlens-msa")
+    return list(_POOLS[n].map(lambda args: fn(*args), tasks))
+
+
+def split_range(n: int, parts: int | None = None) -> list[tuple[int, int]]:
+    """``[lo, hi)`` bounds of ``parts`` (default: the numba thread count) near-equal pieces of
+    ``range(n)``, each a multiple of 4096 elements long except the last."""
+    import numba
+
+    parts = max(1, parts or numba.get_num_threads())
+    step = -(-max(n, 1) // parts)
+    step = -(-step // 4096) * 4096
+    return [(lo, min(n, lo + step)) for lo in range(0, n, step)] or [(0, 0)]

@@ -33,43 +33,65 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from seqlens.msa._threads import run_tasks, split_range
+
 CHUNK = 4096  # vector elements per parallel work item (also plm_cpu's finishing pass)
 
 
-@numba.njit(parallel=True, cache=True)
-def _dot(a, b):
+# The vector kernels work on a range [lo, hi) of the vectors and are compiled serial with
+# nogil=True; the functions without the underscore-range suffix split the vectors over the threads
+# (seqlens.msa._threads.run_tasks) and combine the pieces. Serial kernels compile in a fraction of
+# the time that parallel=True (parfor) ones take, which a first run pays.
+
+
+@numba.njit(cache=True, nogil=True)
+def _dot_range(a, b, lo, hi):
     s = 0.0
-    for k in numba.prange(a.shape[0]):
+    for k in range(lo, hi):
         s += np.float64(a[k]) * b[k]
     return s
 
 
-@numba.njit(parallel=True, cache=True)
-def _axpy(alpha, x, y):
-    """``y += alpha * x``."""
-    for k in numba.prange(y.shape[0]):
+@numba.njit(cache=True, nogil=True)
+def _axpy_range(alpha, x, y, lo, hi):
+    for k in range(lo, hi):
         y[k] += alpha * x[k]
 
 
-@numba.njit(parallel=True, cache=True)
-def _abs_max(x):
+@numba.njit(cache=True, nogil=True)
+def _abs_max_range(x, lo, hi):
     m = 0.0
-    for k in numba.prange(x.shape[0]):
+    for k in range(lo, hi):
         m = max(m, abs(np.float64(x[k])))
     return m
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _combine(pool, idx, coef, c_g, g, out):
-    """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` (``out`` may be a row of ``idx``: each
-    chunk is read before it is written). Returns ``(g . pool[out], max |pool[out]|, sum |g|)``."""
-    n = g.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    part = np.zeros((n_chunks, 3))
-    for ci in numba.prange(n_chunks):
-        lo = ci * CHUNK
-        hi = min(n, lo + CHUNK)
-        acc = np.empty(hi - lo)
+def _dot(a, b) -> float:
+    """``a . b`` (float64 sum)."""
+    return sum(run_tasks(_dot_range, [(a, b, lo, hi) for lo, hi in split_range(a.shape[0])]))
+
+
+def _axpy(alpha, x, y) -> None:
+    """``y += alpha * x``."""
+    run_tasks(_axpy_range, [(alpha, x, y, lo, hi) for lo, hi in split_range(y.shape[0])])
+
+
+def _abs_max(x) -> float:
+    """``max |x|``."""
+    return max(run_tasks(_abs_max_range, [(x, lo, hi) for lo, hi in split_range(x.shape[0])]))
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _combine_range(pool, idx, coef, c_g, g, out, lo_all, hi_all):
+    """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` on ``[lo_all, hi_all)`` (``out`` may be
+    a row of ``idx``: each chunk is read before it is written). Returns ``(g . pool[out], max
+    |pool[out]|, sum |g|)`` over the range."""
+    acc = np.empty(CHUNK)
+    gd = 0.0
+    dm = 0.0
+    gl = 0.0
+    for lo in range(lo_all, hi_all, CHUNK):
+        hi = min(hi_all, lo + CHUNK)
         for k in range(lo, hi):
             acc[k - lo] = c_g * g[k]
         for q in range(idx.shape[0]):
@@ -77,9 +99,6 @@ def _combine(pool, idx, coef, c_g, g, out):
             cq = coef[q]
             for k in range(lo, hi):
                 acc[k - lo] += cq * pool[r, k]
-        gd = 0.0
-        dm = 0.0
-        gl = 0.0
         for k in range(lo, hi):
             v = acc[k - lo]
             gk = np.float64(g[k])
@@ -87,31 +106,32 @@ def _combine(pool, idx, coef, c_g, g, out):
             gd += gk * v
             dm = max(dm, abs(v))
             gl += abs(gk)
-        part[ci, 0] = gd
-        part[ci, 1] = dm
-        part[ci, 2] = gl
-    return part[:, 0].sum(), part[:, 1].max(), part[:, 2].sum()
+    return gd, dm, gl
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _pair(pool, idx, step, d, y, g):
-    """``pool[d] *= step`` (-> s), ``pool[y] = g - pool[y]`` (-> y), in one pass over chunks
-    of the history. Returns the dot products ``(len(idx) + 2, 2)`` of the rows ``pool[idx]``,
-    then s and y, with y (column 0) and with g (column 1), and ``(max |g|, max |s|)``."""
-    n = g.shape[0]
+def _combine(pool, idx, coef, c_g, g, out):
+    """:func:`_combine_range` over the whole vectors, on the threads."""
+    parts = run_tasks(_combine_range, [(pool, idx, coef, c_g, g, out, lo, hi)
+                                       for lo, hi in split_range(g.shape[0])])
+    return sum(p[0] for p in parts), max(p[1] for p in parts), sum(p[2] for p in parts)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _pair_range(pool, idx, step, d, y, g, lo_all, hi_all):
+    """``pool[d] *= step`` (-> s), ``pool[y] = g - pool[y]`` (-> y) on ``[lo_all, hi_all)``, in
+    one pass over chunks of the history. Returns the dot products ``(len(idx) + 2, 2)`` of the
+    rows ``pool[idx]``, then s and y, with y (column 0) and with g (column 1), and ``(max |g|,
+    max |s|)``, over the range."""
     nv = idx.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    part = np.zeros((n_chunks, nv + 2, 2))
-    part_max = np.zeros((n_chunks, 2))
-    for ci in numba.prange(n_chunks):
-        lo = ci * CHUNK
-        hi = min(n, lo + CHUNK)
+    out = np.zeros((nv + 2, 2))
+    g_max = 0.0
+    s_max = 0.0
+    for lo in range(lo_all, hi_all, CHUNK):
+        hi = min(hi_all, lo + CHUNK)
         sy = 0.0
         sg = 0.0
         yy = 0.0
         yg = 0.0
-        g_max = 0.0
-        s_max = 0.0
         for k in range(lo, hi):
             sv = pool[d, k] * step
             yv = g[k] - pool[y, k]
@@ -134,16 +154,20 @@ def _pair(pool, idx, step, d, y, g):
                 v = np.float64(pool[r, k])
                 vy += v * pool[y, k]
                 vg += v * g[k]
-            part[ci, q, 0] = vy
-            part[ci, q, 1] = vg
-        part[ci, nv, 0] = sy
-        part[ci, nv, 1] = sg
-        part[ci, nv + 1, 0] = yy
-        part[ci, nv + 1, 1] = yg
-        part_max[ci, 0] = g_max
-        part_max[ci, 1] = s_max
-    out = part.sum(axis=0)
-    return out, part_max[:, 0].max(), part_max[:, 1].max()
+            out[q, 0] += vy
+            out[q, 1] += vg
+        out[nv, 0] += sy
+        out[nv, 1] += sg
+        out[nv + 1, 0] += yy
+        out[nv + 1, 1] += yg
+    return out, g_max, s_max
+
+
+def _pair(pool, idx, step, d, y, g):
+    """:func:`_pair_range` over the whole vectors, on the threads."""
+    parts = run_tasks(_pair_range, [(pool, idx, step, d, y, g, lo, hi)
+                                    for lo, hi in split_range(g.shape[0])])
+    return (sum(p[0] for p in parts), max(p[1] for p in parts), max(p[2] for p in parts))
 
 
 @dataclass

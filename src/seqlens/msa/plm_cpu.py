@@ -24,6 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from seqlens.msa._threads import run_tasks, split_range
 from seqlens.msa.lbfgs import CHUNK
 
 
@@ -142,7 +143,7 @@ def block_changes(X: np.ndarray, block: int) -> tuple[np.ndarray, ...]:
     return (bptr, (rows[order] % block).astype(np.int32), cols[order], old[order], new[order])
 
 
-BLOCK_ROWS = 512  # default rows per block of :func:`_site_pass`
+BLOCK_ROWS = 512  # default rows per block of :func:`_site_groups`
 MAX_SITES = 16  # default largest group of sites per task
 
 _POW2 = 2.0 ** -np.arange(128.0)  # 2^-k, k = 0..127
@@ -165,9 +166,11 @@ def _exp_nonpositive(v, out, n):
         out[c] = p * _POW2[int(-k)]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_exp):
-    """Unregularised negative pseudo-log-likelihood, per site, and its gradient.
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _site_groups(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_exp, grp0, grp1):
+    """Unregularised negative pseudo-log-likelihood, per site, and its gradient, for the groups
+    ``grp0 <= grp < grp1`` of ``S`` sites (:meth:`PLObjective.value_and_slope` runs the groups
+    on the threads, one task each).
 
     ``X`` ``(N, L)`` rows in chain order (codes ``>= Q``: missing), ``w`` ``(N,)`` their weights,
     ``bptr``/``kr``/``kj``/``ka``/``kb`` their changes by blocks of ``R`` rows
@@ -190,8 +193,7 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
     nh = L * Q
     QQ = Q * Q
     n_blocks = bptr.shape[0] - 1
-    n_groups = -(-L // S)
-    for grp in numba.prange(n_groups):
+    for grp in range(grp0, grp1):
         i0 = grp * S
         ns = min(S, L - i0)
         W = ns * Q
@@ -306,20 +308,16 @@ def _site_pass(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_ex
                             g[off + c * Q + a] = G[j, a, s * Q + c]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _finish(x, g, B, d, nh, lambda_h, lambda_J):
-    """``g += B`` (couplings) and the L2 gradient, in one pass over chunks of the vectors.
-    Returns the penalty and ``g . d`` for the finished ``g`` (``d``: a vector of the same size,
-    e.g. a search direction; float64 sums)."""
-    n = g.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    part = np.zeros((n_chunks, 3))
-    for ci in numba.prange(n_chunks):
-        lo = ci * CHUNK
-        hi = min(n, lo + CHUNK)
-        pen_h = 0.0
-        pen_j = 0.0
-        gd = 0.0
+@numba.njit(cache=True, fastmath=True, nogil=True)
+def _finish_range(x, g, B, d, nh, lambda_h, lambda_J, lo_all, hi_all):
+    """``g += B`` (couplings) and the L2 gradient on ``[lo_all, hi_all)``, in one pass over
+    chunks. Returns ``(sum h^2, sum J^2, g . d)`` over the range for the finished ``g`` (``d``: a
+    vector of the same size, e.g. a search direction; float64 sums)."""
+    pen_h = 0.0
+    pen_j = 0.0
+    gd = 0.0
+    for lo in range(lo_all, hi_all, CHUNK):
+        hi = min(hi_all, lo + CHUNK)
         for k in range(lo, min(hi, nh)):
             v = x[k]
             gk = g[k] + 2.0 * lambda_h * v
@@ -332,10 +330,16 @@ def _finish(x, g, B, d, nh, lambda_h, lambda_J):
             g[k] = gk
             pen_j += np.float64(v) * v
             gd += np.float64(gk) * d[k]
-        part[ci, 0] = pen_h
-        part[ci, 1] = pen_j
-        part[ci, 2] = gd
-    return lambda_h * part[:, 0].sum() + lambda_J * part[:, 1].sum(), part[:, 2].sum()
+    return pen_h, pen_j, gd
+
+
+def _finish(x, g, B, d, nh, lambda_h, lambda_J):
+    """:func:`_finish_range` over the whole vectors, on the threads. Returns the penalty and
+    ``g . d``."""
+    parts = run_tasks(_finish_range, [(x, g, B, d, nh, lambda_h, lambda_J, lo, hi)
+                                      for lo, hi in split_range(g.shape[0])])
+    return (lambda_h * sum(p[0] for p in parts) + lambda_J * sum(p[1] for p in parts),
+            sum(p[2] for p in parts))
 
 
 class PLObjective:
@@ -347,7 +351,7 @@ class PLObjective:
     w : ``(N,)`` sequence weights.
     Q : states modelled; lambda_h, lambda_J : L2 strengths (plmc convention, pairs counted once).
     dtype : float32 (fits) or float64 (gradient checks).
-    block : rows per block of the kernel; sites : sites per task (see :func:`_site_pass`;
+    block : rows per block of the kernel; sites : sites per task (see :func:`_site_groups`;
         None: up to :data:`MAX_SITES`, at least two tasks per numba thread).
 
     Call ``f = obj(x, g)``: returns the objective (float) and writes its gradient into ``g``
@@ -393,8 +397,13 @@ class PLObjective:
         the pass that finishes ``g``. Returns ``(f, g . d)``."""
         if self._B is None:
             self._B = np.empty(self.size - self.nh, dtype=self.dtype)
-        _site_pass(self.X, self.block, *self.changes, self.w, x, self.Q, self.sites, self.pidx,
-                   g, self._B, self._loss, self.dtype == np.float32)
+        args = (self.X, self.block, *self.changes, self.w, x, self.Q, self.sites, self.pidx, g,
+                self._B, self._loss, self.dtype == np.float32)
+        n_groups = -(-self.L // self.sites)
+        if numba.get_num_threads() == 1:
+            _site_groups(*args, 0, n_groups)
+        else:
+            run_tasks(_site_groups, [(*args, k, k + 1) for k in range(n_groups)])
         pen, slope = _finish(x, g, self._B, d, self.nh, self.lambda_h, self.lambda_J)
         self.n_evals += 1
         return float(self._loss.sum() + pen), slope

@@ -50,17 +50,16 @@ def _count_block(words, rows, max_mismatch, counts):
                 counts[t] += 1
 
 
-@numba.njit(parallel=True, cache=True)
 def _neighbours(words, max_mismatch, n_blocks):
-    """``(n_blocks, N)`` neighbour counts, one row per block of rows (summed by the caller: a
-    sum over an axis inside numba costs seconds of compilation)."""
+    """``(N,)`` neighbour counts: blocks of interleaved rows (which balance the triangle) counted
+    on the threads, one task each (:func:`_count_block` is compiled serial, ``nogil``)."""
+    from seqlens.msa._threads import run_tasks
+
     n = words.shape[0]
     counts = np.zeros((n_blocks, n), dtype=np.int64)
-    for b in numba.prange(n_blocks):
-        # interleaved rows balance the triangle between blocks
-        rows = np.arange(b, n, n_blocks)
-        _count_block(words, rows, max_mismatch, counts[b])
-    return counts
+    run_tasks(_count_block, [(words, np.arange(b, n, n_blocks), max_mismatch, counts[b])
+                             for b in range(n_blocks)])
+    return counts.sum(axis=0)
 
 
 def _pack(X: np.ndarray) -> np.ndarray:
@@ -105,7 +104,7 @@ def neighbour_counts(X: np.ndarray, identity: float = 0.8, n_threads: int | None
 
     threads = n_threads or min(numba.get_num_threads(), 2)
     with thread_limit(threads):
-        return _neighbours(_pack(X), max_mismatch, max(1, 4 * threads)).sum(axis=0)
+        return _neighbours(_pack(X), max_mismatch, max(1, 4 * threads))
 
 
 def sequence_weights(X: np.ndarray, identity: float = 0.8, n_threads: int | None = None) -> np.ndarray:
