@@ -1,9 +1,10 @@
 """Compile the MSA models' numba kernels once, ahead of a user's first fit.
 
 numba compiles a kernel on its first call and keeps the machine code in its on-disk cache
-(``cache=True``: next to the source, or under ``NUMBA_CACHE_DIR``); a Potts fit pays about 30
-CPU-seconds of compilation the first time it runs and loads the cached code in milliseconds after
-that. :func:`precompile` runs every kernel on a tiny random alignment (sequence weights, the
+(``cache=True``: next to the source, or under ``NUMBA_CACHE_DIR``); a Potts fit pays about 6
+CPU-seconds of compilation the first time it runs (the kernels are serial ``nogil`` functions run
+on a thread pool: ``parallel=True`` ones took about 27) and loads the cached code in milliseconds
+after that. :func:`precompile` runs every kernel on a tiny random alignment (sequence weights, the
 pseudo-likelihood and its L-BFGS with line search, nearest-neighbour distances of samples) and a
 quadratic (the plain L-BFGS), with the argument types real data gives, so that the first real
 run finds them all in the cache. Run it after installing (``python -m seqlens.msa.precompile``);
@@ -17,7 +18,7 @@ import time
 
 def precompile(verbose: bool = False) -> float:
     """Compile and cache every numba kernel of :mod:`seqlens.msa`; returns the CPU seconds spent
-    (about 30 on a cold cache, about 1 on a warm one)."""
+    (about 10 on a cold cache, about 1 on a warm one)."""
     import numpy as np
 
     from seqlens.msa.alignment import Alignment
