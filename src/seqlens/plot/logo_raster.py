@@ -60,10 +60,10 @@ def _sat_at(sat: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
             + (sat[i + 1, j] * (1 - fu) + sat[i + 1, j + 1] * fu) * fv)
 
 
-def _coverage(letter: str, x0, x1, y0, y1, shape, cols):
+def _coverage(letter: str, x0, x1, y0, y1, shape):
     """``(flat pixel indices, coverage)`` of the boxes ``[x0, x1) x [y0, y1)`` (pixels; ``y0`` the
-    top) by the glyph stretched to each box, for pixels in columns ``[cols[0], cols[1])``
-    (coverages of one pixel summed, at most 1)."""
+    top) by the glyph stretched to each box, on an ``(H, W)`` raster (pixels outside dropped;
+    coverages of one pixel by several boxes summed, at most 1: one compound path, as in Agg)."""
     H, W = shape
     sat = _glyph_sat(letter)
     R = sat.shape[0] - 1
@@ -92,7 +92,7 @@ def _coverage(letter: str, x0, x1, y0, y1, shape, cols):
     p = g[k] + r * (nj[k] + 1) + c
     cov = (S[p + nj[k] + 2] - S[p + 1] - S[p + nj[k] + 1] + S[p]) / (su[k] * sv[k])
     ii, jj = ilo[k] + r, jlo[k] + c
-    ok = (ii >= 0) & (ii < H) & (jj >= cols[0]) & (jj < cols[1])
+    ok = (ii >= 0) & (ii < H) & (jj >= 0) & (jj < W)
     acc = np.bincount(ii[ok] * W + jj[ok], weights=cov[ok], minlength=H * W)
     idx = np.flatnonzero(acc)
     return idx, np.minimum(acc[idx], 1.0)
@@ -188,8 +188,10 @@ def render_logo(data, figsize=None, dpi: int = 150, kind: str | None = None, alp
             x1s.append(px(x + width))
             y0s.append(py(bottoms[keep] + heights[keep]))
             y1s.append(py(bottoms[keep]))
-        idx, a = _coverage(letter, *(np.concatenate(t) for t in (x0s, x1s, y0s, y1s)), (H, W),
-                           (left, right))  # clipped to the axes
+        x0, x1, y0, y1 = (np.concatenate(t) for t in (x0s, x1s, y0s, y1s))
+        wb = right - left  # on the axes' raster: the letters are clipped to the axes
+        idx, a = _coverage(letter, x0 - left, x1 - left, y0 - top, y1 - top, (bottom - top, wb))
+        idx = (idx // wb + top) * W + idx % wb + left
         a = a[:, None]
         img[idx] = img[idx] * (1 - a) + np.asarray(to_rgb(palette.get(letter, "grey"))) * a
     img = img.reshape(H, W, 3)
