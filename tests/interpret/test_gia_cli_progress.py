@@ -97,3 +97,11 @@ def cli_gia_args(env):
     return build_parser().parse_args(["gia", "--model", str(env / "run200"), "--data", str(env / "d200.h5"),
                                       "--experiment", "spacing", "--pattern", A, B,
                                       "--out", str(env / "never")])
+
+
+def test_null_predictions_show_progress(env, run_cli):
+    code, out, err, _ = _gia(env, run_cli, "g_filtered", 200, "--filter-null")
+    assert code == 0, err
+    assert "null: predict nulls" in err
+    code, out, err, _ = _gia(env, run_cli, "g_quiet", 200, "--filter-null", "--quiet")
+    assert code == 0 and "null: predict nulls" not in err

@@ -207,7 +207,7 @@ def _experiment(args, model, X):
     verbose = not args.quiet
     nulls = gia.null_sequences(args.null, args.n_null, X, model=model,
                                filter_percentiles=(10, 90) if args.filter_null else None,
-                               random_state=args.seed, **kw)
+                               random_state=args.seed, verbose=verbose, **kw)
     L = nulls.shape[2]
     metrics: dict = {"experiment": args.experiment, "null": args.null, "n_null": int(len(nulls))}
     exp = args.experiment

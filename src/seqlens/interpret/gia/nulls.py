@@ -35,7 +35,8 @@ def _gc_fraction(X: np.ndarray) -> float:
 def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | None = None,
                    gc: float | None = None, model: nn.Module | None = None, quantile=(0.0, 0.25),
                    shuffle_quantile: bool = True, filter_percentiles=None, target=0,
-                   batch_size: int = 256, device=None, random_state=None) -> np.ndarray:
+                   batch_size: int = 256, device=None, random_state=None,
+                   verbose: bool = False) -> np.ndarray:
     """Null (background) sequences for GIA, ``(n, A, L)`` float32 one-hot.
 
     kind :
@@ -50,6 +51,7 @@ def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | N
         Shuffle-based nulls cycle through ``X`` when ``n > len(X)``.
     filter_percentiles : e.g. ``(10, 90)``: keep only nulls whose ``model`` prediction lies within
         these percentiles (Koo et al. remove the extremes); the result then has fewer than ``n`` rows.
+    verbose : a progress bar over the model's predictions (``quantile`` and ``filter_percentiles``).
     """
     if kind not in NULLS:
         raise SeqlensError(f"unknown null {kind!r}; choose one of {NULLS}")
@@ -84,7 +86,8 @@ def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | N
     else:  # quantile
         if model is None:
             raise SeqlensError("null 'quantile' needs the model to rank real sequences")
-        p = predict(model, Xn, target=target, batch_size=batch_size, device=device)
+        p = predict(model, Xn, target=target, batch_size=batch_size, device=device, verbose=verbose,
+                    desc="null: predict X")
         lo, hi = np.quantile(p, quantile)
         pool = Xn[(p >= lo) & (p <= hi)]
         if not len(pool):
@@ -97,7 +100,8 @@ def null_sequences(kind: str = "profile", n: int = 1000, X=None, length: int | N
     if filter_percentiles is not None:
         if model is None:
             raise SeqlensError("filter_percentiles needs the model")
-        p = predict(model, out, target=target, batch_size=batch_size, device=device)
+        p = predict(model, out, target=target, batch_size=batch_size, device=device, verbose=verbose,
+                    desc="null: predict nulls")
         out, _ = filter_by_prediction(out, p, filter_percentiles)
         if not len(out):
             raise SeqlensError(f"no null sequence is left after keeping the prediction percentiles "
