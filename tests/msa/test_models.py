@@ -427,3 +427,33 @@ def test_potts_numba_and_torch_backends_agree(dhfr):
     assert f(fast) == pytest.approx(f(ref), rel=2e-3)
     a, b = fast.contacts()[ii, jj], ref.contacts()[ii, jj]
     assert np.corrcoef(a, b)[0, 1] > 0.99
+
+
+def test_cpu_kernels_do_not_depend_on_the_thread_count(dhfr):
+    """The vector kernels and the objective run on a thread pool; sums are kept per chunk, so one
+    and two threads give bit-identical values and gradients on vectors of many chunks."""
+    from seqlens.msa import lbfgs
+    from seqlens.msa._threads import thread_limit
+    from seqlens.msa.plm_cpu import PLObjective
+
+    sub = dhfr.subset(np.arange(300))
+    obj = PLObjective(sub.X, sub.weights(0.8), 20, 0.01, 16.0)
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=obj.size) * 0.05).astype(np.float32)
+    d = rng.normal(size=obj.size).astype(np.float32)
+    pool = rng.normal(size=(4, obj.size)).astype(np.float32)
+    assert obj.size > 10 * lbfgs.CHUNK
+    out = []
+    for n in (1, 2):
+        with thread_limit(n):
+            g = np.empty_like(x)
+            f, slope = obj.value_and_slope(x, g, d)
+            p = pool.copy()
+            dots, g_max, s_max = lbfgs._pair(p, np.array([0, 1]), 0.5, 2, 3, g)
+            comb = lbfgs._combine(p, np.array([0, 1]), np.array([0.3, -0.2]), -1.0, g, 2)
+            out.append((f, slope, g, dots, g_max, s_max, comb, p, lbfgs._dot(x, d)))
+    for a, b in zip(*out):
+        assert np.array_equal(a, b)
+    f, slope, g = out[0][:3]
+    assert slope == pytest.approx(float(np.dot(g.astype(np.float64), d)), rel=1e-6)  # float32 g
+    assert out[0][-1] == pytest.approx(float(np.dot(x.astype(np.float64), d)), rel=1e-9)

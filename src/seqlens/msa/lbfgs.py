@@ -38,18 +38,20 @@ from seqlens.msa._threads import run_tasks, split_range
 CHUNK = 4096  # vector elements per parallel work item (also plm_cpu's finishing pass)
 
 
-# The vector kernels work on a range [lo, hi) of the vectors and are compiled serial with
-# nogil=True; the functions without the underscore-range suffix split the vectors over the threads
-# (seqlens.msa._threads.run_tasks) and combine the pieces. Serial kernels compile in a fraction of
-# the time that parallel=True (parfor) ones take, which a first run pays.
+# The vector kernels work on a range [lo, hi) of the vectors (a whole number of CHUNKs) and are
+# compiled serial with nogil=True; the functions without the "_range" suffix split the vectors
+# over the threads (seqlens.msa._threads.run_tasks). Sums are kept per CHUNK and added up in chunk
+# order afterwards, so the results do not depend on the thread count. Serial kernels compile in a
+# fraction of the time that parallel=True (parfor) ones take, which a first run pays.
 
 
 @numba.njit(cache=True, nogil=True)
-def _dot_range(a, b, lo, hi):
-    s = 0.0
-    for k in range(lo, hi):
-        s += np.float64(a[k]) * b[k]
-    return s
+def _dot_range(a, b, lo_all, hi_all, part):
+    for lo in range(lo_all, hi_all, CHUNK):
+        s = 0.0
+        for k in range(lo, min(hi_all, lo + CHUNK)):
+            s += np.float64(a[k]) * b[k]
+        part[lo // CHUNK] = s
 
 
 @numba.njit(cache=True, nogil=True)
@@ -66,9 +68,15 @@ def _abs_max_range(x, lo, hi):
     return m
 
 
+def _n_chunks(n: int) -> int:
+    return max(1, -(-n // CHUNK))
+
+
 def _dot(a, b) -> float:
-    """``a . b`` (float64 sum)."""
-    return sum(run_tasks(_dot_range, [(a, b, lo, hi) for lo, hi in split_range(a.shape[0])]))
+    """``a . b`` (float64 sums per chunk, then over the chunks)."""
+    part = np.zeros(_n_chunks(a.shape[0]))
+    run_tasks(_dot_range, [(a, b, lo, hi, part) for lo, hi in split_range(a.shape[0])])
+    return float(part.sum())
 
 
 def _axpy(alpha, x, y) -> None:
@@ -82,16 +90,16 @@ def _abs_max(x) -> float:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _combine_range(pool, idx, coef, c_g, g, out, lo_all, hi_all):
+def _combine_range(pool, idx, coef, c_g, g, out, lo_all, hi_all, part):
     """``pool[out] = c_g g + sum_q coef[q] pool[idx[q]]`` on ``[lo_all, hi_all)`` (``out`` may be
-    a row of ``idx``: each chunk is read before it is written). Returns ``(g . pool[out], max
-    |pool[out]|, sum |g|)`` over the range."""
+    a row of ``idx``: each chunk is read before it is written). Writes ``(g . pool[out], max
+    |pool[out]|, sum |g|)`` of each chunk ``c`` into ``part[c]``."""
     acc = np.empty(CHUNK)
-    gd = 0.0
-    dm = 0.0
-    gl = 0.0
     for lo in range(lo_all, hi_all, CHUNK):
         hi = min(hi_all, lo + CHUNK)
+        gd = 0.0
+        dm = 0.0
+        gl = 0.0
         for k in range(lo, hi):
             acc[k - lo] = c_g * g[k]
         for q in range(idx.shape[0]):
@@ -106,28 +114,33 @@ def _combine_range(pool, idx, coef, c_g, g, out, lo_all, hi_all):
             gd += gk * v
             dm = max(dm, abs(v))
             gl += abs(gk)
-    return gd, dm, gl
+        c = lo // CHUNK
+        part[c, 0] = gd
+        part[c, 1] = dm
+        part[c, 2] = gl
 
 
 def _combine(pool, idx, coef, c_g, g, out):
-    """:func:`_combine_range` over the whole vectors, on the threads."""
-    parts = run_tasks(_combine_range, [(pool, idx, coef, c_g, g, out, lo, hi)
-                                       for lo, hi in split_range(g.shape[0])])
-    return sum(p[0] for p in parts), max(p[1] for p in parts), sum(p[2] for p in parts)
+    """:func:`_combine_range` over the whole vectors, on the threads. Returns ``(g . pool[out],
+    max |pool[out]|, sum |g|)``."""
+    part = np.zeros((_n_chunks(g.shape[0]), 3))
+    run_tasks(_combine_range, [(pool, idx, coef, c_g, g, out, lo, hi, part)
+                               for lo, hi in split_range(g.shape[0])])
+    return float(part[:, 0].sum()), float(part[:, 1].max()), float(part[:, 2].sum())
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _pair_range(pool, idx, step, d, y, g, lo_all, hi_all):
+def _pair_range(pool, idx, step, d, y, g, lo_all, hi_all, part, part_max):
     """``pool[d] *= step`` (-> s), ``pool[y] = g - pool[y]`` (-> y) on ``[lo_all, hi_all)``, in
-    one pass over chunks of the history. Returns the dot products ``(len(idx) + 2, 2)`` of the
-    rows ``pool[idx]``, then s and y, with y (column 0) and with g (column 1), and ``(max |g|,
-    max |s|)``, over the range."""
+    one pass over chunks of the history. Writes, for each chunk ``c``, the dot products
+    ``part[c]`` ``(len(idx) + 2, 2)`` of the rows ``pool[idx]``, then s and y, with y (column 0)
+    and with g (column 1), and ``part_max[c] = (max |g|, max |s|)``."""
     nv = idx.shape[0]
-    out = np.zeros((nv + 2, 2))
-    g_max = 0.0
-    s_max = 0.0
     for lo in range(lo_all, hi_all, CHUNK):
         hi = min(hi_all, lo + CHUNK)
+        c = lo // CHUNK
+        g_max = 0.0
+        s_max = 0.0
         sy = 0.0
         sg = 0.0
         yy = 0.0
@@ -154,20 +167,25 @@ def _pair_range(pool, idx, step, d, y, g, lo_all, hi_all):
                 v = np.float64(pool[r, k])
                 vy += v * pool[y, k]
                 vg += v * g[k]
-            out[q, 0] += vy
-            out[q, 1] += vg
-        out[nv, 0] += sy
-        out[nv, 1] += sg
-        out[nv + 1, 0] += yy
-        out[nv + 1, 1] += yg
-    return out, g_max, s_max
+            part[c, q, 0] = vy
+            part[c, q, 1] = vg
+        part[c, nv, 0] = sy
+        part[c, nv, 1] = sg
+        part[c, nv + 1, 0] = yy
+        part[c, nv + 1, 1] = yg
+        part_max[c, 0] = g_max
+        part_max[c, 1] = s_max
 
 
 def _pair(pool, idx, step, d, y, g):
-    """:func:`_pair_range` over the whole vectors, on the threads."""
-    parts = run_tasks(_pair_range, [(pool, idx, step, d, y, g, lo, hi)
-                                    for lo, hi in split_range(g.shape[0])])
-    return (sum(p[0] for p in parts), max(p[1] for p in parts), max(p[2] for p in parts))
+    """:func:`_pair_range` over the whole vectors, on the threads. Returns the dot products
+    ``(len(idx) + 2, 2)``, ``max |g|`` and ``max |s|``."""
+    n_chunks = _n_chunks(g.shape[0])
+    part = np.zeros((n_chunks, idx.shape[0] + 2, 2))
+    part_max = np.zeros((n_chunks, 2))
+    run_tasks(_pair_range, [(pool, idx, step, d, y, g, lo, hi, part, part_max)
+                            for lo, hi in split_range(g.shape[0])])
+    return part.sum(axis=0), float(part_max[:, 0].max()), float(part_max[:, 1].max())
 
 
 @dataclass

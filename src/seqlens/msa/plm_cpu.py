@@ -309,15 +309,15 @@ def _site_groups(X, R, bptr, kr, kj, ka, kb, w, x, Q, S, pidx, g, B, loss, fast_
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
-def _finish_range(x, g, B, d, nh, lambda_h, lambda_J, lo_all, hi_all):
+def _finish_range(x, g, B, d, nh, lambda_h, lambda_J, lo_all, hi_all, part):
     """``g += B`` (couplings) and the L2 gradient on ``[lo_all, hi_all)``, in one pass over
-    chunks. Returns ``(sum h^2, sum J^2, g . d)`` over the range for the finished ``g`` (``d``: a
-    vector of the same size, e.g. a search direction; float64 sums)."""
-    pen_h = 0.0
-    pen_j = 0.0
-    gd = 0.0
+    chunks. Writes ``(sum h^2, sum J^2, g . d)`` of each chunk ``c`` into ``part[c]`` for the
+    finished ``g`` (``d``: a vector of the same size, e.g. a search direction; float64 sums)."""
     for lo in range(lo_all, hi_all, CHUNK):
         hi = min(hi_all, lo + CHUNK)
+        pen_h = 0.0
+        pen_j = 0.0
+        gd = 0.0
         for k in range(lo, min(hi, nh)):
             v = x[k]
             gk = g[k] + 2.0 * lambda_h * v
@@ -330,16 +330,19 @@ def _finish_range(x, g, B, d, nh, lambda_h, lambda_J, lo_all, hi_all):
             g[k] = gk
             pen_j += np.float64(v) * v
             gd += np.float64(gk) * d[k]
-    return pen_h, pen_j, gd
+        c = lo // CHUNK
+        part[c, 0] = pen_h
+        part[c, 1] = pen_j
+        part[c, 2] = gd
 
 
 def _finish(x, g, B, d, nh, lambda_h, lambda_J):
-    """:func:`_finish_range` over the whole vectors, on the threads. Returns the penalty and
-    ``g . d``."""
-    parts = run_tasks(_finish_range, [(x, g, B, d, nh, lambda_h, lambda_J, lo, hi)
-                                      for lo, hi in split_range(g.shape[0])])
-    return (lambda_h * sum(p[0] for p in parts) + lambda_J * sum(p[1] for p in parts),
-            sum(p[2] for p in parts))
+    """:func:`_finish_range` over the whole vectors, on the threads (sums per chunk, then over
+    the chunks in order: independent of the thread count). Returns the penalty and ``g . d``."""
+    part = np.zeros((max(1, -(-g.shape[0] // CHUNK)), 3))
+    run_tasks(_finish_range, [(x, g, B, d, nh, lambda_h, lambda_J, lo, hi, part)
+                              for lo, hi in split_range(g.shape[0])])
+    return (lambda_h * part[:, 0].sum() + lambda_J * part[:, 1].sum(), part[:, 2].sum())
 
 
 class PLObjective:
