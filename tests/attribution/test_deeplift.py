@@ -163,3 +163,44 @@ def test_maxpool_return_indices_passes_indices():
     X = onehot(2, L=10)
     attr, d = deep_lift(M(), X, reference="shuffle", random_state=0, return_delta=True, device="cpu")
     assert float(d.abs().max()) < 1e-5
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_shared_input_pass_equals_full(monkeypatch):
+    """The input pass computes convolutions, linear layers and batch norms once per sequence
+    (its references' rows are equal); the multipliers are those of the full computation, and
+    uneven 'same' padding (kernel 4) or a layer whose input rows differ falls back to it."""
+    import seqlens.attribution.deeplift as D
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv1d(4, 6, 5, padding="same", dilation=2)
+            self.bn = nn.BatchNorm1d(6)
+            self.c2 = nn.Conv1d(6, 5, 4, padding="same")  # uneven padding: not shared
+            self.c3 = nn.Conv2d(1, 2, (2, 3), padding=(0, 1))
+            self.fc = nn.Linear(2 * 4 * 20, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.bn(self.c1(x)))
+            h = torch.relu(self.c2(h))
+            h = torch.relu(self.c3(h[:, None]))
+            return self.fc(h.flatten(1))
+
+    torch.manual_seed(0)
+    model = Net().eval()
+    with torch.no_grad():
+        model.bn.running_mean.uniform_(-0.5, 0.5)
+        model.bn.running_var.uniform_(0.5, 2)
+    X = onehot(3, L=20)
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 5, random_state=0))
+    used = []
+    forward = D._Shared.forward
+    monkeypatch.setattr(D._Shared, "forward", staticmethod(lambda ctx, x, G, name, p: (
+        used.append(name), forward(ctx, x, G, name, p))[1]))
+    shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert sorted(set(used)) == ["batch_norm", "conv1d", "conv2d", "linear"] and used.count("conv1d") == 1
+    monkeypatch.setattr(D, "_SHARED", {})
+    full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert torch.allclose(shared, full, atol=1e-6)
+    assert float(d1.abs().max()) < 1e-5 and float(d2.abs().max()) < 1e-5

@@ -71,6 +71,13 @@ _SELECT = {
 _BILINEAR = {"mul", "multiply", "__mul__", "__rmul__", "__imul__", "matmul", "__matmul__",
              "__rmatmul__", "bmm", "mm", "einsum"}
 _DIV = {"div", "divide", "true_divide", "__truediv__", "__itruediv__", "__div__"}
+# linear layers computed once per input on the input pass (positional argument names)
+_SHARED = {
+    "conv1d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "linear": ("input", "weight", "bias"),
+    "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+}
 
 
 def _is_t(a) -> bool:
@@ -272,15 +279,69 @@ class _Softmax(torch.autograd.Function):
         return g + g_s * m_e, None, None, None
 
 
+def _conv_padding(padding, weight, dilation, dims: int):
+    """Explicit symmetric padding per spatial dim, or None ('same' that pads unevenly)."""
+    def per_dim(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v,) * dims
+
+    dilation = per_dim(dilation)
+    if padding == "valid":
+        return (0,) * dims
+    if padding == "same":
+        total = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+        return None if any(t % 2 for t in total) else tuple(t // 2 for t in total)
+    return per_dim(padding)
+
+
+class _Shared(torch.autograd.Function):
+    """A convolution or linear layer whose input holds ``G`` equal consecutive rows per group
+    (the input pass: each sequence repeated once per reference): computed once per group and
+    repeated; the backward is the layer's input gradient on every row (no second forward)."""
+
+    @staticmethod
+    def forward(ctx, x, G, name, p):
+        ctx.G, ctx.name, ctx.p = G, name, p
+        if name in ("conv1d", "conv2d"):
+            ctx.save_for_backward(x)  # (oneDNN's input gradient is slow on a stand-in of its sizes)
+        if name == "linear":
+            y = torch.nn.functional.linear(x[::G], p["weight"], p["bias"])
+        elif name == "batch_norm":
+            y = torch.nn.functional.batch_norm(x[::G], p["running_mean"], p["running_var"], p["weight"],
+                                               p["bias"], False, 0.0, p["eps"])
+        else:
+            conv = torch.nn.functional.conv1d if name == "conv1d" else torch.nn.functional.conv2d
+            y = conv(x[::G], p["weight"], p["bias"], p["stride"], p["padding"], p["dilation"], p["groups"])
+        return y.repeat_interleave(G, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        p = ctx.p
+        if ctx.name == "linear":
+            return g @ p["weight"], None, None, None
+        if ctx.name == "batch_norm":
+            scale = torch.rsqrt(p["running_var"] + p["eps"])
+            if p["weight"] is not None:
+                scale = scale * p["weight"]
+            return g * scale.view(-1, *([1] * (g.dim() - 2))), None, None, None
+        w = p["weight"]
+        dims = w.dim() - 2
+        (x,) = ctx.saved_tensors
+        gx = torch.ops.aten.convolution_backward(
+            g, x, w, None, p["stride_t"], p["padding_t"], p["dilation_t"], False, [0] * dims, p["groups"],
+            [True, False, False])[0]
+        return gx, None, None, None
+
+
 class DeepLiftMode(TorchFunctionMode):
     """Records reference values (``phase="reference"``) or applies DeepLIFT rules using them
     (``phase="input"``). Used by :func:`deep_lift`; see the module doc."""
 
-    def __init__(self):
+    def __init__(self, group: int = 1):
         super().__init__()
         self.phase = "reference"
         self.records: list = []
         self.pos = 0
+        self.group = group  # the input pass repeats each input this many times in a row
 
     def start_input(self):
         self.phase, self.pos = "input", 0
@@ -304,6 +365,8 @@ class DeepLiftMode(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", None)
         try:
+            if name in _SHARED and self.group > 1 and self.phase == "input":
+                return self._shared(name, args, kwargs)
             if name in _UNARY:
                 return self._unary(func, args, kwargs)
             if name in _SELECT:
@@ -340,6 +403,34 @@ class DeepLiftMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
     # --- rules -------------------------------------------------------------------------------
+    def _shared(self, name, args, kwargs):
+        """A convolution, linear layer or batch norm (eval) on the input pass, computed once per
+        group of equal rows (see :class:`_Shared`) when its input has them and its parameters
+        are leaves."""
+        p = {"weight": None, "bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
+             **dict(zip(_SHARED[name], args)), **kwargs}
+        x, G = p.pop("input"), self.group
+        params = [p[k] for k in ("weight", "bias", "running_mean", "running_var") if p.get(k) is not None]
+        if (not _is_t(x) or x.dim() < 2 or x.shape[0] % G or not all(_is_t(t) and t.grad_fn is None
+                                                                       for t in params)):
+            raise _PassThrough
+        if name == "batch_norm" and (p.get("training") or p.get("running_var") is None):
+            raise _PassThrough
+        w = p["weight"]
+        if name in ("conv1d", "conv2d"):
+            dims = w.dim() - 2
+            pad = _conv_padding(p["padding"], w, p["dilation"], dims)
+            if pad is None or x.dim() != dims + 2:
+                raise _PassThrough
+
+            def per_dim(v):
+                return list(v) if isinstance(v, (tuple, list)) else [v] * dims
+
+            p.update(stride_t=per_dim(p["stride"]), padding_t=list(pad), dilation_t=per_dim(p["dilation"]))
+        if not torch.equal(x[::G], x[G - 1::G]):  # not repeated rows (a model that mixes its batch)
+            raise _PassThrough
+        return _Shared.apply(x, G, name, p)
+
     def _unary(self, func, args, kwargs):
         idx = [i for i, a in enumerate(args) if _is_t(a)]
         if len(idx) != 1 or any(_is_t(v) for v in kwargs.values()):
@@ -605,10 +696,12 @@ def _mha_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weigh
     return out, weights
 
 
-def _contributions(model, x, refs, target, activation, args=()):
+def _contributions(model, x, refs, target, activation, args=(), group: int = 1):
     """Multipliers and output deltas for inputs ``x`` and references ``refs`` (same shape); the
-    extra inputs ``args`` (row-aligned) are the same in both passes."""
-    mode = DeepLiftMode()
+    extra inputs ``args`` (row-aligned) are the same in both passes. ``group``: ``x`` repeats
+    each input this many times in a row (its convolutions and linear layers then run once per
+    input)."""
+    mode = DeepLiftMode(group)
     with torch.enable_grad():
         rr = refs.detach().clone().requires_grad_(True)  # same code paths as the input pass
         with mode:
@@ -695,7 +788,7 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
             rr = R[sl].to(device, dtype).reshape(n * nref, a, l)
             tgt = repeat_target(per_batch_target(target, sl), nref)
             mult, fx, fr = _contributions(model, xr, rr, tgt, activation,
-                                          args_for(extra, sl, nref, device, dtype))
+                                          args_for(extra, sl, nref, device, dtype), group=nref)
             contrib = mult * (xr - rr)
             total = contrib.reshape(n * nref, -1).sum(-1).double()
             bad, err = _delta_failures(total, (fx - fr).double(), rtol, atol)
