@@ -254,7 +254,10 @@ class _Softmax(torch.autograd.Function):
         c = torch.maximum(x.amax(dim, keepdim=True), r.amax(dim, keepdim=True))
         ex, er = (x - c).exp_(), (r - c).exp_()
         qx, qr = 1 / ex.sum(dim, keepdim=True), 1 / er.sum(dim, keepdim=True)
-        m_e = _ratio(ex - er, x - r, x, lambda: ex)
+        # (e_x - e_r) / (x - r) = max(e_x, e_r) (1 - exp(-|x - r|)) / |x - r|: no cancellation, no
+        # overflow; 0 / 0 where x == r is the derivative (factor 1)
+        ad = (x - r).abs_()
+        m_e = torch.expm1(-ad).neg_().div_(ad).nan_to_num_(nan=1.0).mul_(torch.maximum(ex, er))
         ctx.save_for_backward(m_e, ex.add_(er).mul_(0.5), (qx + qr) / 2, -qx * qr)
         return y
 
