@@ -430,7 +430,9 @@ class DeepLiftMode(TorchFunctionMode):
                 return list(v) if isinstance(v, (tuple, list)) else [v] * dims
 
             p.update(stride_t=per_dim(p["stride"]), padding_t=list(pad), dilation_t=per_dim(p["dilation"]))
-        if not torch.equal(x[::G], x[G - 1::G]):  # not repeated rows (a model that mixes its batch)
+        # every row equal to the first of its group (not so where the leading dim is not the
+        # batch, e.g. sequence-first layouts, or a model that mixes its batch)
+        if not torch.equal(x.view(-1, G, *x.shape[1:]), x[::G, None].expand(-1, G, *x.shape[1:])):
             raise _PassThrough
         return _Shared.apply(x, G, name, p)
 
