@@ -23,7 +23,10 @@ The peer's best setting is searched in the same run, then confirmed:
 
 Values are compared too (ISM: max |ours - peer| of the raw output changes; DeepSHAP: max
 |ours - peer| and each tool's summation-to-delta error). Ours: ``seqlens.attribution.ism``
-(default settings: fast plan, 256 mutants at a time) and ``deep_lift_shap`` (defaults, batch 32).
+(default settings: fast plan, 256 mutants at a time; CNN + attention hybrids update their
+attention layer incrementally) and ``deep_lift_shap`` (defaults, batch 32). Logo: ours is
+``save_logo(attr, "x.png", figsize, dpi)`` (the raster PNG path), the peer a new matplotlib figure,
+``plot_logo``, ``savefig`` and close; the PNG pixel sizes and bytes of both are printed.
 
 The load average is printed at the start and the end; on a loaded machine ratios of CPU seconds
 are the ones to read. Each model is one row; ``name@NxL`` sets its sequence count and length.
