@@ -61,6 +61,15 @@ class AttentionPlan:
     def __init__(self, core, stem, post):
         self.core, self.stem, self.post = core, stem, post
         self._ref_key, self._ref = None, None
+        self._blocks = {}  # block-diagonal buffers by shape: zero off the diagonal, reused
+
+    def _block(self, shape, like):
+        """A zero-initialised buffer of ``shape`` kept between calls (only its block diagonal is
+        ever written, so the rest stays zero)."""
+        key = (shape, like.dtype, like.device)
+        if key not in self._blocks:
+            self._blocks[key] = like.new_zeros(shape)
+        return self._blocks[key]
 
     @classmethod
     def build(cls, model: nn.Module, x: torch.Tensor, check: bool = True):
@@ -178,7 +187,7 @@ class AttentionPlan:
         # per-head products are single matrix products with block-diagonal right factors
         # ((H d, M, H W) for the scores, (M, H W, H d) for the values): 8x the multiply-adds of
         # per-head products, but one large GEMM each instead of M H tiny ones
-        bk = kw.new_zeros((H, d, M, H, W))
+        bk = self._block((H, d, M, H, W), kw)
         bk.diagonal(0, 0, 3).copy_(kw.view(M, W, H, d).permute(3, 1, 0, 2).transpose(1, 2))
         sc = (q0.transpose(0, 1).reshape(Lp, H * d) @ bk.view(H * d, M * H * W)).view(Lp, M, H, W)
         sc.mul_(scale).sub_(m0.permute(1, 0, 2)[:, None])  # relative to the row maxima
@@ -192,7 +201,7 @@ class AttentionPlan:
             den = den_out.index_select(0, start)[..., None]
             num = num_out.index_select(0, start)  # (M, L', H, d)
         den += en.sum(-1, keepdim=True).transpose(0, 1)
-        bv = vw.new_zeros((M, H, W, H, d))
+        bv = self._block((M, H, W, H, d), vw)
         bv.diagonal(0, 1, 3).copy_(vw.view(M, W, H, d).permute(0, 1, 3, 2))
         out = torch.baddbmm(num.view(M, Lp, H * d), en.transpose(0, 1).reshape(M, Lp, H * W),
                             bv.view(M, H * W, H * d))
