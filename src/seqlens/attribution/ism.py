@@ -117,6 +117,8 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
             pos, let = _mutants(x, start, end)
             vals = []
             step = batch_size if runner is None else min(batch_size, _FAST_CHUNK)
+            if runner is not None and len(pos):  # equal chunks (no short last one)
+                step = -(-len(pos) // -(-len(pos) // step))
             for s in range(0, len(pos), step):
                 p, a = pos[s:s + step], let[s:s + step]
                 t = repeat_target(tgt, len(p))
