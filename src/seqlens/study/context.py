@@ -27,7 +27,7 @@ SETTINGS = {
         spacing_step=2, surrogate_n=30000, surrogate_kind="pairwise", robust_epochs=10, pgd_steps=3,
         potts_iterations=100, attention_iterations=25, attention_heads=64, pdz_sequences=20000,
         ig_steps=32, smooth_n=25, shap_refs=10, n_glifac=2000,
-        retrain=("regcode_cnn_local_exponential", "regcode_cnn_local_relu", "multitask_cnn_p25_relu"),
+        retrain=("regcode_cnn_local_exponential", "regcode_cnn_local_relu"),
     ),
     "tiny": dict(
         zoo_seeds=1, n_regcode=300, epochs=1, patience=1, n_attr=4, n_motif_seqs=300,

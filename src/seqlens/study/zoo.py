@@ -39,7 +39,8 @@ class ZooEntry:
     """One reference model: ``key`` (folder name), ``dataset`` (a simulated dataset's name or
     ``"zbed2"``) of ``n`` sequences, zoo ``model`` preset with ``overrides``, training ``recipe``
     (keyword arguments of :func:`seqlens.train.fit`), and ``scoring``: ``"filters"`` (first-layer
-    match fraction), ``"attribution"`` (saliency AUROC vs truth, raw and corrected), ``"glifac"``
+    match fraction), ``"attribution"`` (saliency AUROC vs truth, raw and corrected, and the match
+    fraction), ``"glifac"``
     (interaction AUROC) or ``"test"`` (test metrics only)."""
 
     key: str
@@ -119,6 +120,7 @@ def score_entry(entry: ZooEntry, model, dataset, device=None, random_state: int 
         out.update(score_filters(model, dataset, device=device))
     elif entry.scoring == "attribution":
         out.update(score_attributions(model, dataset, N_ATTRIBUTION, device=device))
+        out.update(score_filters(model, dataset, device=device))
     elif entry.scoring == "glifac":
         out.update(score_glifac(model, dataset, device=device, random_state=random_state)[0])
     return out
