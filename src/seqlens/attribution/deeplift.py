@@ -41,7 +41,6 @@ from torch.overrides import TorchFunctionMode
 from seqlens.attribution._utils import (
     args_for,
     as_tensor,
-    batches,
     captum_aliases,
     center_columns,
     check_args,
@@ -719,7 +718,16 @@ def _contributions(model, x, refs, target, activation, args=(), group: int = 1):
     if mode.pos != len(mode.records):
         raise RuntimeError("DeepLIFT: the model ran fewer nonlinear operations on the input than on "
                            "the reference (data-dependent control flow is not supported)")
-    return mult, out_x.detach(), out_r
+    rows = max(len(x), 1)
+    peak = max((t.numel() * t.element_size() for rec in mode.records for t in rec
+                if _is_t(t) and t.dim() and t.shape[0] == rows), default=0)
+    return mult, out_x.detach(), out_r, peak // rows
+
+
+# on CPU, a pass holds at most about this many bytes in its largest activation (passes whose
+# activations stay in the caches run the rules' elementwise work 1.3-2x faster, measured on
+# ResidualBind and cnn_attention at one thread)
+_PASS_BYTES = 6 << 20
 
 
 def _delta_failures(attr_sum, delta, rtol, atol) -> tuple[int, float]:
@@ -760,7 +768,9 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
     correct : apply gradient correction to the multipliers first.
     args : extra model inputs, each ``(N, ...)``; the same for a sequence and its references.
     alphabet : the alphabet when it has not 4, 20 or 21 letters.
-    batch_size : sequences per pass (each expands to ``R`` input/reference pairs).
+    batch_size : at most this many sequences per pass (each expands to ``R`` input/reference
+        pairs); on CPU fewer when the largest activation of a pass would exceed about 6 MB
+        (cache-sized passes are faster; the values do not depend on it).
     rtol, atol : tolerance of the summation-to-delta check: one ``RuntimeWarning`` line naming the
         largest ``|sum - delta|`` when ``|sum(contributions) - (f(x) - f(r))| > rtol |f(x) - f(r)| +
         atol`` for any pair (e.g. an operation without a rule, or a TorchScript model).
@@ -784,16 +794,27 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
     nref = R.shape[1]
     out, deltas = [], []
     n_bad, worst = 0, 0.0
+    pbar = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        pbar = tqdm(total=len(T), desc="deepshap")
+    # one sequence first, to size the passes from its activations (CPU: cache-sized passes)
+    step = 1 if device.type == "cpu" else batch_size
     with eval_mode(model, device):
         dtype = model_dtype(model)
-        for sl in batches(len(T), batch_size, verbose, "deepshap"):
+        start = 0
+        while start < len(T):
+            sl = slice(start, min(start + step, len(T)))
             x = T[sl].to(device, dtype)
             n, a, l = x.shape
             xr = x[:, None].expand(n, nref, a, l).reshape(n * nref, a, l)
             rr = R[sl].to(device, dtype).reshape(n * nref, a, l)
             tgt = repeat_target(per_batch_target(target, sl), nref)
-            mult, fx, fr = _contributions(model, xr, rr, tgt, activation,
-                                          args_for(extra, sl, nref, device, dtype), group=nref)
+            mult, fx, fr, per_pair = _contributions(model, xr, rr, tgt, activation,
+                                                    args_for(extra, sl, nref, device, dtype), group=nref)
+            if start == 0 and device.type == "cpu":
+                step = max(1, min(batch_size, _PASS_BYTES // max(per_pair * nref, 1)))
             contrib = mult * (xr - rr)
             total = contrib.reshape(n * nref, -1).sum(-1).double()
             bad, err = _delta_failures(total, (fx - fr).double(), rtol, atol)
@@ -805,6 +826,11 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
             if hypothetical:
                 contrib = mult - (mult * rr).sum(1, keepdim=True)
             out.append(contrib.reshape(n, nref, a, l).mean(1).detach().cpu())
+            start = sl.stop
+            if pbar is not None:
+                pbar.update(n)
+    if pbar is not None:
+        pbar.close()
     if n_bad:
         _warn_delta(model, n_bad, len(T) * nref, worst)
     res = like(torch.cat(out), X)
