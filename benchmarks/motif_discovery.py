@@ -112,7 +112,9 @@ def prepare(args, dataset: str, activation: str, seed: int):
     maps cached under --cache."""
     model, info, data = zoo_model(dataset, activation, seed)
     tag = f"{info['model']}_s{seed}"
-    targets = range(data.n_tasks) if dataset == "multitask_motifs" else [0]
+    targets = [0]
+    if dataset == "multitask_motifs":
+        targets = args.tasks if args.tasks is not None else range(data.n_tasks)
     maps = {t: attribution_maps(model, data.test.X, t, args.maps, args, Path(args.cache) / f"{tag}_t{t}")
             for t in targets}
     return data, info, maps
@@ -209,10 +211,11 @@ def run_tool(tool: str, X, attr, threads: int, work: Path) -> tuple[list, dict]:
 HIT_QUANTILES = (0.02, 0.1, 0.2)
 
 
-def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 3) -> dict:
+def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 3,
+               quantiles=HIT_QUANTILES) -> dict:
     """Recovery, decoys, spurious patterns and hit precision/recall of one tool's patterns (the
     same scanner and Tomtom for every tool); precision/recall also at other thresholds of the
-    scanner (``hit_precision_q0.1``, ...), to compare tools at equal recall."""
+    scanner (``hit_precision_q0.1``, ...; ``quantiles``), to compare tools at equal recall."""
     from seqlens.interpret.discovery import call_hits, match_hits, score_discovery, top_matches
     from seqlens.interpret.discovery.hits import HIT_COLUMNS
 
@@ -224,12 +227,45 @@ def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 
     metrics["seconds_hits"] = t_hits
     truth = dict(zip(table.get("pattern", []), table.get("truth_motif_index", [])))
     core = instances["core"].to_numpy()
-    for q in HIT_QUANTILES:
+    for q in quantiles:
         h = call_hits(patterns, attr, X, quantile=q) if patterns else hits
         ok, found, _ = match_hits(h, instances, truth, tolerance)
         metrics[f"hit_precision_q{q}"] = float(ok.mean()) if len(h) else float("nan")
         metrics[f"hit_recall_q{q}"] = float(found[core].mean()) if core.any() else float("nan")
     return metrics, table, matches
+
+
+def task_scores(patterns, X, attr, instances, matches, task: int, motifs, tolerance: int = 3) -> dict:
+    """Multitask: is output ``task``'s own motif recovered by a *positive* pattern of its map (top
+    Tomtom hit), and the hits of those patterns against that motif's instances (precision of
+    their hits, recall of its instances). Patterns whose seqlets mostly fall on its instances
+    (``task_motif_by_truth``) or with the motif among their 3 best Tomtom hits
+    (``task_motif_in_top3``: a family member such as CEBPE or MAFF ranked first) are scanned too."""
+    from seqlens.interpret.discovery import call_hits, match_hits
+    from seqlens.interpret.discovery.truth import pattern_truth
+    from seqlens.motifs.jaspar import same_base_id
+
+    want = motifs[task].get("id", "")
+    pos = [p for p in patterns if p.sign > 0]
+    top = {} if matches is None else {r.pattern: r.target for r in matches[matches["rank"] == 0]
+                                      .itertuples()}
+    by_match = [p for p in pos if p.name in top and same_base_id(top[p.name], want)]
+    by_truth = [p for p in pos if pattern_truth(p, instances)["truth_motif_index"] == task]
+    top3 = set() if matches is None else {r.pattern for r in matches[matches["rank"] < 3].itertuples()
+                                          if same_base_id(r.target, want)}
+    mine = {p.name: p for p in [*by_match, *by_truth, *(p for p in pos if p.name in top3)]}
+    out = {"task_motif_recovered": bool(by_match), "task_motif_by_truth": bool(by_truth),
+           "task_motif_in_top3": any(p.name in top3 for p in pos),
+           "task_top_pattern_is_motif": bool(pos) and pos[0].name in {p.name for p in by_match}}
+    if mine:
+        hits = call_hits(list(mine.values()), attr, X)
+        ok, found, _ = match_hits(hits, instances, dict.fromkeys(mine, task), tolerance)
+        m = (instances["motif_index"] == task).to_numpy()
+        out["task_motif_hit_precision"] = float(ok.mean()) if len(hits) else float("nan")
+        out["task_motif_hit_recall"] = float(found[m].mean())
+    else:
+        out["task_motif_hit_precision"] = out["task_motif_hit_recall"] = float("nan")
+    return out
 
 
 def main(argv=None) -> dict:
@@ -241,6 +277,8 @@ def main(argv=None) -> dict:
     p.add_argument("--maps", nargs="+", default=["deepshap", "saliency_corrected"],
                    choices=("deepshap", "saliency", "saliency_corrected"))
     p.add_argument("--n-shuffles", type=int, default=10, help="DeepSHAP references")
+    p.add_argument("--tasks", type=int, nargs="+", default=None,
+                   help="multitask_motifs: only these outputs (default: all 12)")
     p.add_argument("--modisco", action="store_true", help="also run modisco-lite (if installed)")
     p.add_argument("--sites", action="store_true",
                    help="also score seqlens' patterns after refine_sites (PWMs of their hits)")
@@ -283,6 +321,8 @@ def main(argv=None) -> dict:
             instances = instances_for(data, "test")
             motifs = data.metadata["motifs"]
             tasks = data.metadata.get("tasks", ["task0"])
+            multitask = args.dataset == "multitask_motifs"
+            quantiles = () if multitask else HIT_QUANTILES  # 12 maps per model: one scan each
             X = data.test.X
             for t, task_maps in maps.items():
                 for mname in args.maps:
@@ -290,24 +330,26 @@ def main(argv=None) -> dict:
                         work = Path(args.cache) / "runs" / f"{args.dataset}_{act}_s{seed}_t{t}_{mname}"
                         patterns, cost = run_tool(tool, X, task_maps[mname], args.threads, work)
                         metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
-                                                         motifs, database)
+                                                         motifs, database, quantiles=quantiles)
                         row = {"dataset": args.dataset, "activation": act, "seed": seed,
-                               "task": tasks[t] if len(maps) > 1 else "", "map": mname,
+                               "task": tasks[t] if multitask else "", "map": mname,
                                "tool": tool, "test_auroc": info.get("test_auroc"), **cost,
                                **metrics}
-                        if len(maps) > 1:
-                            key = _key(tasks[t])
-                            row["task_motif_recovered"] = bool(metrics.get(f"recovered_{key}"))
-                            row["task_motif_hit_recall"] = metrics.get(f"hit_recall_{key}")
+                        if multitask:
+                            row.update(task_scores(patterns, X, task_maps[mname], instances,
+                                                   matches, t, motifs))
                         runs.append(row)
                         print(_line(row), flush=True)
                         if tool == "seqlens" and args.sites:
                             t0 = time.perf_counter()
                             refine_sites(patterns, attr=task_maps[mname], X=X)
                             cost = {**cost, "seconds_sites": time.perf_counter() - t0}
-                            metrics, _, _ = score_tool(patterns, X, task_maps[mname], instances,
-                                                       motifs, database)
+                            metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
+                                                             motifs, database, quantiles=quantiles)
                             runs.append({**row, **metrics, "tool": "seqlens_sites", **cost})
+                            if multitask:
+                                runs[-1].update(task_scores(patterns, X, task_maps[mname], instances,
+                                                            matches, t, motifs))
                             print(_line(runs[-1]), flush=True)
             if args.scaling:
                 scaling(args, tools, X, maps[0][args.maps[0]], f"{act}_s{seed}")
@@ -338,8 +380,8 @@ def _key(name: str) -> str:
 
 def _line(row: dict) -> str:
     keys = ("activation", "seed", "task", "map", "tool", "core_recovered", "decoys_in_major",
-            "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "seconds",
-            "peak_above_input_mb")
+            "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", *TASK_COLUMNS,
+            "seconds", "peak_above_input_mb")
     return " ".join(f"{k}={row[k]:.3f}" if isinstance(row.get(k), float) else f"{k}={row.get(k)}"
                     for k in keys if row.get(k, "") != "")
 
@@ -348,6 +390,11 @@ COLUMNS = ("core_recovered", "core_in_top3", "decoys_in_major", "spurious_patter
            "n_patterns", "hit_precision", "hit_recall", *(f"hit_{m}_q{q}" for q in HIT_QUANTILES
                                                           for m in ("precision", "recall")),
            "seconds", "peak_above_input_mb", "peak_mb")
+
+
+TASK_COLUMNS = ("task_motif_recovered", "task_motif_in_top3", "task_motif_by_truth",
+                "task_top_pattern_is_motif",
+                "task_motif_hit_precision", "task_motif_hit_recall")
 
 
 def summarise(args, runs: list[dict], tools: list[str]) -> dict:
@@ -359,11 +406,24 @@ def summarise(args, runs: list[dict], tools: list[str]) -> dict:
 
     df = pd.DataFrame(runs)
     group = ["activation", "map", "tool"] + (["task"] if df["task"].astype(bool).any() else [])
-    cols = [c for c in COLUMNS if c in df] + [c for c in ("task_motif_recovered",
-                                                        "task_motif_hit_recall") if c in df]
+    cols = [c for c in COLUMNS if c in df] + [c for c in TASK_COLUMNS if c in df]
     summary = df.groupby(group, sort=False)[cols].agg(["mean", "std"])
     summary.columns = [f"{a}_{b}" for a, b in summary.columns]
     summary = summary.reset_index()
+    per_seed = None
+    if "task" in group:  # multitask: tasks whose own motif is recovered, per seed, then mean +- sd
+        g = df.groupby(["activation", "map", "tool", "seed"], sort=False)
+        per_seed = pd.DataFrame({"tasks": g["task"].count(),
+                                 "task_motifs_recovered": g["task_motif_recovered"].sum(),
+                                 "task_motifs_in_top3": g["task_motif_in_top3"].sum(),
+                                 "task_top_pattern_is_motif": g["task_top_pattern_is_motif"].sum(),
+                                 "task_motif_hit_precision": g["task_motif_hit_precision"].mean(),
+                                 "task_motif_hit_recall": g["task_motif_hit_recall"].mean(),
+                                 "seconds": g["seconds"].mean()}).reset_index()
+        per_seed = per_seed.groupby(["activation", "map", "tool"], sort=False).agg(
+            ["mean", "std"]).drop(columns="seed")
+        per_seed.columns = [f"{a}_{b}" for a, b in per_seed.columns]
+        per_seed = per_seed.reset_index()
     ratios = {}
     if "modisco" in tools:
         keys = ["activation", "seed", "map"] + (["task"] if "task" in group else [])
@@ -385,12 +445,18 @@ def summarise(args, runs: list[dict], tools: list[str]) -> dict:
         print(f"\nmotif discovery on {args.dataset} (reference zoo models, all test sequences), "
               f"{args.threads} thread(s); versions {versions}; load average {load}")
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if per_seed is not None:
+            print("\nper seed (tasks whose own motif a positive pattern recovers; mean over tasks of "
+                  "the task motif's hit precision/recall), mean +- sd over seeds:")
+            print(per_seed.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for k, v in ratios.items():
         print(f"  {k}: {v:.3f}")
     out = Path(args.out)
     result = {"dataset": args.dataset, "threads": args.threads,
               "versions": versions, "load_average": list(load), "runs": runs,
               "summary": summary.to_dict(orient="records"), **ratios}
+    if per_seed is not None:
+        result["summary_over_tasks"] = per_seed.to_dict(orient="records")
     write_json(out / "motif_discovery.json", result)
     return result
 

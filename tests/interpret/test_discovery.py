@@ -195,6 +195,17 @@ def test_hits_find_planted_instances_at_their_positions_and_strands():
     assert set(hits.attrs["thresholds"]) == {"pos_0"}
 
 
+def test_hits_of_a_negative_pattern_are_its_negative_sites():
+    attr, X, starts, _ = planted(40, seed=11)
+    attr = -attr  # a model reading the motif as a repressor
+    p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
+    assert p.name == "neg_0" and p.sign == -1
+    hits = call_hits([p], attr, X, quantile=0.0)
+    # signed CWM vs signed contributions: the sites match at similarity ~1, contribution > 0
+    assert hits["seq"].tolist() == list(range(40)) and (hits["start"].to_numpy() == starts).all()
+    assert (hits["similarity"] > 0.95).all() and (hits["contribution"] > 5).all()
+
+
 def test_hits_need_sequence_and_contribution():
     attr, X, starts, _ = planted(30, seed=8)
     p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]

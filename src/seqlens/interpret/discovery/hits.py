@@ -3,7 +3,8 @@
 Every window of a pattern's trimmed width, on both strands, gets three scores:
 
 * ``similarity``: cosine similarity between the trimmed CWM and the window's contributions
-  (``attr * X``): does the contribution have the pattern's shape?
+  (``attr * X``), both signed (a negative pattern's site scores +1 when its negative
+  contributions have the CWM's shape): does the contribution have the pattern's shape?
 * ``contribution``: the window's summed contribution, times the pattern's sign: is there any?
 * ``seq_score``: the log-odds score (bits) of the window under the pattern's PWM against the
   sequences' base composition: is the sequence an instance?
@@ -61,7 +62,7 @@ def _background(X, background) -> np.ndarray:
 def _contribution_scores(pattern: Pattern, attr, X, batch_size: int):
     """Cosine similarity of each window's contributions to the trimmed CWM and their sum (times
     the pattern's sign), each ``(N, 2, L - w + 1)``."""
-    cwm = pattern.trimmed("cwm") * pattern.sign
+    cwm = pattern.trimmed("cwm")  # signed, as the contributions: a negative site matches at +1
     w = cwm.shape[1]
     C = torch.from_numpy(np.stack([cwm, _rc(cwm)])).float()
     cn = float(np.linalg.norm(cwm)) or 1.0
@@ -96,7 +97,7 @@ def _member_scores(pattern: Pattern, attr, X, background):
     w = pattern.trim[1] - pattern.trim[0]
     a, x = aligned_windows([attr, X], s["seq"], start, s["strand"], w)
     c = a * x
-    cwm = pattern.trimmed("cwm") * pattern.sign
+    cwm = pattern.trimmed("cwm")
     lo = _log_odds(pattern.trimmed("scan_pwm"), np.asarray(background))
     sim = (c * cwm).sum((1, 2)) / np.maximum(np.sqrt((c * c).sum((1, 2))) * np.linalg.norm(cwm),
                                             1e-12)
