@@ -199,7 +199,8 @@ def test_shared_input_pass_equals_full(monkeypatch):
     monkeypatch.setattr(D._Shared, "forward", staticmethod(lambda ctx, x, G, name, p: (
         used.append(name), forward(ctx, x, G, name, p))[1]))
     shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
-    assert sorted(set(used)) == ["batch_norm", "conv1d", "conv2d", "linear"] and used.count("conv1d") == 1
+    assert sorted(set(used)) == ["batch_norm", "conv1d", "conv2d", "linear"]
+    assert used.count("conv1d") == used.count("linear")  # c1 only, once per pass (c2 not shared)
     monkeypatch.setattr(D, "_SHARED", {})
     full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
     assert torch.allclose(shared, full, atol=1e-6)
