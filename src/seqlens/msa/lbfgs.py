@@ -42,28 +42,30 @@ CHUNK = 4096  # vector elements per parallel work item (also plm_cpu's finishing
 # compiled serial with nogil=True; the functions without the "_range" suffix split the vectors
 # over the threads (seqlens.msa._threads.run_tasks). Sums are kept per CHUNK and added up in chunk
 # order afterwards, so the results do not depend on the thread count. Serial kernels compile in a
-# fraction of the time that parallel=True (parfor) ones take, which a first run pays.
+# fraction of the time that parallel=True (parfor) ones take, which a first run pays. Inner loops
+# index with unsigned integers: numba then drops its negative-index wraparound and LLVM vectorises
+# them (as it does in parfors), about 2x faster.
 
 
 @numba.njit(cache=True, nogil=True)
 def _dot_range(a, b, lo_all, hi_all, part):
     for lo in range(lo_all, hi_all, CHUNK):
         s = 0.0
-        for k in range(lo, min(hi_all, lo + CHUNK)):
+        for k in range(np.uint64(lo), np.uint64(min(hi_all, lo + CHUNK))):
             s += np.float64(a[k]) * b[k]
         part[lo // CHUNK] = s
 
 
 @numba.njit(cache=True, nogil=True)
 def _axpy_range(alpha, x, y, lo, hi):
-    for k in range(lo, hi):
+    for k in range(np.uint64(lo), np.uint64(hi)):
         y[k] += alpha * x[k]
 
 
 @numba.njit(cache=True, nogil=True)
 def _abs_max_range(x, lo, hi):
     m = 0.0
-    for k in range(lo, hi):
+    for k in range(np.uint64(lo), np.uint64(hi)):
         m = max(m, abs(np.float64(x[k])))
     return m
 
@@ -100,15 +102,18 @@ def _combine_range(pool, idx, coef, c_g, g, out, lo_all, hi_all, part):
         gd = 0.0
         dm = 0.0
         gl = 0.0
-        for k in range(lo, hi):
-            acc[k - lo] = c_g * g[k]
+        u = np.uint64(lo)
+        m = np.uint64(hi - lo)
+        for t in range(m):
+            acc[t] = c_g * g[u + t]
         for q in range(idx.shape[0]):
             r = idx[q]
             cq = coef[q]
-            for k in range(lo, hi):
-                acc[k - lo] += cq * pool[r, k]
-        for k in range(lo, hi):
-            v = acc[k - lo]
+            for t in range(m):
+                acc[t] += cq * pool[r, u + t]
+        for t in range(m):
+            k = u + t
+            v = acc[t]
             gk = np.float64(g[k])
             pool[out, k] = v
             gd += gk * v
@@ -145,7 +150,7 @@ def _pair_range(pool, idx, step, d, y, g, lo_all, hi_all, part, part_max):
         sg = 0.0
         yy = 0.0
         yg = 0.0
-        for k in range(lo, hi):
+        for k in range(np.uint64(lo), np.uint64(hi)):
             sv = pool[d, k] * step
             yv = g[k] - pool[y, k]
             pool[d, k] = sv
@@ -163,7 +168,7 @@ def _pair_range(pool, idx, step, d, y, g, lo_all, hi_all, part, part_max):
             r = idx[q]
             vy = 0.0
             vg = 0.0
-            for k in range(lo, hi):
+            for k in range(np.uint64(lo), np.uint64(hi)):
                 v = np.float64(pool[r, k])
                 vy += v * pool[y, k]
                 vg += v * g[k]

@@ -322,15 +322,17 @@ def _finish_range(x, g, B, d, nh, lambda_h, lambda_J, lo_all, hi_all, part):
         pen_h = 0.0
         pen_j = 0.0
         gd = 0.0
-        for k in range(lo, min(hi, nh)):
+        # unsigned indices: no wraparound checks, so the loops vectorise
+        for k in range(np.uint64(lo), np.uint64(max(lo, min(hi, nh)))):
             v = x[k]
             gk = g[k] + 2.0 * lambda_h * v
             g[k] = gk
             pen_h += np.float64(v) * v
             gd += np.float64(gk) * d[k]
-        for k in range(max(lo, nh), hi):
+        unh = np.uint64(nh)
+        for k in range(np.uint64(max(lo, nh)), np.uint64(max(hi, nh))):
             v = x[k]
-            gk = g[k] + (B[k - nh] + 2.0 * lambda_J * v)
+            gk = g[k] + (B[k - unh] + 2.0 * lambda_J * v)
             g[k] = gk
             pen_j += np.float64(v) * v
             gd += np.float64(gk) * d[k]
