@@ -7,7 +7,9 @@ settings, CPU and wall ratios from the same run, threads, target, met) gives one
 any other benchmark JSON gives one row per flat numeric key that names a ratio (``*ratio*``, e.g.
 ``cpu_ratio_windows_vs_extract_loci_10000`` of ``dataset_speed.py``) or a speed-up (``*speedup*``,
 shown as its inverse, ours / peer), with the file's load average where it has one. Nothing is
-measured here: every number is the one the benchmark measured in its own run.
+measured here: every number is the one the benchmark measured in its own run. Where several
+files hold a row for the same work and peer (e.g. a rerun into another file), the most recently
+written one is kept (``--all`` keeps every row).
 
 Usage: python benchmarks/peers_summary.py [out/bench ...] [--out out/bench/peers_summary]
 Prints a Markdown table and writes ``<out>.md`` and ``<out>.json``.
@@ -72,8 +74,19 @@ def collect(folders) -> list[dict]:
             except (OSError, ValueError):
                 continue
             if isinstance(data, dict):
-                rows.extend(_records(path, data))
+                rows.extend({**r, "mtime": path.stat().st_mtime} for r in _records(path, data))
     return rows
+
+
+def newest(rows: list[dict]) -> list[dict]:
+    """One row per (work, peer): the one from the most recently written file (a rerun of a
+    benchmark into another file supersedes the older one)."""
+    best: dict = {}
+    for r in rows:
+        key = (r["work"], r["peer"])
+        if key not in best or r["mtime"] > best[key]["mtime"]:
+            best[key] = r
+    return [r for r in rows if best[(r["work"], r["peer"])] is r]
 
 
 def table(rows: list[dict]) -> str:
@@ -94,8 +107,12 @@ def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("folders", nargs="*", default=["out/bench"], help="folders (or files) of benchmark JSON")
     p.add_argument("--out", default="out/bench/peers_summary", help="writes <out>.md and <out>.json")
+    p.add_argument("--all", action="store_true",
+                   help="keep superseded rows (default: the newest file's row per work and peer)")
     args = p.parse_args(argv)
     rows = collect(args.folders)
+    if not args.all:
+        rows = newest(rows)
     text = table(rows)
     print(text)
     if not rows:
