@@ -106,7 +106,7 @@ class LocalPlan:
             plan = cls(gm, ph[0], nodes, ops, inputs)
             if min_saving > 0 and plan._cost_ratio(x0) > 1 - min_saving:
                 return None
-            if check and not plan._agrees(model, x0):
+            if check and not agrees(plan.run, model, x0):
                 return None
         except _NO_PLAN:
             return None
@@ -144,28 +144,6 @@ class LocalPlan:
             return 0.0
         rest = counter.get_total_flops()
         return (windowed + rest) / (full + rest) if full + rest else 0.0
-
-    def _agrees(self, model, x):
-        A, L = x.shape
-        pos = torch.tensor(sorted({0, 1, L // 3, L // 2, L - 2, L - 1} & set(range(L))), device=x.device)
-        pos = pos.repeat_interleave(A)
-        let = torch.arange(A, device=x.device).repeat(len(pos) // A)
-        xm = x[None].repeat(len(pos), 1, 1)
-        ar = torch.arange(len(pos), device=x.device)
-        xm[ar, :, pos] = 0
-        xm[ar, let, pos] = 1
-        with torch.no_grad():
-            want, got = model(xm), self.run(x, pos, let)
-        want, got = _tensors(want), _tensors(got)
-        if len(want) != len(got) or not want:
-            return False
-        for w, g in zip(want, got):
-            if g.shape != w.shape:
-                return False
-            tol = 1e-4 * (1 + float(w.abs().max())) if w.dtype != torch.float64 else 1e-9
-            if not bool((g - w).abs().max() <= tol):
-                return False
-        return True
 
     def _reference(self, x: torch.Tensor):
         """Local values of the unmutated sequence ``x`` ``(A, L)`` and the per-op tables built
@@ -212,6 +190,29 @@ class LocalPlan:
                 wins.append(_apply_window(op, self._static[i], refs[ins[0]][0], refs[i + 1][0], aux, i,
                                           start, V))
         return refs, wins
+
+
+def agrees(run, model, x) -> bool:
+    """Whether ``run(x, pos, let)`` (a fast plan) gives ``model``'s outputs on every substitution
+    at both ends and the middle of ``x`` ``(A, L)`` (relative tolerance 1e-4 in float32, 1e-9
+    absolute in float64)."""
+    A, L = x.shape
+    pos = torch.tensor(sorted({0, 1, L // 3, L // 2, L - 2, L - 1} & set(range(L))), device=x.device)
+    pos = pos.repeat_interleave(A)
+    let = torch.arange(A, device=x.device).repeat(len(pos) // A)
+    xm = x[None].repeat(len(pos), 1, 1)
+    ar = torch.arange(len(pos), device=x.device)
+    xm[ar, :, pos] = 0
+    xm[ar, let, pos] = 1
+    with torch.no_grad():
+        want, got = _tensors(model(xm)), _tensors(run(x, pos, let))
+    if len(want) != len(got) or not want:
+        return False
+    for w, g in zip(want, got):
+        tol = 1e-4 * (1 + float(w.abs().max())) if w.dtype != torch.float64 else 1e-9
+        if g.shape != w.shape or not bool((g - w).abs().max() <= tol):
+            return False
+    return True
 
 
 def _tensors(y) -> list:

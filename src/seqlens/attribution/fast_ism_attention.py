@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from seqlens.attribution.fast_ism import _NO_PLAN, LocalPlan, _put_rows, _tensors
+from seqlens.attribution.fast_ism import _NO_PLAN, LocalPlan, _put_rows, agrees
 
 # prefix/suffix tables hold 2 x heads x L' x (L' + 1) x key_size numbers per sequence: no plan above
 _MAX_TABLE = 1 << 25
@@ -105,36 +105,17 @@ class AttentionPlan:
             return None
         plan = cls(core, stem, post)
         try:
-            if check and not plan._agrees(model, x0):
+            if check and not agrees(plan.run, model, x0):
                 return None
         except _NO_PLAN:
             return None
         return plan
 
-    def _agrees(self, model, x):
-        A, L = x.shape
-        pos = torch.tensor(sorted({0, 1, L // 3, L // 2, L - 2, L - 1} & set(range(L))), device=x.device)
-        pos = pos.repeat_interleave(A)
-        let = torch.arange(A, device=x.device).repeat(len(pos) // A)
-        xm = x[None].repeat(len(pos), 1, 1)
-        ar = torch.arange(len(pos), device=x.device)
-        xm[ar, :, pos] = 0
-        xm[ar, let, pos] = 1
-        with torch.no_grad():
-            want, got = _tensors(model(xm)), _tensors(self.run(x, pos, let))
-        if len(want) != len(got) or not want:
-            return False
-        for w, g in zip(want, got):
-            tol = 1e-4 * (1 + float(w.abs().max())) if w.dtype != torch.float64 else 1e-9
-            if g.shape != w.shape or not bool((g - w).abs().max() <= tol):
-                return False
-        return True
-
     def _reference(self, x, h0, W):
         """Per-sequence tables of the unmutated sequence (cached for the last ``x`` and window
         width ``W``): its attention input ``h0`` ``(L', D)``, queries, keys and values
         ``(H, L', d)``, row maxima of the scores ``(H, L', 1)``, and for each window start ``s``
-        the softmax numerator ``(S, H, L', d)`` and normaliser ``(S, H, L')`` of every query row
+        the softmax numerator ``(S, L', H, d)`` and normaliser ``(S, L', H)`` of every query row
         over the keys outside ``[s, s + W)`` (relative to the row maxima; sums of positive
         terms from prefix and suffix sums, no cancellation)."""
         key = (x, x._version, W)
