@@ -4,10 +4,13 @@ The default mode retrains a subset (``retrain`` of the settings: entries at thei
 ``--retrain-all`` (``retrain="all"``) rebuilds every entry and seed of the zoo. Each retrained model
 is trained with the entry's recipe on the entry's regenerated data and scored as the zoo build
 scored it (:func:`seqlens.study.zoo.score_entry`); every stored metric is compared with the new one
-(within ±0.03 counts as reproduced). Quick mode skips this section.
+(within ±0.03 counts as reproduced). On the CPU the retraining uses one thread, as the CPU-built zoo
+models did, which reproduces them bit for bit. Quick mode skips this section.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import pandas as pd
 
@@ -28,6 +31,23 @@ def retrain_plan(ctx: StudyContext) -> list[tuple[str, int]]:
     return [(key, (available_seeds(key) or [0])[0]) for key in chosen]
 
 
+@contextmanager
+def _build_threads(device):
+    """On the CPU, train with the zoo build's one thread: the same seed, data and thread count give
+    the zoo's model bit for bit (more threads change the order of float sums, and the run drifts)."""
+    import torch
+
+    from seqlens.models import resolve_device
+
+    before = torch.get_num_threads()
+    if resolve_device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run(ctx: StudyContext, report) -> None:
     from seqlens.models import save_model
     from seqlens.study.zoo import ENTRIES, available_seeds, train_entry
@@ -43,7 +63,8 @@ def run(ctx: StudyContext, report) -> None:
     rows = []
     for key, seed in plan:
         ctx.log(f"retraining zoo entry {key} seed {seed}")
-        model, meta = train_entry(ENTRIES[key], seed, ctx.zoo_data(key), device=ctx.device)
+        with _build_threads(ctx.device):
+            model, meta = train_entry(ENTRIES[key], seed, ctx.zoo_data(key), device=ctx.device)
         save_model(model, ctx.path("models", "retrained", key, f"seed{seed}"), metadata=meta)
         stored = (ctx.zoo_metadata(key, seed)["metrics"] if seed in available_seeds(key) else {})
         for metric in COMPARED:
