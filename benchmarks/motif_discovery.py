@@ -482,17 +482,24 @@ def zbed2(args, tools: list[str]) -> dict:
                     work = Path(args.cache) / "runs" / f"zbed2_{act}_s{seed}_{mname}"
                     patterns, cost = run_tool(tool, X, maps[0][mname], args.threads, work)
                     pos = [p for p in patterns if p.sign > 0]
-                    matches = top_matches(pos[:5], database, top_n=5) if pos else None
+                    matches = top_matches(pos[:5], database, top_n=len(database)) if pos else None
                     row = {"dataset": "zbed2", "activation": act, "seed": seed, "map": mname,
                            "tool": tool, "test_auroc": info.get("test_auroc"), **cost,
                            "n_patterns": len(patterns), "n_positive_patterns": len(pos)}
                     for i, p in enumerate(pos[:5]):
                         mine = matches[matches["pattern"] == p.name]
                         good = mine[mine["q_value"] <= 0.05]
+                        fam = mine[mine["target"].isin(irf)]
                         row[f"pattern{i}_n_seqlets"] = p.n_seqlets
                         row[f"pattern{i}_consensus"] = p.consensus()
                         row[f"pattern{i}_matches"] = "; ".join(
-                            f"{r.target} {r.target_name} q={r.q_value:.2g}" for r in mine.itertuples())
+                            f"{r.target} {r.target_name} q={r.q_value:.2g}"
+                            for r in mine.head(5).itertuples())
+                        # the best IRF/ISRE-family match, wherever it ranks (ZBED2's own matrix,
+                        # MA1971, is a BED zinc finger, not in the family)
+                        row[f"pattern{i}_best_irf"] = (f"{fam.iloc[0].target} {fam.iloc[0].target_name} "
+                                                       f"q={fam.iloc[0].q_value:.2g} rank "
+                                                       f"{int(fam.iloc[0]['rank'])}") if len(fam) else ""
                         row[f"pattern{i}_irf_q05"] = bool(good["target"].isin(irf).any())
                     row["top_pattern_irf_q05"] = row.get("pattern0_irf_q05", False)
                     runs.append(row)
