@@ -223,7 +223,8 @@ def main(argv=None) -> int:
                                         ).statistic)
                 result["ratios"].append({
                     "work": f"Potts PLM fit, {fam} ({msa.n_sequences} x {msa.length}), "
-                            f"{args.max_iter} iterations", "peer": f"pydca {versions['pydca']}",
+                            f"{args.max_iter} iterations, {threads} thread(s)",
+                    "peer": f"pydca {versions['pydca']}",
                     "peer_setting": "PlmDCA seqid 0.8, lambda_h 0.01, lambda_J 16",
                     "ours": "Potts(preset='plmc')", "threads": threads,
                     "ratio_cpu": o["cpu_seconds"] / q["cpu_seconds"],
@@ -251,7 +252,7 @@ def main(argv=None) -> int:
                   f"{x['wall_seconds']:.1f} | {x['peak_mb']:.0f} | {x['model_mb']:.0f} | "
                   f"{x['precision_at_L']:.3f} | {'-' if sp is None else f'{sp:.4f}'} |")
     for r in result["ratios"]:
-        print(f"seqlens / pydca, {r['work']}, {r['threads']} thread(s): CPU {r['ratio_cpu']:.3f}, "
+        print(f"seqlens / pydca, {r['work']}: CPU {r['ratio_cpu']:.3f}, "
               f"wall {r['ratio_wall']:.3f}, peak memory {r['ratio_peak_memory']:.2f}; {r['values']}")
     print("context (remembered, not run, not a ratio): plmc on DHFR "
           + ", ".join(f"{k} {v}" for k, v in REMEMBERED_PLMC.items()))
