@@ -24,8 +24,8 @@ def register(sub) -> None:
     p = sub.add_parser("study", help="run the published findings at CPU scale and write an HTML report")
     p.add_argument("--out", default="out/study", help="output folder (report/index.html inside)")
     p.add_argument("--quick", action="store_true",
-                   help="interpret the reference zoo only (about 3 min on 2 cores); the default also "
-                        "retrains part of the zoo to check it reproduces (about 20 min)")
+                   help="interpret the reference zoo only (about 1.5 min on 2 idle cores); the default also "
+                        "retrains part of the zoo to check it reproduces (about 15 min)")
     p.add_argument("--retrain-all", action="store_true",
                    help="rebuild every zoo model and seed in the run and compare (hours on CPU, minutes "
                         "on a GPU)")
