@@ -88,5 +88,5 @@ def test_summary_mean_and_best_k():
     s = summarise(runs, ["model", "activation"], best=3).iloc[0]
     assert s["match_fraction_mean"] == pytest.approx(0.45)
     assert s["best3_match_fraction"] == pytest.approx((0.9 + 0.5 + 0.3) / 3)
-    assert s["test_auroc_std"] == pytest.approx(np.std([0.8, 0.9, 0.7, 0.6]))
+    assert s["test_auroc_std"] == pytest.approx(np.std([0.8, 0.9, 0.7, 0.6], ddof=1))
     assert s["n_runs"] == 4 and s["seconds"] == 4.0

@@ -247,7 +247,8 @@ def rescore_runs(runs: pd.DataFrame, truth_ids, metric: str = "q_value",
 
 
 def summarise(runs: pd.DataFrame, by: list[str], best: int | None = None) -> pd.DataFrame:
-    """Mean and standard deviation (``_mean``/``_std``, ddof 0) of the scores per group ``by``,
+    """Mean and sample standard deviation (``_mean``/``_std``, ddof 1; 0 for one run) of the scores
+    per group ``by`` (the ``±`` of :func:`seqlens.report.findings.mean_sd`),
     ``n_runs``, ``seconds`` (total) and, with ``best``, ``best{best}_match_fraction``."""
     out = []
     for key, group in runs.groupby(by, sort=False):
@@ -255,7 +256,7 @@ def summarise(runs: pd.DataFrame, by: list[str], best: int | None = None) -> pd.
         row = dict(zip(by, key), n_runs=len(group), seconds=float(group["seconds"].sum()))
         for s in SCORES:
             row[f"{s}_mean"] = float(group[s].mean())
-            row[f"{s}_std"] = float(group[s].std(ddof=0))
+            row[f"{s}_std"] = float(group[s].std(ddof=1)) if len(group) > 1 else 0.0
         if best:
             top = group["match_fraction"].sort_values(ascending=False).head(best)
             row[f"best{best}_match_fraction"] = float(top.mean())
