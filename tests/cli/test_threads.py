@@ -20,7 +20,7 @@ def restore_threads():
 def test_idle_cores_is_cores_minus_load_at_least_one(monkeypatch, cores, load, expected):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
     monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
-    assert common.idle_cores() == expected
+    assert common.idle_cores() == (expected, load)
 
 
 def test_default_threads_on_a_busy_machine_is_one_and_says_so(monkeypatch, capsys, restore_threads):

@@ -29,17 +29,17 @@ def metrics_path(work: str | Path, out: str | Path) -> Path:
     return Path(work) / f"{Path(out).name}.metrics.json"
 
 
-def idle_cores() -> int:
-    """CPU cores not busy right now: the cores this process may use minus the 1-minute load
-    average, at least 1."""
+def idle_cores() -> tuple[int, float]:
+    """``(cores, load)``: CPU cores not busy right now (the cores this process may use minus the
+    1-minute load average, at least 1) and that load average (0 where the system gives none)."""
     import os
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except OSError:
-        return cores
-    return max(1, min(cores, round(cores - load)))
+        return cores, 0.0
+    return max(1, min(cores, round(cores - load))), load
 
 
 def set_torch_threads(threads: int | None) -> int:
@@ -47,15 +47,13 @@ def set_torch_threads(threads: int | None) -> int:
     (:func:`idle_cores`): on a busy machine, OpenMP threads that wait for a core spin and make a run
     several times slower than one thread. Says so when it picks fewer threads than cores; returns
     the count."""
-    import os
-
     import torch
 
     if threads is None:
-        threads = idle_cores()
+        threads, load = idle_cores()
         if threads < torch.get_num_threads():
-            print(f"using {threads} CPU thread(s): the machine is busy (load average "
-                  f"{os.getloadavg()[0]:.1f}); --threads N to choose")
+            print(f"using {threads} CPU thread(s): the machine is busy (load average {load:.1f}); "
+                  "--threads N to choose")
     torch.set_num_threads(threads)
     return threads
 

@@ -188,13 +188,18 @@ def model_folder(key: str, seed: int, root: Path | None = None) -> Path:
     return (root or zoo_dir()) / key / f"seed{seed}"
 
 
+def is_built(key: str, seed: int, root: Path | None = None) -> bool:
+    """Whether zoo model ``key`` of ``seed`` is a complete checkpoint (its manifest is written last)."""
+    return (model_folder(key, seed, root) / "manifest.json").is_file()
+
+
 def available_seeds(key: str, root: Path | None = None) -> list[int]:
     """Seeds of entry ``key`` present in the zoo (complete checkpoints only)."""
     folder = (root or zoo_dir()) / key
     if not folder.is_dir():
         return []
     return sorted(int(p.name[4:]) for p in folder.glob("seed*")
-                  if p.name[4:].isdigit() and (p / "manifest.json").is_file())
+                  if p.name[4:].isdigit() and is_built(key, int(p.name[4:]), root))
 
 
 def load_zoo_model(key: str, seed: int, device=None, root: Path | None = None):
@@ -206,7 +211,7 @@ def load_zoo_model(key: str, seed: int, device=None, root: Path | None = None):
     if key not in ENTRIES:
         raise SeqlensError(f"no zoo entry {key!r}; entries: {', '.join(ENTRIES)}")
     folder = model_folder(key, seed, root)
-    if not (folder / "manifest.json").is_file():
+    if not is_built(key, seed, root):
         have = available_seeds(key, root)
         raise SeqlensError(f"zoo model {key} seed {seed} is not built (built seeds: {have or 'none'}); "
                            "run `seqlens zoo build`")
@@ -262,7 +267,7 @@ def build_zoo(keys=None, seeds=SEEDS, root: str | Path | None = None, device=Non
               verbose: bool = True, jobs: int = 1, threads: int | None = None) -> list[Path]:
     """Train and save every (entry, seed) not yet in the zoo, seed-major (every entry's first seed
     before any second seed); returns the folders written. ``keys`` limits the entries. ``jobs > 1``
-    trains that many entries at once, each in its own process (e.g. sharing one GPU), with
+    trains that many (entry, seed) models at once, each in its own process (e.g. sharing one GPU), with
     ``threads`` CPU threads each."""
     from seqlens.models import save_model
 
@@ -276,9 +281,9 @@ def build_zoo(keys=None, seeds=SEEDS, root: str | Path | None = None, device=Non
     written, datasets = [], {}
     for seed in seeds:
         for key in keys:
-            folder = model_folder(key, seed, root)
-            if (folder / "manifest.json").is_file():
+            if is_built(key, seed, root):
                 continue
+            folder = model_folder(key, seed, root)
             entry = ENTRIES[key]
             name = (entry.dataset, entry.n)
             if name not in datasets:
@@ -301,8 +306,7 @@ def _build_in_processes(keys, seeds, root: Path, device, jobs: int, threads: int
     ``jobs`` at a time, seed-major; their output is passed through line by line."""
     from concurrent.futures import ThreadPoolExecutor
 
-    todo = [(key, seed) for seed in seeds for key in keys
-            if not (model_folder(key, seed, root) / "manifest.json").is_file()]
+    todo = [(key, seed) for seed in seeds for key in keys if not is_built(key, seed, root)]
 
     def run(job):
         key, seed = job
