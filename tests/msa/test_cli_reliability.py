@@ -223,17 +223,15 @@ def test_potts_memory_refused_from_dimensions_before_reading(data, tmp_path, cap
 
 
 def test_memory_estimate_of_a_large_alignment_is_refused_without_a_large_file(monkeypatch):
-    """L=2000, N=50,000 (the issue's case) is refused from its dimensions on a 32 GB machine."""
-    import os
-
+    """L=2000, N=50,000 (the issue's case) is refused from its dimensions with 25.6 GB
+    available."""
     from seqlens.errors import FitMemoryError
-    from seqlens.msa import Potts
+    from seqlens.msa import Potts, potts
 
-    pages = 32e9 / os.sysconf("SC_PAGE_SIZE")
-    real = os.sysconf
-    monkeypatch.setattr(os, "sysconf", lambda k: pages if k == "SC_PHYS_PAGES" else real(k))
+    monkeypatch.setattr(potts, "available_memory", lambda: (25.6e9, "available memory"))
     model = Potts(device="cpu", n_threads=1)
-    with pytest.raises(FitMemoryError, match=r"needs about 4\d\.\d GB .*L=2000 .*limit is 25.6 GB"):
+    with pytest.raises(FitMemoryError, match=r"needs about 4\d\.\d GB .*L=2000 .*limit is 25.6 GB "
+                                             r"\(available memory\)"):
         model.check_memory(50_000, 2000)
     assert model.check_memory(50_000, 100) < 5e9  # a normal family passes
     assert issubclass(FitMemoryError, MemoryError)
@@ -447,3 +445,38 @@ def test_pickle_payload_never_runs(data, tmp_path, capsys, rehash):
                      "--out", tmp_path / "o" / "x"], capsys,
                     r"cannot read weights safely" if rehash else r"SHA-256", tmp_path / "o")
     assert not marker.exists()
+
+
+def test_memory_estimate_by_hand():
+    """N=4 rows, L=3 columns, Q=2 states, one thread, m=5: 13 float32 vectors of 3 x 2 + 3 x 4
+    = 18 parameters, one task of S=1 site (L // 2) with tables 2 (3 x 3 + 512) x 1 x 2 x 4
+    bytes, and 4 x 3 x 20 bytes of rows."""
+    from seqlens.msa import Potts
+
+    assert Potts.memory_estimate(4, 3, 2, backend="numba", n_threads=1) == (
+        13 * 18 * 4 + 2 * (3 * 3 + 512) * 1 * 2 * 4 + 4 * 3 * 20) == 9512
+
+
+def test_fit_states_the_estimate_and_refuses_beyond_the_available_memory(data, tmp_path, capsys,
+                                                                         monkeypatch):
+    from seqlens.msa import Potts, potts
+
+    aln = data["dir"] / "ok.fasta"
+    need = Potts(n_threads=1).check_memory(24, L)
+    monkeypatch.setattr(potts, "available_memory", lambda: (need - 1, "available memory"))
+    argv = ["msa", "fit", "--msa", aln, "--model", "potts", "--threads", "1", "--out",
+            tmp_path / "m"]
+    rc, err = _run(argv, capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert (f"ok.fasta: 24 sequences x {L} columns: Potts fit needs about {need / 1e9:.3g} GB "
+            f"(L={L} columns") in err
+    assert f"limit is {(need - 1) / 1e9:.3g} GB (available memory)" in err
+    assert not (tmp_path / "m").exists()
+
+    monkeypatch.setattr(potts, "available_memory", lambda: (need + 1, "available memory"))
+    rc, err = _run(argv + ["--max-iter", "2"], capsys)
+    assert rc == 0, err
+    assert (f"seqlens msa fit: memory estimate {need / 1e6:.0f} MB for the fit of L={L} columns, "
+            f"24 sequences") in err
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["memory_estimate_mb"] == round(need / 1e6, 1) and metrics["peak_memory_mb"] > 0

@@ -88,17 +88,22 @@ def focus_value(text: str | None, default_first: bool):
     return True if text.lower() == "first" else text
 
 
-def check_potts_memory(model, path: Path, fmt: str | None, focus, q: int) -> None:
+def check_potts_memory(model, path: Path, fmt: str | None, focus, q: int) -> str | None:
     """Refuse a Potts fit that cannot fit in memory from the file's dimensions (one streaming
-    pass), before the alignment is read and encoded."""
+    pass), before the alignment is read and encoded. Returns a line stating the estimate and
+    the memory available (None for a file without records)."""
     from seqlens.msa.alignment import alignment_dimensions
 
     n, length = alignment_dimensions(path, fmt, focus)
-    if n and length:
-        try:
-            model.check_memory(n, length, q)
-        except MemoryError as exc:
-            raise type(exc)(f"{path}: {n} sequences x {length} columns: {exc}") from None
+    if not (n and length):
+        return None
+    try:
+        need = model.check_memory(n, length, q)
+    except MemoryError as exc:
+        raise type(exc)(f"{path}: {n} sequences x {length} columns: {exc}") from None
+    limit, what = model.memory_limit()
+    return (f"memory estimate {need / 1e6:.0f} MB for the fit of L={length} columns, {n} "
+            f"sequences (above the ~150 MB of numpy and numba); {what} {limit / 1e9:.3g} GB")
 
 
 def read_checked_alignment(path: Path, focus, what: str, fmt: str | None = None,
@@ -111,11 +116,11 @@ def read_checked_alignment(path: Path, focus, what: str, fmt: str | None = None,
     from seqlens.msa import Alignment
 
     msa = Alignment.read(path, format=fmt, alphabet=alphabet, focus=focus)
-    dropped = msa.dropped
+    dropped = msa.dropped_records
     if len(dropped):
-        first = dropped.iloc[0]
+        name, _, reason = dropped[0]
         note = (f"{path}: dropped {len(dropped)} of {msa.n_records} sequences, e.g. "
-                f"{first['name']!r}: {first['reason']}")
+                f"{name!r}: {reason}")
         if msa.n_sequences == 0:
             raise SeqlensError(note.replace("dropped", "every sequence was dropped:", 1))
         warnings.warn(note, stacklevel=2)
@@ -310,9 +315,10 @@ def run_fit(args) -> int:
                        args.model)
     focus = focus_value(args.focus, default_first=True)
     model = _fit_model(args)
-    if args.model == "potts":
-        check_potts_memory(model, path, None, focus, q=21)
     say = _status("seqlens msa fit", args.quiet)
+    estimate = check_potts_memory(model, path, None, focus, q=21) if args.model == "potts" else None
+    if estimate:
+        say(estimate)
     say(f"reading {path}")
     msa = read_checked_alignment(path, focus, f"a {args.model} fit")
     say(f"{msa.n_sequences} sequences x {msa.length} columns; sequence weights at identity "
@@ -325,6 +331,11 @@ def run_fit(args) -> int:
     seconds = time.perf_counter() - t0
     metrics = {"model": args.model, "n_sequences": msa.n_sequences, "length": msa.length,
                "neff": float(msa.neff(args.identity)), "seconds": seconds}
+    if estimate:
+        from seqlens.msa.potts import peak_memory
+
+        metrics["memory_estimate_mb"] = round(model.check_memory(msa.n_records, msa.length) / 1e6, 1)
+        metrics["peak_memory_mb"] = round(peak_memory() / 1e6, 1)  # of the process, fit included
     if hasattr(model, "n_parameters_"):
         metrics["n_parameters"] = int(model.n_parameters_)
         metrics["n_parameters_potts"] = int(model.n_parameters_potts_)

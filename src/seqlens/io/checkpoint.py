@@ -111,10 +111,11 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def load_checkpoint(folder: str | Path, fmt: str, keys: set[str] | None = None) -> tuple[dict, dict]:
-    """``(config, tensors)`` of a checkpoint folder after checking the hash over both files."""
-    import torch
-
+def load_checkpoint(folder: str | Path, fmt: str, keys: set[str] | None = None,
+                    numpy: bool = False) -> tuple[dict, dict]:
+    """``(config, tensors)`` of a checkpoint folder after checking the hash over both files.
+    ``numpy=True``: the tensors as numpy arrays, read without torch
+    (:func:`seqlens.io.tensor_archive.read_archive`, no unpickling)."""
     path = Path(folder)
     config = read_config(path, fmt, keys)
     folder = path if path.is_dir() else path.parent
@@ -131,6 +132,15 @@ def load_checkpoint(folder: str | Path, fmt: str, keys: set[str] | None = None) 
         check_output_folder(folder)
     except OutputError as exc:
         raise CheckpointError(str(exc)) from None
+    if numpy:
+        from seqlens.io.tensor_archive import ArchiveError, read_archive
+
+        try:
+            return config, read_archive(weights)
+        except ArchiveError as exc:
+            raise CheckpointError(f"{weights_path}: cannot read weights safely ({exc})") from None
+    import torch
+
     try:
         tensors = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError, EOFError for corrupt archives

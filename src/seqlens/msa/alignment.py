@@ -14,11 +14,9 @@ the focus has an uppercase residue, as plmc does. Residue numbers start at ``sta
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from seqlens.alphabet import Alphabet
 from seqlens.errors import ParameterError, SequenceError
@@ -63,7 +61,10 @@ def encode(rows: list[str], alphabet: str | Alphabet = "protein") -> np.ndarray:
     return _lookup(alphabet)[codes].reshape(len(rows), -1)
 
 
-@dataclass
+COLUMN_NAMES = ("column", "alignment_column", "residue", "focus_letter")
+DROPPED_NAMES = ("name", "record", "reason")
+
+
 class Alignment:
     """An encoded alignment.
 
@@ -74,48 +75,77 @@ class Alignment:
     alphabet : the MSA alphabet (gap last).
     columns : DataFrame, one row per model column: ``column`` (0-based), ``alignment_column``
         (1-based, in the file), ``residue`` (focus residue number, or column + 1 without focus),
-        ``focus_letter``.
+        ``focus_letter``. Built on first use (a fit does not need pandas):
+        :meth:`column_table` gives the same as numpy arrays.
     focus : name of the focus sequence or None; ``focus_index`` its row.
     source_index : ``(N,)`` index of each kept row among the file's records.
     n_records : number of records in the file.
-    dropped : DataFrame ``name, record, reason`` of sequences removed (invalid characters, filters).
+    dropped : DataFrame ``name, record, reason`` of sequences removed (invalid characters,
+        filters), by record; built on first use, :attr:`dropped_records` holds the same tuples.
     source : file name (for messages).
     width : columns of the file's rows before any column is dropped (A2M: insert columns
         included); ``columns['alignment_column']`` counts within it.
+
+    ``columns`` may be given as a DataFrame or a dict of the four columns, ``dropped`` as a
+    DataFrame or a list of ``(name, record, reason)``.
     """
 
-    names: list[str]
-    X: np.ndarray
-    alphabet: Alphabet = PROTEIN_MSA
-    columns: pd.DataFrame | None = None
-    focus: str | None = None
-    focus_index: int | None = None
-    source_index: np.ndarray | None = None
-    n_records: int | None = None
-    dropped: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["name", "record", "reason"])
-    )
-    source: str | None = None
-    width: int | None = None
-
-    def __post_init__(self):
-        self.X = np.ascontiguousarray(self.X, dtype=np.uint8)
+    def __init__(self, names: list[str], X: np.ndarray, alphabet: Alphabet = PROTEIN_MSA,
+                 columns=None, focus: str | None = None, focus_index: int | None = None,
+                 source_index: np.ndarray | None = None, n_records: int | None = None,
+                 dropped=None, source: str | None = None, width: int | None = None):
+        self.names = names
+        self.X = np.ascontiguousarray(X, dtype=np.uint8)
+        self.alphabet = alphabet
+        self.focus, self.focus_index, self.source = focus, focus_index, source
         n, length = self.X.shape
         if len(self.names) != n:
             raise ValueError(f"{len(self.names)} names for {n} rows")
-        if self.columns is None:
-            self.columns = pd.DataFrame({
-                "column": np.arange(length), "alignment_column": np.arange(1, length + 1),
-                "residue": np.arange(1, length + 1), "focus_letter": ["-"] * length,
-            })
-        if self.source_index is None:
-            self.source_index = np.arange(n)
-        if self.n_records is None:
-            self.n_records = n
-        if self.width is None:
-            aln = self.columns["alignment_column"]
-            self.width = int(aln.max()) if len(aln) else length
+        if columns is None:
+            columns = {"column": np.arange(length), "alignment_column": np.arange(1, length + 1),
+                       "residue": np.arange(1, length + 1), "focus_letter": ["-"] * length}
+        self._columns = columns
+        self._dropped = [] if dropped is None else dropped
+        self.source_index = np.arange(n) if source_index is None else source_index
+        self.n_records = n if n_records is None else n_records
+        if width is None:
+            aln = self.column_table()["alignment_column"]
+            width = int(aln.max()) if len(aln) else length
+        self.width = width
         self._weights: dict = {}
+
+    @property
+    def columns(self):
+        """The column table as a DataFrame (pandas is imported on first use)."""
+        if isinstance(self._columns, dict):
+            import pandas as pd
+
+            self._columns = pd.DataFrame(self._columns)
+        return self._columns
+
+    @columns.setter
+    def columns(self, table) -> None:
+        self._columns = table
+
+    def column_table(self) -> dict[str, np.ndarray]:
+        """The column table as ``{name: (L,) array}`` (copies), without pandas."""
+        return {k: np.array(self._columns[k]) for k in COLUMN_NAMES}
+
+    @property
+    def dropped(self):
+        """The dropped records as a DataFrame ``name, record, reason``."""
+        if isinstance(self._dropped, list):
+            import pandas as pd
+
+            self._dropped = pd.DataFrame(self._dropped, columns=list(DROPPED_NAMES))
+        return self._dropped
+
+    @property
+    def dropped_records(self) -> list[tuple[str, int, str]]:
+        """The dropped records as ``(name, record, reason)`` tuples, by record."""
+        if isinstance(self._dropped, list):
+            return list(self._dropped)
+        return list(self._dropped[list(DROPPED_NAMES)].itertuples(index=False, name=None))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -190,12 +220,12 @@ class Alignment:
         X_raw = encode(rows, alphabet)
         X = X_raw[:, keep]
         cols = np.flatnonzero(keep)
-        columns = pd.DataFrame({
+        columns = {
             "column": np.arange(len(cols)),
             "alignment_column": cols + 1,
             "residue": residue_of_col[cols] if focus_index is not None else np.arange(1, len(cols) + 1),
             "focus_letter": [ref[c].upper() for c in cols],
-        })
+        }
         # invalid characters (only in the kept columns matter)
         bad_rows = np.flatnonzero((X == 255).any(axis=1))
         dropped = []
@@ -230,14 +260,14 @@ class Alignment:
             colfrac = (X == gap).mean(axis=0)
             ok = colfrac <= max_gap_fraction_column
             X = X[:, ok]
-            columns = columns[ok].reset_index(drop=True)
-            columns["column"] = np.arange(len(columns))
+            columns = {k: np.asarray(v)[ok] for k, v in columns.items()}
+            columns["focus_letter"] = columns["focus_letter"].tolist()
+            columns["column"] = np.arange(int(ok.sum()))
         new_focus = int(np.searchsorted(idx, focus_index)) if focus_index is not None else None
-        dropped_df = pd.DataFrame(dropped, columns=["name", "record", "reason"])
         return cls(names=[names[i] for i in idx], X=X, alphabet=alphabet, columns=columns,
                    focus=names[focus_index] if focus_index is not None else None,
                    focus_index=new_focus, source_index=idx, n_records=len(rows),
-                   dropped=dropped_df.sort_values("record").reset_index(drop=True), source=source,
+                   dropped=sorted(dropped, key=lambda d: d[1]), source=source,
                    width=length)
 
     # ------------------------------------------------------------------ properties
@@ -263,7 +293,7 @@ class Alignment:
 
     def __repr__(self) -> str:
         return (f"Alignment(N={self.n_sequences}, L={self.length}, alphabet={self.alphabet.name}, "
-                f"focus={self.focus!r}, dropped={len(self.dropped)})")
+                f"focus={self.focus!r}, dropped={len(self._dropped)})")
 
     def rows(self) -> list[str]:
         letters = np.frombuffer(self.alphabet.letters.encode(), dtype=np.uint8)
@@ -278,10 +308,10 @@ class Alignment:
         if self.focus_index is not None and self.focus_index in set(index.tolist()):
             fi = int(np.flatnonzero(index == self.focus_index)[0])
         return Alignment(names=[self.names[i] for i in index], X=self.X[index],
-                         alphabet=self.alphabet, columns=self.columns.copy(),
+                         alphabet=self.alphabet, columns=self.column_table(),
                          focus=self.focus if fi is not None else None, focus_index=fi,
                          source_index=self.source_index[index], n_records=self.n_records,
-                         dropped=self.dropped, source=self.source, width=self.width)
+                         dropped=self._dropped, source=self.source, width=self.width)
 
     # ------------------------------------------------------------------ weights
     def weights(self, identity: float | None = 0.8) -> np.ndarray:
@@ -306,7 +336,7 @@ class Alignment:
         return out
 
     def focus_sequence(self) -> str:
-        return "".join(self.columns["focus_letter"])
+        return "".join(self._columns["focus_letter"])
 
 
 def _find_focus(names: list[str], focus, where: str) -> int | None:

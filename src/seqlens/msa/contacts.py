@@ -7,8 +7,12 @@ the top pairs against a truth table of residue-pair distances.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def apc(S: np.ndarray) -> np.ndarray:
@@ -49,6 +53,8 @@ def contact_table(scores: np.ndarray, columns: pd.DataFrame | None = None,
     columns), ``alignment_i``, ``alignment_j`` (1-based file columns), ``A_i``, ``A_j`` (focus
     letters) and ``score``. Pairs with residue separation < ``min_separation`` are left out.
     """
+    import pandas as pd
+
     S = np.asarray(scores)
     L = S.shape[0]
     ii, jj = np.triu_indices(L, 1)
@@ -73,6 +79,8 @@ def known_distances(pairs: pd.DataFrame, truth: pd.DataFrame, min_separation: in
     """Distances from ``truth`` (``i``, ``j``, ``dist``) of the ranked ``pairs`` with
     ``|i - j| >= min_separation``, in rank order; pairs without a finite distance are left out.
     An empty result means the prediction cannot be scored against this truth."""
+    import pandas as pd
+
     t = truth.copy()
     lo = np.minimum(t["i"], t["j"])
     hi = np.maximum(t["i"], t["j"])

@@ -38,6 +38,30 @@ class MSAModel:
     optionally ``_delta_codes(wt, mut)``.
     """
 
+    @property
+    def columns_(self):
+        """The training alignment's column table (DataFrame ``column, alignment_column,
+        residue, focus_letter``); a model fitted without pandas holds it as a dict of arrays
+        until first use."""
+        try:
+            table = self.__dict__["_columns"]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no columns_ (not fitted)") from None
+        if isinstance(table, dict):
+            import pandas as pd
+
+            table = self.__dict__["_columns"] = pd.DataFrame(table)
+        return table
+
+    @columns_.setter
+    def columns_(self, table) -> None:
+        self.__dict__["_columns"] = table
+
+    def column_lists(self) -> dict[str, list]:
+        """``columns_`` as ``{name: list}`` (JSON-able), without building a DataFrame."""
+        table = self.__dict__["_columns"]
+        return {k: np.asarray(table[k]).tolist() for k in table}
+
     def _check_fitted(self):
         if not hasattr(self, "columns_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(msa) first")

@@ -2,7 +2,9 @@
 
 ``config.json`` holds the class, hyper-parameters, scalar learned state, column table and
 alphabet; ``weights.pt`` the learned arrays (and the VAE's network) as tensors. One hash covers
-both files; loading reads tensors and JSON only and checks every value against the class.
+both files; loading reads tensors (as numpy arrays, without torch:
+:func:`seqlens.io.tensor_archive.read_archive`) and JSON only and checks every value against
+the class. Only the VAE's and factored attention's modules import torch.
 """
 
 from __future__ import annotations
@@ -44,12 +46,11 @@ def save_msa_model(model, path: str | Path) -> Path:
     state is numpy arrays are saved without importing torch (:mod:`seqlens.io.tensor_archive`)."""
     import sys
 
-    import pandas as pd
-
     cls = type(model).__name__
     if cls not in CLASSES:
         raise TypeError(f"cannot save {cls}")
     torch = sys.modules.get("torch")  # only a model holding a torch module (the VAE) needs it
+    pd = sys.modules.get("pandas")  # a model holding a table was made with pandas loaded
     params = {}
     for name in _init_names(type(model)):
         if hasattr(model, name):
@@ -64,13 +65,13 @@ def save_msa_model(model, path: str | Path) -> Path:
         elif torch is not None and isinstance(value, torch.nn.Module):
             for k, t in value.state_dict().items():
                 tensors[f"{key}.{k}"] = t
-        elif isinstance(value, pd.DataFrame):
+        elif pd is not None and isinstance(value, pd.DataFrame):
             tables[key] = value.to_dict(orient="list")
         elif isinstance(value, (int, float, str, bool, np.integer, np.floating)) or value is None:
             state[key] = value.item() if isinstance(value, np.generic) else value
     payload = {
         "class": cls, "params": params, "state": state, "tables": tables,
-        "columns": model.columns_.to_dict(orient="list"),
+        "columns": model.column_lists(),
         "alphabet": {"name": model.alphabet_.name, "letters": model.alphabet_.letters},
     }
     if torch is not None and not all(isinstance(t, np.ndarray) for t in tensors.values()):
@@ -87,7 +88,7 @@ def load_msa_model(path: str | Path):
     from seqlens.alphabet import Alphabet
 
     path = Path(path)
-    config, tensors = load_checkpoint(path, FORMAT, KEYS)
+    config, tensors = load_checkpoint(path, FORMAT, KEYS, numpy=True)  # torch is not imported
     where = path / "config.json"
     cls = _model_class(config.get("class"))
     if cls is None:
@@ -114,10 +115,12 @@ def load_msa_model(path: str | Path):
                 head, rest = k.split(".", 1)
                 modules.setdefault(head, {})[rest] = t
             else:
-                setattr(model, k, t.numpy())
+                setattr(model, k, t)
         if "net_" in modules:  # the VAE
+            import torch
+
             net = model._build(len(model.columns_), int(state["q_"]))
-            net.load_state_dict(modules["net_"])
+            net.load_state_dict({k: torch.from_numpy(v) for k, v in modules["net_"].items()})
             net.eval()
             model.net_ = net
     except (TypeError, ValueError, KeyError, RuntimeError, OverflowError) as exc:

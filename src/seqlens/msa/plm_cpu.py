@@ -150,6 +150,15 @@ MAX_SITES = 16  # default largest group of sites per task
 # PF00595, L = 75, S = 16 (2 MB) and S = 8 are level)
 TABLE_BYTES = 2 ** 21
 
+
+
+def sites_per_task(L: int, Q: int, itemsize: int, n_threads: int) -> int:
+    """Sites per task of :func:`_site_groups`: a coupling table ``(L, Q + 1, S Q)`` of about
+    :data:`TABLE_BYTES`, at most :data:`MAX_SITES`, at least two tasks per thread, at least 1."""
+    fit = round(TABLE_BYTES / (L * (Q + 1) * Q * itemsize))
+    return max(1, min(MAX_SITES, fit, L // (2 * n_threads)))
+
+
 _POW2 = 2.0 ** -np.arange(128.0)  # 2^-k, k = 0..127
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
@@ -380,8 +389,7 @@ class PLObjective:
         self.X = X
         self.block = int(block)
         if sites is None:
-            fit = round(TABLE_BYTES / (self.L * (self.Q + 1) * self.Q * self.dtype.itemsize))
-            sites = min(MAX_SITES, fit, self.L // (2 * numba.get_num_threads()))
+            sites = sites_per_task(self.L, self.Q, self.dtype.itemsize, numba.get_num_threads())
         self.sites = max(1, int(sites))
         self.changes = block_changes(X, self.block)
         self.change_fraction = len(self.changes[1]) / max(1, X.size)

@@ -92,20 +92,33 @@ class PottsLayout(MSAModel):
             e[n] += 0.5 * Jflat[np.ix_(ids, ids)].sum()
         return e
 
-    def pseudo_log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        """``(N,)`` pseudo-log-likelihood of coded rows under the fitted model."""
-        import torch
-
-        from seqlens.msa.plm_torch import PseudoLikelihood
-
+    def pseudo_log_likelihood(self, X: np.ndarray, batch_bytes: int = 2 ** 23) -> np.ndarray:
+        """``(N,)`` pseudo-log-likelihood of coded rows under the fitted model:
+        ``sum_i log softmax_a(h_i(a) + sum_{j != i} J_ij(a, x_j))[x_i]`` over the positions
+        with a modelled state (codes ``>= Q``, ignored gaps, neither predicted nor context).
+        NumPy: the context sums are a float32 product of one-hot rows with the ``(L Q, L Q)``
+        couplings, in batches of about ``batch_bytes``; the softmax is float64."""
         self._check_fitted()
+        X = np.asarray(X, dtype=np.int64)
         L, Q = self.h_.shape
-        Xt = torch.from_numpy(np.asarray(X, dtype=np.int64))
-        pl = PseudoLikelihood(Xt, torch.ones(len(Xt)), Q, batch_size=512)
-        h = torch.from_numpy(self.h_)
-        J = torch.cat([torch.from_numpy(self.J_.reshape(L * Q, L * Q)), torch.zeros(1, L * Q)])
-        with torch.no_grad():
-            return pl.per_sequence(h, J).numpy().astype(np.float64)
+        Jflat = self.J_.reshape(L * Q, L * Q)
+        present = X < Q
+        Xc = np.where(present, X, 0)
+        flat = np.arange(L) * Q + Xc  # (N, L) one-hot positions
+        out = np.zeros(len(X))
+        step = max(1, batch_bytes // (4 * L * Q))
+        for lo in range(0, len(X), step):
+            sl = slice(lo, lo + step)
+            n = len(flat[sl])
+            onehot = np.zeros((n, L * Q), dtype=Jflat.dtype)
+            rows = np.repeat(np.arange(n), L)
+            onehot[rows, flat[sl].reshape(-1)] = present[sl].reshape(-1)
+            e = (onehot @ Jflat).reshape(n, L, Q).astype(np.float64) + self.h_
+            m = e.max(axis=2, keepdims=True)
+            lse = m[..., 0] + np.log(np.exp(e - m).sum(axis=2))
+            picked = np.take_along_axis(e, Xc[sl][..., None], axis=2)[..., 0]
+            out[sl] = ((picked - lse) * present[sl]).sum(axis=1)
+        return out
 
     def _score_codes(self, X: np.ndarray) -> np.ndarray:
         return self.pseudo_log_likelihood(X)
@@ -179,22 +192,27 @@ class Potts(ThreadLimitedFit, PottsLayout):
     def memory_estimate(N: int, L: int, Q: int, batch_size: int | None = None,
                         optimizer: str = "lbfgs", history_size: int = 5,
                         backend: str = "torch", n_threads: int = 2) -> float:
-        """Bytes needed to fit (on top of the Python runtime).
+        """Bytes needed to fit (on top of the Python runtime: ~150 MB for numpy and numba's
+        compiler and runtime on the numba path).
 
         ``backend="numba"`` (CPU L-BFGS): ``2 m + 3`` float32 parameter vectors (x, gradient,
-        direction, trial gradient, scratch, ``m`` pairs s/y), per thread the tables of a group
-        of up to ``S = MAX_SITES`` sites (two ``(L, Q + 1, S Q)`` and two ``(BLOCK_ROWS, S Q)``,
-        float32; :mod:`seqlens.msa.plm_cpu`), and the
-        rows and their changes (``<= 20`` bytes per entry). ``"torch"``: float32 couplings
+        direction, trial gradient, scratch, ``m`` pairs s/y) of ``L Q + L (L - 1) / 2 Q^2``
+        values; per thread the tables of a group of ``S`` sites
+        (:func:`~seqlens.msa.plm_cpu.sites_per_task`): two ``(L, Q + 1, S Q)`` and two
+        ``(BLOCK_ROWS, S Q)``, float32; and the rows and their changes (``<= 20`` bytes per
+        entry of the ``(N, L)`` alignment). E.g. ``N=4, L=3, Q=2``, one thread: ``13 x 18 x 4
+        + 2 (3 x 3 + 512) x 1 x 2 x 4 + 4 x 3 x 20 = 9512``. ``"torch"``: float32 couplings
         (+ gradient, optimiser state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient,
         and the logits of one batch (x6 for softmax and gradients).
         """
         params = (L * (L - 1) / 2 * Q * Q + L * Q) * 4.0  # packed parameters, float32
         if backend == "numba":
-            from seqlens.msa.plm_cpu import BLOCK_ROWS, MAX_SITES
+            from seqlens.msa.plm_cpu import BLOCK_ROWS, sites_per_task
 
-            tables = 2 * (L * (Q + 1) + BLOCK_ROWS) * MAX_SITES * Q * 4.0
-            return params * (2 * history_size + 3) + n_threads * tables + N * L * 20.0
+            S = sites_per_task(L, Q, 4, n_threads)
+            tables = 2 * (L * (Q + 1) + BLOCK_ROWS) * S * Q * 4.0
+            return (params * (2 * history_size + 3) + min(n_threads, -(-L // S)) * tables
+                    + N * L * 20.0)
         full = (L * Q + 1) * L * Q * 4.0  # symmetric matrix used by the bag sums (+ its gradient)
         copies = 2 + (2 * history_size + 4 if optimizer == "lbfgs" else 3)
         n = min(N, batch_size or N)
@@ -203,49 +221,53 @@ class Potts(ThreadLimitedFit, PottsLayout):
     def check_memory(self, n_sequences: int, n_columns: int, q: int = 21) -> float:
         """Bytes a fit on ``n_sequences`` rows of ``n_columns`` model columns over ``q`` letters
         (gap included) needs; raises :class:`~seqlens.errors.FitMemoryError` with the estimate
-        when it exceeds ``max_memory_gb`` (default 80% of the memory). Cheap: call it with a
-        file's dimensions (:func:`~seqlens.msa.alignment.alignment_dimensions`) before reading."""
+        when it exceeds :meth:`memory_limit`. Cheap: call it with a file's dimensions
+        (:func:`~seqlens.msa.alignment.alignment_dimensions`) before reading."""
         Q = q - 1 if self.gaps == "ignore" else q
         return self._check_memory(int(n_sequences), int(n_columns), Q, device_type(self.device))
+
+    def memory_limit(self, kind: str | None = None) -> tuple[float, str]:
+        """``(bytes, what)``: the memory a fit may use: ``max_memory_gb``, else 80% of the
+        GPU's memory (CUDA), else the memory available now (Linux ``MemAvailable``; 80% of the
+        machine's memory where that cannot be read)."""
+        kind = device_type(self.device) if kind is None else kind
+        if self.max_memory_gb is not None:
+            return self.max_memory_gb * 1e9, "max_memory_gb"
+        if kind == "cuda":
+            import torch
+
+            from seqlens.msa.models import resolve_device
+
+            props = torch.cuda.get_device_properties(resolve_device(self.device))
+            return 0.8 * props.total_memory, "80% of the GPU's memory"
+        return available_memory()
 
     def _backend(self, kind: str) -> str:
         """``"numba"`` (CPU L-BFGS, no torch) or ``"torch"`` for a device of type ``kind``."""
         return "numba" if kind == "cpu" and self.optimizer == "lbfgs" else "torch"
 
-    def _check_memory(self, N, L, Q, kind: str):
-        backend = self._backend(kind)
+    def _threads(self, backend: str) -> int:
         if self.n_threads:
-            threads = self.n_threads
-        elif backend == "numba":
+            return self.n_threads
+        if backend == "numba":
             import numba
 
-            threads = numba.get_num_threads()
-        else:
-            import torch
+            return numba.get_num_threads()
+        import torch
 
-            threads = torch.get_num_threads()
+        return torch.get_num_threads()
+
+    def _check_memory(self, N, L, Q, kind: str):
+        backend = self._backend(kind)
         need = self.memory_estimate(N, L, Q, self.batch_size, self.optimizer, self.history_size,
-                                    backend, threads)
-        if self.max_memory_gb is not None:
-            limit = self.max_memory_gb * 1e9
-        elif kind == "cuda":
-            import torch
-
-            from seqlens.msa.models import resolve_device
-
-            limit = 0.8 * torch.cuda.get_device_properties(resolve_device(self.device)).total_memory
-        else:
-            try:
-                import os
-                limit = 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-            except (ValueError, OSError, AttributeError):
-                limit = float("inf")
+                                    backend, self._threads(backend))
+        limit, what = self.memory_limit(kind)
         if need > limit:
             raise FitMemoryError(
                 f"Potts fit needs about {need / 1e9:.3g} GB (L={L} columns x Q={Q} states: "
                 f"{L * L * Q * Q / 1e6:.0f}M couplings, float32, {self.optimizer} state, "
                 f"batch of {min(N, self.batch_size or N)} sequences) but the limit is "
-                f"{limit / 1e9:.3g} GB (max_memory_gb); use fewer columns (focus mode, gap "
+                f"{limit / 1e9:.3g} GB ({what}); use fewer columns (focus mode, gap "
                 f"filters), a smaller history_size (L-BFGS keeps 2 x history_size copies of the "
                 f"parameters), a smaller batch_size or optimizer='adam'"
             )
@@ -273,7 +295,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
         self.lambda_J_ = lam_J
         self.Q_ = Q
         self.neff_ = float(w_np.sum())
-        self.columns_ = msa.columns.copy()
+        self.columns_ = msa.column_table()
         self.alignment_width_ = msa.width
         self.alphabet_ = msa.alphabet
         self.gap_code_ = msa.gap_code
@@ -424,6 +446,40 @@ class Potts(ThreadLimitedFit, PottsLayout):
                 u = rng.random((n, 1))
                 X[:, i] = np.minimum((p.cumsum(1) < u).sum(1), Q - 1)
         return self._decode(X)
+
+
+def available_memory() -> tuple[float, str]:
+    """``(bytes, what)``: memory available now (``MemAvailable`` of ``/proc/meminfo``), else 80%
+    of the machine's memory, else infinity."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024, "available memory"
+    except OSError:
+        pass
+    import os
+
+    try:
+        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "80% of the memory"
+    except (ValueError, OSError, AttributeError):
+        return float("inf"), "no limit known"
+
+
+def peak_memory() -> float:
+    """Peak resident memory of this process in bytes: ``VmHWM`` of ``/proc/self/status`` (the
+    process image's own peak; ``ru_maxrss`` where that cannot be read, which after fork + exec
+    can be the parent's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
 
 
 def _progress(verbose, total, desc):
