@@ -183,22 +183,28 @@ def _child(tool: str, inputs: str, out_h5: str, threads: int, queue) -> None:
                "n_seqlets": n_seqlets, "n_pattern_seqlets": in_patterns})
 
 
-def run_tool(tool: str, X, attr, threads: int, work: Path) -> tuple[list, dict]:
-    """Patterns and cost of one tool, run in a fresh (spawned) process."""
+def run_tool(tool: str, X, attr, threads: int, work: Path, reuse: bool = False) -> tuple[list, dict]:
+    """Patterns and cost of one tool, run in a fresh (spawned) process; with ``reuse``, those of
+    an earlier run in ``work`` (its ``<tool>.h5`` and ``<tool>_cost.json``) when both exist, so
+    hits can be scored again without running the tools again."""
     import multiprocessing as mp
 
     from seqlens.interpret.discovery import read_modisco_h5
 
     work.mkdir(parents=True, exist_ok=True)
-    inputs, out_h5 = work / f"{tool}_inputs.npz", work / f"{tool}.h5"
-    np.savez(inputs, X=X.astype(np.float32), attr=attr.astype(np.float32))
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(tool, str(inputs), str(out_h5), threads, queue))
-    proc.start()
-    cost = queue.get()
-    proc.join()
-    inputs.unlink()
+    inputs, out_h5, cost_json = work / f"{tool}_inputs.npz", work / f"{tool}.h5", work / f"{tool}_cost.json"
+    if reuse and out_h5.exists() and cost_json.exists():
+        cost = {**json.loads(cost_json.read_text()), "reused": True}
+    else:
+        np.savez(inputs, X=X.astype(np.float32), attr=attr.astype(np.float32))
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(tool, str(inputs), str(out_h5), threads, queue))
+        proc.start()
+        cost = queue.get()
+        proc.join()
+        inputs.unlink()
+        cost_json.write_text(json.dumps(cost))
     has = out_h5.exists()
     if has:
         import h5py
@@ -285,6 +291,8 @@ def main(argv=None) -> dict:
     p.add_argument("--prep-only", action="store_true", help="train and compute maps only")
     p.add_argument("--scaling", action="store_true",
                    help="also time each tool on 1/4, 1/2 and all test sequences (memory vs seqlets)")
+    p.add_argument("--reuse", action="store_true",
+                   help="reuse each tool's patterns and cost from an earlier run in --cache (score again)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", default="/tmp/motif_bench")
     p.add_argument("--out", default="out/bench/motif_discovery")
@@ -328,7 +336,8 @@ def main(argv=None) -> dict:
                 for mname in args.maps:
                     for tool in tools:
                         work = Path(args.cache) / "runs" / f"{args.dataset}_{act}_s{seed}_t{t}_{mname}"
-                        patterns, cost = run_tool(tool, X, task_maps[mname], args.threads, work)
+                        patterns, cost = run_tool(tool, X, task_maps[mname], args.threads, work,
+                                                  args.reuse)
                         metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
                                                          motifs, database, quantiles=quantiles)
                         row = {"dataset": args.dataset, "activation": act, "seed": seed,
@@ -480,7 +489,7 @@ def zbed2(args, tools: list[str]) -> dict:
             for mname in args.maps:
                 for tool in tools:
                     work = Path(args.cache) / "runs" / f"zbed2_{act}_s{seed}_{mname}"
-                    patterns, cost = run_tool(tool, X, maps[0][mname], args.threads, work)
+                    patterns, cost = run_tool(tool, X, maps[0][mname], args.threads, work, args.reuse)
                     pos = [p for p in patterns if p.sign > 0]
                     matches = top_matches(pos[:5], database, top_n=len(database)) if pos else None
                     row = {"dataset": "zbed2", "activation": act, "seed": seed, "map": mname,

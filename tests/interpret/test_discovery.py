@@ -19,7 +19,7 @@ from seqlens.interpret.discovery import (
 from seqlens.interpret.discovery.patterns import pattern_similarity
 from seqlens.interpret.discovery.seqlets import fdr_threshold, laplace_null, window_sums
 
-from .discovery_cases import MOTIF, onehot, planted, revcomp
+from .discovery_cases import MOTIF, WEIGHTS, onehot, planted, revcomp
 
 
 def test_seqlets_exactly_at_planted_bumps():
@@ -182,7 +182,8 @@ def test_trim_span():
 def test_hits_find_planted_instances_at_their_positions_and_strands():
     attr, X, starts, strands = planted(50, seed=7)
     p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
-    hits = call_hits([p], attr, X, names=[f"s{i}" for i in range(50)], quantile=0.0)
+    # fdr 0.01: no chance 6-of-8 match of the 5,300 windows either
+    hits = call_hits([p], attr, X, names=[f"s{i}" for i in range(50)], fdr=0.01)
     assert len(hits) == 50 and hits["seq"].tolist() == list(range(50))
     assert hits["name"].tolist() == [f"s{i}" for i in range(50)]
     assert (hits["end"] - hits["start"] == len(MOTIF)).all()
@@ -200,7 +201,7 @@ def test_hits_of_a_negative_pattern_are_its_negative_sites():
     attr = -attr  # a model reading the motif as a repressor
     p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
     assert p.name == "neg_0" and p.sign == -1
-    hits = call_hits([p], attr, X, quantile=0.0)
+    hits = call_hits([p], attr, X, fdr=0.01)
     # signed CWM vs signed contributions: the sites match at similarity ~1, contribution > 0
     assert hits["seq"].tolist() == list(range(40)) and (hits["start"].to_numpy() == starts).all()
     assert (hits["similarity"] > 0.95).all() and (hits["contribution"] > 5).all()
@@ -212,7 +213,7 @@ def test_hits_need_sequence_and_contribution():
     wiped = attr.copy()
     for i in range(0, 30, 3):  # no contribution left at every third site
         wiped[i, :, starts[i]:starts[i] + 8] = 0
-    hits = call_hits([p], wiped, X, quantile=0.0, min_contribution=0.5)
+    hits = call_hits([p], wiped, X, fdr=0.01, min_contribution=0.5)
     assert sorted(hits["seq"]) == [i for i in range(30) if i % 3]
 
 
@@ -325,3 +326,68 @@ def test_refine_sites_moves_the_pwm_from_the_seqlets_to_all_instances():
     np.testing.assert_allclose(p.motif().counts[:, 1], [45, 15, 0, 0])
     hits = call_hits([p], attr, X)
     assert sorted(hits["seq"]) == list(range(60))
+
+
+def test_score_tail_is_the_exact_null_of_the_rounded_log_odds():
+    from itertools import product
+
+    from seqlens.interpret.discovery.hits import _log_odds, score_tail
+
+    rng = np.random.default_rng(0)
+    pwm = rng.dirichlet(np.ones(4), size=4).T  # (4, 4)
+    bg = np.array([0.3, 0.2, 0.2, 0.3])
+    tail = score_tail(pwm, bg, bin_size=0.1)
+    steps = np.round(_log_odds(pwm, bg) / 0.1).astype(int)
+    # every one of the 4^4 windows, its probability under the background and its score
+    prob, score = {}, []
+    for letters in product(range(4), repeat=4):
+        s = sum(steps[a, j] for j, a in enumerate(letters))
+        prob[s] = prob.get(s, 0.0) + np.prod(bg[list(letters)])
+        score.append(s)
+    for s in sorted(prob):
+        want = sum(v for k, v in prob.items() if k >= s)
+        assert tail(s * 0.1) == pytest.approx(want)
+    assert tail(max(score) * 0.1 + 0.1) == 0.0 and tail(min(score) * 0.1 - 1) == 1.0
+
+
+def test_hit_threshold_from_the_background_null_rejects_near_matches_the_seqlets_admit():
+    from seqlens.interpret.discovery import build_pattern
+
+    attr, X, starts, strands = planted(60, L=60, seed=3, noise=0.0)
+    # every 6th sequence also holds CATAACTC (4 of GATTACAG's 8 letters changed) that the model
+    # reads as the motif, and those 10 windows are among the pattern's 70 seqlets
+    near, rows = "CATAACTC", np.arange(0, 60, 6)
+    at = np.where(starts[rows] < 30, starts[rows] + 20, starts[rows] - 20)
+    for i, q in zip(rows, at):
+        for j, c in enumerate(near):
+            X[i, :, q + j] = np.eye(4)["ACGT".index(c)]
+            attr[i, :, q + j] = np.eye(4)["ACGT".index(c)] * WEIGHTS[j]
+    p = build_pattern(attr, X, np.r_[np.arange(60), rows], np.r_[starts, at],
+                      np.r_[strands, np.ones(10, int)], len(MOTIF), "pos_0", 1)
+    planted_sites = set(zip(range(60), starts))
+    # the 5% quantile of the seqlets' scores is a near match's: all 10 become hits
+    old = call_hits([p], attr, X, fdr=None, quantile=0.05)
+    assert set(zip(old["seq"], old["start"])) == planted_sites | set(zip(rows, at))
+    # against the null, a 4-mismatch window is a chance match (p ~ 2e-3 per window, ~13 expected
+    # in the 6,360 windows): rejected; the 60 planted sites (p ~ 3e-5) are kept
+    new = call_hits([p], attr, X)
+    assert set(zip(new["seq"], new["start"])) == planted_sites
+    t = new.attrs["thresholds"]["pos_0"]
+    assert t["seq_p_value"] * 6360 <= 0.1 * 60 and t["span"] == (0, 8)
+
+
+def test_hit_fdr_and_scan_span_options():
+    attr, X, _, _ = planted(30, seed=8)
+    p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
+    with pytest.raises(SeqlensError, match="fdr"):
+        call_hits([p], attr, X, fdr=1.0)
+    with pytest.raises(SeqlensError, match="trim_threshold"):
+        call_hits([p], attr, X, trim_threshold=1.5)
+    wide = call_hits([p], attr, X, trim_threshold=0.0, fdr=0.01)
+    own = call_hits([p], attr, X, trim_threshold=None, fdr=0.01)
+    assert (wide["end"] - wide["start"] == p.width).all()
+    assert (own["end"] - own["start"] == p.trim[1] - p.trim[0]).all()
+    assert len(own) == 30
+    # whole-width windows hold the same sites (one near a sequence end does not fit)
+    m = own.merge(wide, on="seq", suffixes=("", "_w"))
+    assert len(m) >= 29 and ((m["start_w"] <= m["start"]) & (m["end"] <= m["end_w"])).all()

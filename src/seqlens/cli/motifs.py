@@ -85,8 +85,12 @@ def register(sub) -> None:
                    choices=("contributions", "hypothetical", "both"),
                    help="what seqlets are compared by (default contributions)")
     p.add_argument("--no-hits", action="store_true", help="do not call hits")
-    p.add_argument("--hit-quantile", type=unit_interval, default=0.05,
-                   help="hits need the sequence score of this quantile of the seqlets (default 0.05)")
+    p.add_argument("--hit-fdr", type=open_unit_interval, default=0.1,
+                   help="hits' sequence threshold: at most this expected share of chance matches "
+                        "(background null) among the windows reaching it (default 0.1)")
+    p.add_argument("--hit-quantile", type=unit_interval, default=None,
+                   help="instead of --hit-fdr: hits need the sequence score of this quantile of "
+                        "the pattern's seqlets")
     p.add_argument("--hit-min-similarity", type=unit_interval, default=0.3,
                    help="hits need this contribution similarity to the CWM (default 0.3)")
     p.add_argument("--tolerance", type=nonnegative_int, default=3,
@@ -320,7 +324,9 @@ def run(args) -> int:
                    max_seqlets=args.max_seqlets, min_similarity=args.min_similarity,
                    seed_similarity=args.seed_similarity, merge_similarity=args.merge_similarity,
                    min_seqlets=args.min_seqlets, max_patterns=args.max_patterns,
-                   features=args.features, hits=not args.no_hits, hit_quantile=args.hit_quantile,
+                   features=args.features, hits=not args.no_hits,
+                   hit_fdr=args.hit_fdr if args.hit_quantile is None else None,
+                   hit_quantile=0.05 if args.hit_quantile is None else args.hit_quantile,
                    hit_min_similarity=args.hit_min_similarity, magnitude=not args.per_sign,
                    site_iter=args.site_iter, database=inp["database"],
                    names=inp["names"], random_state=args.seed, n_jobs=args.threads or 1)

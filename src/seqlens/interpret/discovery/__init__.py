@@ -61,14 +61,16 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
              max_seqlets: int | None = 20000, min_similarity: float = 0.7,
              seed_similarity: float = 0.8, merge_similarity: float = 0.8,
              min_seqlets: int = 20, max_patterns: int = 50, features: str = "contributions",
-             hits: bool = True, hit_quantile: float = 0.05, hit_min_similarity: float = 0.3,
+             hits: bool = True, hit_fdr: float | None = 0.1, hit_quantile: float = 0.05,
+             hit_min_similarity: float = 0.3,
              magnitude: bool = True, site_iter: int = 0, database=None, names=None,
              random_state=None, n_jobs: int = 1) -> Discovery:
     """Seqlets, patterns, hits and (with a ``database`` of Motif) Tomtom matches of attribution
     maps ``attr`` ``(N, A, L)`` (hypothetical contributions) of sequences ``X``.
 
     The keywords are those of :func:`seqlets`, :func:`find_patterns` and :func:`call_hits`
-    (``hit_quantile`` and ``hit_min_similarity`` are its ``quantile`` and ``min_similarity``);
+    (``hit_fdr``, ``hit_quantile`` and ``hit_min_similarity`` are its ``fdr``, ``quantile`` and
+    ``min_similarity``);
     ``magnitude`` is that of :func:`seqlets`; ``site_iter`` > 0 runs :func:`refine_sites` that
     many rounds before the hits and Tomtom (off by default: on regulatory_code it moved CEBPB's
     top match to the true matrix in some runs but cost hit precision, see
@@ -91,13 +93,13 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
     sec["patterns"] = time.perf_counter() - t
     if site_iter:
         t = time.perf_counter()
-        refine_sites(patterns, attr, X, n_iter=site_iter, quantile=hit_quantile,
+        refine_sites(patterns, attr, X, n_iter=site_iter, fdr=hit_fdr, quantile=hit_quantile,
                      min_similarity=hit_min_similarity)
         sec["sites"] = time.perf_counter() - t
     found = None
     if hits:
         t = time.perf_counter()
-        found = call_hits(patterns, attr, X, names=names, quantile=hit_quantile,
+        found = call_hits(patterns, attr, X, names=names, fdr=hit_fdr, quantile=hit_quantile,
                           min_similarity=hit_min_similarity)
         sec["hits"] = time.perf_counter() - t
     matches = None

@@ -1,22 +1,31 @@
 """Hit calling: scan sequences with discovered patterns, contribution-weighted.
 
-Every window of a pattern's trimmed width, on both strands, gets three scores:
+Every window of a pattern's scanned columns (those with at least ``trim_threshold`` of the CWM's
+peak contribution, default 0.1: wider than the 0.3 trim of logos, as members of a family differ
+in the flanks), on both strands, gets three scores:
 
-* ``similarity``: cosine similarity between the trimmed CWM and the window's contributions
+* ``similarity``: cosine similarity between the CWM and the window's contributions
   (``attr * X``), both signed (a negative pattern's site scores +1 when its negative
   contributions have the CWM's shape): does the contribution have the pattern's shape?
 * ``contribution``: the window's summed contribution, times the pattern's sign: is there any?
 * ``seq_score``: the log-odds score (bits) of the window under the pattern's PWM against the
   sequences' base composition: is the sequence an instance?
 
-A window is a candidate when its ``seq_score`` reaches the ``quantile`` of the scores of the
-pattern's own seqlets (their aligned windows), its ``similarity`` reaches ``min_similarity`` and
-its ``contribution`` reaches ``min_contribution``. Sequence match is the main evidence: many true
-instances get little attribution (a model need not use every copy of a motif), so the
-contribution checks are lenient by default; they remove sites the model does not read as the
-pattern. Candidates of all patterns are then made to not overlap: strongest first (by
-``score = similarity x contribution``, then ``seq_score``), a candidate overlapping a kept hit by
-more than ``max_overlap`` of the shorter one is dropped.
+The sequence threshold is calibrated against a null (default, ``fdr``): the exact distribution
+of ``seq_score`` in random sequences of the background composition (log-odds discretised to
+``1/bin_size`` steps per bit, as FIMO) gives each score's chance rate per window; the threshold
+is the lowest score at which the expected number of chance windows, ``n_windows x P_null(S >=
+t)``, is at most ``fdr`` of the windows that reach it (Benjamini-Hochberg over every window
+scanned). Without ``fdr`` (None) it is the ``quantile`` of the scores of the pattern's own
+seqlets, which follows how clean the seqlets are rather than how often the PWM matches by chance.
+
+A window is a candidate when its ``seq_score`` reaches that threshold, its ``similarity``
+reaches ``min_similarity`` and its ``contribution`` reaches ``min_contribution``. Sequence match
+is the main evidence: many true instances get little attribution (a model need not use every
+copy of a motif), so the contribution checks are lenient by default; they remove sites the model
+does not read as the pattern. Candidates of all patterns are then made to not overlap:
+strongest first (by ``score = similarity x contribution``, then ``seq_score``), a candidate
+overlapping a kept hit by more than ``max_overlap`` of the shorter one is dropped.
 """
 
 from __future__ import annotations
@@ -28,7 +37,12 @@ import torch.nn.functional as F
 
 from seqlens.alphabet import DNA
 from seqlens.errors import SeqlensError
-from seqlens.interpret.discovery.patterns import Pattern, aligned_windows, base_frequencies
+from seqlens.interpret.discovery.patterns import (
+    Pattern,
+    aligned_windows,
+    base_frequencies,
+    trim_span,
+)
 from seqlens.motifs.motif import Motif
 
 HIT_COLUMNS = ["seq", "name", "start", "end", "strand", "pattern", "score", "similarity",
@@ -50,8 +64,38 @@ def window_scores(pattern: Pattern, attr, X, background=None, batch_size: int = 
     at ``i`` on the forward strand, read on strand ``s``. ``seq_score`` uses the pattern's
     :attr:`~seqlens.interpret.discovery.patterns.Pattern.scan_pwm`."""
     bg = _background(X, background)
-    sim, con = _contribution_scores(pattern, attr, X, batch_size)
+    sim, con = _contribution_scores(pattern, pattern.trim, attr, X, batch_size)
     return sim, con, _sequence_scores(pattern.trimmed("scan_pwm"), X, bg, batch_size)
+
+
+def scan_span(pattern: Pattern, trim_threshold: float | None) -> tuple[int, int]:
+    """The columns ``(start, stop)`` the hit caller scans: those with at least
+    ``trim_threshold`` of the CWM's peak contribution (:func:`trim_span`), or the pattern's own
+    ``trim`` when ``trim_threshold`` is None."""
+    return tuple(pattern.trim) if trim_threshold is None else trim_span(pattern.cwm, trim_threshold)
+
+
+def score_tail(pwm: np.ndarray, background, bin_size: float = 0.1):
+    """``P_null(S >= s)`` of the log-odds score ``S`` (bits, :func:`_log_odds`) of the ``(A, w)``
+    ``pwm`` on a random window of letters drawn from ``background`` ``(A,)``, exact for the
+    weights rounded to ``bin_size`` bits (the column distributions convolved, as FIMO); returns a
+    vectorised function of ``s``."""
+    bg = np.asarray(background, np.float64)
+    steps = np.round(_log_odds(pwm, bg) / bin_size).astype(np.int64)
+    low = steps.min(0)
+    pmf = np.ones(1)
+    for j in range(steps.shape[1]):
+        col = np.bincount(steps[:, j] - low[j], weights=bg, minlength=1)
+        pmf = np.convolve(pmf, col)
+    tail = np.minimum(np.cumsum(pmf[::-1])[::-1], 1.0)  # tail[k] = P(S >= (k + low) bins)
+    offset = int(low.sum())
+
+    def p(s):
+        # a window's score rounds to its bin; nudge up so an exact bin edge counts as reached
+        k = np.floor(np.asarray(s, np.float64) / bin_size + 1e-6).astype(np.int64) - offset
+        return np.where(k < 0, 1.0, np.where(k >= len(tail), 0.0, tail[np.clip(k, 0, len(tail) - 1)]))
+
+    return p
 
 
 def _background(X, background) -> np.ndarray:
@@ -59,10 +103,10 @@ def _background(X, background) -> np.ndarray:
     return np.clip(bg / max(bg.sum(), 1e-12), 1e-3, None)
 
 
-def _contribution_scores(pattern: Pattern, attr, X, batch_size: int):
-    """Cosine similarity of each window's contributions to the trimmed CWM and their sum (times
-    the pattern's sign), each ``(N, 2, L - w + 1)``."""
-    cwm = pattern.trimmed("cwm")  # signed, as the contributions: a negative site matches at +1
+def _contribution_scores(pattern: Pattern, span, attr, X, batch_size: int):
+    """Cosine similarity of each window's contributions to the CWM's columns ``span`` and their
+    sum (times the pattern's sign), each ``(N, 2, L - w + 1)``."""
+    cwm = pattern.cwm[:, span[0]:span[1]]  # signed, as the contributions: a negative site matches at +1
     w = cwm.shape[1]
     C = torch.from_numpy(np.stack([cwm, _rc(cwm)])).float()
     cn = float(np.linalg.norm(cwm)) or 1.0
@@ -89,25 +133,24 @@ def _sequence_scores(pwm: np.ndarray, X, background, batch_size: int) -> np.ndar
                      Lw).numpy() for a in range(0, len(X), batch_size)])
 
 
-def _member_scores(pattern: Pattern, attr, X, background):
-    """The three scores at the pattern's seqlets' aligned, trimmed windows."""
+def _member_seq_scores(pattern: Pattern, span, X, background) -> np.ndarray:
+    """Sequence scores (bits) of the pattern's seqlets' aligned windows over the columns ``span``."""
     s = pattern.seqlets
-    start = s["start"].to_numpy() + np.where(s["strand"].to_numpy() > 0, pattern.trim[0],
-                                             pattern.width - pattern.trim[1])
-    w = pattern.trim[1] - pattern.trim[0]
-    a, x = aligned_windows([attr, X], s["seq"], start, s["strand"], w)
-    c = a * x
-    cwm = pattern.trimmed("cwm")
-    lo = _log_odds(pattern.trimmed("scan_pwm"), np.asarray(background))
-    sim = (c * cwm).sum((1, 2)) / np.maximum(np.sqrt((c * c).sum((1, 2))) * np.linalg.norm(cwm),
-                                            1e-12)
-    return sim, c.sum((1, 2)) * pattern.sign, (x * lo).sum((1, 2))
+    start = s["start"].to_numpy() + np.where(s["strand"].to_numpy() > 0, span[0],
+                                             pattern.width - span[1])
+    x, = aligned_windows([X], s["seq"], start, s["strand"], span[1] - span[0])
+    lo = _log_odds(pattern.scan_pwm[:, span[0]:span[1]], np.asarray(background))
+    return (x * lo).sum((1, 2))
 
 
-def _check(attr, X, quantile, min_similarity, max_overlap=0.0):
+def _check(attr, X, quantile, min_similarity, max_overlap=0.0, fdr=None, trim_threshold=None):
     from seqlens.interpret.discovery.seqlets import check_pair
 
     attr, X = check_pair(attr, X)
+    if fdr is not None and not 0 < fdr < 1:
+        raise SeqlensError(f"fdr must be in (0, 1) or None, got {fdr}")
+    if trim_threshold is not None and not 0 <= trim_threshold <= 1:
+        raise SeqlensError(f"trim_threshold must be in [0, 1] or None, got {trim_threshold}")
     if not 0 <= quantile < 1:
         raise SeqlensError(f"quantile must be in [0, 1), got {quantile}")
     if not -1 <= min_similarity <= 1:
@@ -117,20 +160,28 @@ def _check(attr, X, quantile, min_similarity, max_overlap=0.0):
     return attr, X
 
 
-def _candidates(p: Pattern, attr, X, bg, quantile, min_similarity, min_contribution, batch_size,
-                scores=None):
-    """The windows of one pattern that pass its thresholds (a hit table without ``name``) and
-    the thresholds; ``scores`` are its :func:`_contribution_scores` when already computed."""
-    _, _, mq = _member_scores(p, attr, X, bg)
+def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, min_contribution,
+                batch_size, scores=None):
+    """The windows of one pattern over its columns ``span`` that pass its thresholds (a hit
+    table without ``name``) and the thresholds; ``scores`` are its :func:`_contribution_scores`
+    when already computed."""
+    from seqlens.interpret.discovery.seqlets import fdr_threshold
+
+    pwm = p.scan_pwm[:, span[0]:span[1]]
+    seq = _sequence_scores(pwm, X, bg, batch_size)
+    tail = score_tail(pwm, bg)
+    if fdr is None:
+        t_seq = float(np.quantile(_member_seq_scores(p, span, X, bg), quantile))
+    else:
+        t_seq = fdr_threshold(seq, tail, fdr)
     t = {"similarity": float(min_similarity), "contribution": float(min_contribution),
-         "seq_score": float(np.quantile(mq, quantile))}
-    sim, con = scores if scores is not None else _contribution_scores(p, attr, X, batch_size)
-    seq = _sequence_scores(p.trimmed("scan_pwm"), X, bg, batch_size)
-    # float32 scans: a member's own window must not fall below its own score by rounding
-    tol = 1e-4 * max(1.0, abs(t["seq_score"]))
-    ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t["seq_score"] - tol)
+         "seq_score": t_seq, "seq_p_value": float(tail(t_seq)), "span": tuple(int(v) for v in span)}
+    sim, con = scores if scores is not None else _contribution_scores(p, span, attr, X, batch_size)
+    # float32 scans: a window must not fall below its own score by rounding
+    tol = 1e-4 * max(1.0, abs(t_seq)) if np.isfinite(t_seq) else 0.0
+    ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t_seq - tol)
     n, s, i = np.nonzero(ok)
-    w = p.trim[1] - p.trim[0]
+    w = span[1] - span[0]
     return pd.DataFrame({
         "seq": n.astype(np.int64), "start": i.astype(np.int64), "end": (i + w).astype(np.int64),
         "strand": np.where(s == 0, "+", "-"), "pattern": p.name,
@@ -138,9 +189,10 @@ def _candidates(p: Pattern, attr, X, bg, quantile, min_similarity, min_contribut
         "contribution": con[n, s, i], "seq_score": seq[n, s, i]}), t
 
 
-def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
+def call_hits(patterns, attr, X, names=None, fdr: float | None = 0.1, quantile: float = 0.05,
               min_similarity: float = 0.3, min_contribution: float = 0.0,
-              max_overlap: float = 0.5, background=None, batch_size: int = 4096) -> pd.DataFrame:
+              max_overlap: float = 0.5, trim_threshold: float | None = 0.1, background=None,
+              batch_size: int = 4096) -> pd.DataFrame:
     """Instances of ``patterns`` in the sequences ``X`` with maps ``attr`` (see the module doc).
 
     Parameters
@@ -149,20 +201,27 @@ def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
     attr, X : ``(N, A, L)`` hypothetical contributions and one-hot sequences (those the patterns
         were found in, or others with maps of the same model).
     names : sequence names (default ``"0"``, ``"1"``, ...).
-    quantile : the sequence score must reach this quantile of the pattern's seqlets' scores.
+    fdr : largest expected share of chance matches (background null) among the windows reaching
+        the sequence threshold; None: use ``quantile`` instead.
+    quantile : with ``fdr=None``, the sequence score must reach this quantile of the pattern's
+        seqlets' scores.
     min_similarity : smallest cosine similarity of the window's contributions to the CWM.
     min_contribution : smallest summed contribution of the window (times the pattern's sign).
     max_overlap : largest overlap between kept hits, as a fraction of the shorter.
-    background : ``(A,)`` base composition of the PWM log-odds (default: that of ``X``).
+    trim_threshold : scan the columns with at least this share of the CWM's peak contribution
+        (:func:`scan_span`); None: the pattern's ``trim``.
+    background : ``(A,)`` base composition of the PWM log-odds and of the null (default: that of
+        ``X``).
 
     Returns
     -------
     BED-like DataFrame sorted by sequence and start: ``seq`` (index), ``name``, ``start``,
-    ``end`` (0-based, end exclusive), ``strand`` (``"+"``/``"-"``), ``pattern``, ``score``,
-    ``similarity``, ``contribution``, ``seq_score``; ``df.attrs["thresholds"]`` holds each
-    pattern's thresholds.
+    ``end`` (0-based, end exclusive: the scanned columns), ``strand`` (``"+"``/``"-"``),
+    ``pattern``, ``score``, ``similarity``, ``contribution``, ``seq_score``;
+    ``df.attrs["thresholds"]`` holds each pattern's thresholds (``seq_score`` and its null
+    ``seq_p_value``, ``span``).
     """
-    attr, X = _check(attr, X, quantile, min_similarity, max_overlap)
+    attr, X = _check(attr, X, quantile, min_similarity, max_overlap, fdr, trim_threshold)
     if names is not None and len(names) != len(X):
         raise SeqlensError(f"{len(names)} names for {len(X)} sequences")
     bg = _background(X, background)
@@ -170,8 +229,9 @@ def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
     for p in patterns:
         if p.n_seqlets == 0:
             continue
-        found, thresholds[p.name] = _candidates(p, attr, X, bg, quantile, min_similarity,
-                                                min_contribution, batch_size)
+        found, thresholds[p.name] = _candidates(p, scan_span(p, trim_threshold), attr, X, bg, fdr,
+                                                quantile, min_similarity, min_contribution,
+                                                batch_size)
         rows.append(found)
     hits = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         columns=[c for c in HIT_COLUMNS if c != "name"])
@@ -182,34 +242,37 @@ def call_hits(patterns, attr, X, names=None, quantile: float = 0.05,
     return hits[HIT_COLUMNS]
 
 
-def refine_sites(patterns, attr, X, n_iter: int = 2, quantile: float = 0.05,
-                 min_similarity: float = 0.3, min_contribution: float = 0.0,
-                 max_overlap: float = 0.5, background=None, batch_size: int = 4096) -> list:
+def refine_sites(patterns, attr, X, n_iter: int = 2, fdr: float | None = 0.1,
+                 quantile: float = 0.05, min_similarity: float = 0.3,
+                 min_contribution: float = 0.0, max_overlap: float = 0.5,
+                 trim_threshold: float | None = 0.1, background=None,
+                 batch_size: int = 4096) -> list:
     """Set each pattern's ``site_pwm`` (and ``n_sites``): the base frequencies of its hits.
 
     Starting from the seqlets' PWM, ``n_iter`` rounds of: call the pattern's hits alone (the
-    thresholds of :func:`call_hits`, the sequence one re-calibrated on the seqlets under the
-    current PWM), then take the PWM of their windows over the pattern's whole width, in its
-    frame. Seqlets are the strongest instances, so their PWM favours the letters the model
-    rewards most; the hits include the weaker instances the model still reads as the pattern, so
-    their PWM moves towards that of all instances. Changes the patterns in place and returns them.
+    thresholds of :func:`call_hits`, the sequence one calibrated again under the current PWM),
+    then take the PWM of their windows over the pattern's whole width, in its frame. Seqlets are
+    the strongest instances, so their PWM favours the letters the model rewards most; the hits
+    include the weaker instances the model still reads as the pattern, so their PWM moves
+    towards that of all instances. Changes the patterns in place and returns them.
     """
-    attr, X = _check(attr, X, quantile, min_similarity, max_overlap)
+    attr, X = _check(attr, X, quantile, min_similarity, max_overlap, fdr, trim_threshold)
     if n_iter < 0:
         raise SeqlensError(f"n_iter must be >= 0, got {n_iter}")
     bg = _background(X, background)
     for p in patterns:
         if p.n_seqlets == 0 or n_iter == 0:
             continue
-        scores = _contribution_scores(p, attr, X, batch_size)
+        span = scan_span(p, trim_threshold)
+        scores = _contribution_scores(p, span, attr, X, batch_size)
         for _ in range(n_iter):
-            found, _ = _candidates(p, attr, X, bg, quantile, min_similarity, min_contribution,
-                                   batch_size, scores)
+            found, _ = _candidates(p, span, attr, X, bg, fdr, quantile, min_similarity,
+                                   min_contribution, batch_size, scores)
             found = _non_overlapping(found, max_overlap)
             if found.empty:
                 break
             strand = np.where(found["strand"].to_numpy() == "+", 1, -1)
-            start = found["start"].to_numpy() - np.where(strand > 0, p.trim[0], p.width - p.trim[1])
+            start = found["start"].to_numpy() - np.where(strand > 0, span[0], p.width - span[1])
             x, = aligned_windows([X], found["seq"].to_numpy(), start, strand, p.width)
             p.site_pwm = base_frequencies(x).astype(np.float64)
             p.n_sites = len(found)
