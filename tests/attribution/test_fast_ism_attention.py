@@ -43,6 +43,19 @@ def test_attention_plan_equals_naive(name, L, dtype):
         assert torch.all(fast[X == 1] == 0)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_attention_plan_without_residual(dtype):
+    """Ghotra & Koo's layout (LayerNorm before attention, no skip connection): same values as naive ISM."""
+    X = onehot(3, L=80, seed=7).to(dtype)
+    model = scaled(build_model("cnn_attention", seq_length=80, attention_residual=False, random_state=0),
+                   X, dtype=dtype)
+    with torch.no_grad():
+        assert AttentionPlan.build(model, X[:1]) is not None
+    fast, slow = ism(model, X, device="cpu"), ism(model, X, fast=False, device="cpu")
+    assert float(slow.abs().max()) > 1e-2
+    assert float((fast - slow).abs().max()) <= (1e-5 if dtype == torch.float32 else 1e-10)
+
+
 @pytest.mark.parametrize("limit", [60.0, float("-inf")])
 def test_attention_plan_large_scores(monkeypatch, limit):
     """Large attention scores, with the softmax of the new columns relative to the unmutated row

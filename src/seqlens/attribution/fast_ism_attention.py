@@ -128,7 +128,8 @@ class AttentionPlan:
         def heads(t):
             return t.view(Lp, H, d).transpose(0, 1).contiguous()
 
-        q, k, v = heads(att.query(h0)), heads(att.key(h0)), heads(att.value(h0))
+        a_in = h0 if self.core.attention_residual else self.core.norm(h0)
+        q, k, v = heads(att.query(a_in)), heads(att.key(a_in)), heads(att.value(a_in))
         s = q @ k.transpose(-1, -2) / math.sqrt(d)  # (H, L', L')
         m = s.amax(-1, keepdim=True)
         e = torch.exp(s - m)  # (H, L', keys)
@@ -162,7 +163,8 @@ class AttentionPlan:
         hw = V.transpose(1, 2)
         if core.positional is not None:
             hw = hw + core.position[rows]
-        qw, kw, vw = att.query(hw), att.key(hw), att.value(hw)  # (M, W, H d)
+        a_in = hw if core.attention_residual else core.norm(hw)
+        qw, kw, vw = att.query(a_in), att.key(a_in), att.value(a_in)  # (M, W, H d)
         scale = 1 / math.sqrt(d)
         # query rows outside the window: keys outside it from the tables, W new columns. The
         # per-head products are single matrix products with block-diagonal right factors
@@ -197,10 +199,12 @@ class AttentionPlan:
         ow = (pw.view(H, M * W, Lp) @ v0).view(H, M, W, d)
         ow += (pw.gather(3, cols).view(H * M, W, W) @ dv.view(H * M, W, d)).view(H, M, W, d)
         out = _put_rows(out, start, ow.permute(1, 2, 0, 3).reshape(M, W, H * d))
-        h = att.out(out).add_(h0)  # residual: the window's rows of h0 replaced below
-        flat = (torch.arange(M, device=x.device)[:, None] * Lp + rows).reshape(-1)
-        h.view(M * Lp, D).index_add_(0, flat, (hw - h0[rows]).reshape(-1, D))
-        h = core.norm(h)
+        h = att.out(out)
+        if core.attention_residual:  # h0 added, its window rows replaced by the mutants' hw
+            h.add_(h0)
+            flat = (torch.arange(M, device=x.device)[:, None] * Lp + rows).reshape(-1)
+            h.view(M * Lp, D).index_add_(0, flat, (hw - h0[rows]).reshape(-1, D))
+            h = core.norm(h)
         for block in core.transformer:
             h, _ = block(h)
         if core.lstm is not None:

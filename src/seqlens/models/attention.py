@@ -2,6 +2,9 @@
 
 ``conv1 -> [BN] -> act -> max-pool -> dropout -> [positional encoding] -> multi-head
 self-attention (+ optional transformer blocks) -> [BiLSTM] -> flatten -> dense -> output``.
+The first attention layer is ``LN(h + MHA(h))`` by default; ``attention_residual=False`` gives
+Ghotra & Koo's layout, ``dropout(MHA(LN(h)))`` without a skip connection, so that every
+first-layer feature reaches the dense layers through attention.
 
 Attention is computed explicitly so that the maps can be read back:
 ``model.attention_maps(X)`` returns ``(N, heads, L', L')`` for the first attention layer (or a
@@ -85,6 +88,7 @@ class CNNAttention(ZooModel):
     transformer_blocks : number of extra transformer blocks after the first attention layer.
     lstm : hidden size of an optional BiLSTM after attention (0 = none).
     dense : size of the hidden dense layer.
+    attention_residual : ``True``: ``LN(h + MHA(h))``; ``False``: ``dropout(MHA(LN(h)))`` (no skip).
     """
 
     name = "cnn_attention"
@@ -93,13 +97,14 @@ class CNNAttention(ZooModel):
                  filters: int = 64, kernel_size: int = 19, activation: str = "relu", pool: int = 4,
                  dropout: float = 0.1, heads: int = 8, key_size: int | None = None,
                  positional: str | None = None, transformer_blocks: int = 0, lstm: int = 0,
-                 dense: int = 512, dense_dropout: float = 0.5, batch_norm: bool = True):
+                 dense: int = 512, dense_dropout: float = 0.5, batch_norm: bool = True,
+                 attention_residual: bool = True):
         super().__init__(dict(
             seq_length=seq_length, in_channels=in_channels, n_outputs=n_outputs, filters=filters,
             kernel_size=kernel_size, activation=activation, pool=pool, dropout=dropout,
             heads=heads, key_size=key_size, positional=positional,
             transformer_blocks=transformer_blocks, lstm=lstm, dense=dense,
-            dense_dropout=dense_dropout, batch_norm=batch_norm))
+            dense_dropout=dense_dropout, batch_norm=batch_norm, attention_residual=attention_residual))
         if positional not in (None, "sinusoidal", "learned"):
             raise ValueError(f"positional must be None, 'sinusoidal' or 'learned', got {positional!r}")
         self.conv1 = nn.Conv1d(in_channels, filters, kernel_size, padding="same",
@@ -118,6 +123,8 @@ class CNNAttention(ZooModel):
             self.position = nn.Parameter(torch.zeros(length, filters))
         self.attention = MultiHeadSelfAttention(filters, heads, key_size, dropout)
         self.norm = nn.LayerNorm(filters)
+        self.attention_residual = attention_residual
+        self.dropout2 = nn.Dropout(dropout)
         self.transformer = nn.ModuleList(
             TransformerBlock(filters, heads, key_size, dropout) for _ in range(transformer_blocks))
         self.lstm = nn.LSTM(filters, lstm, batch_first=True, bidirectional=True) if lstm else None
@@ -130,8 +137,12 @@ class CNNAttention(ZooModel):
         h = self.dropout1(self.first_layer_activations(X, pooled=True)).transpose(1, 2)
         if self.positional is not None:
             h = h + self.position
-        a, maps = self.attention(h)
-        h = self.norm(h + a)
+        if self.attention_residual:
+            a, maps = self.attention(h)
+            h = self.norm(h + a)
+        else:
+            a, maps = self.attention(self.norm(h))
+            h = self.dropout2(a)
         all_maps = [maps]
         for block in self.transformer:
             h, maps = block(h)
