@@ -149,7 +149,7 @@ def _child(tool: str, inputs: str, out_h5: str, threads: int, queue) -> None:
     with np.load(inputs) as z:
         X, attr = z["X"], z["attr"]
     if tool == "seqlens":
-        from seqlens.interpret.discovery import find_patterns, seqlets, write_modisco_h5
+        from seqlens.interpret.discovery import discover, write_modisco_h5
 
         torch.nn.functional.conv1d(torch.ones(1, 4, 8), torch.ones(1, 4, 3))  # load kernels
     else:
@@ -159,8 +159,9 @@ def _child(tool: str, inputs: str, out_h5: str, threads: int, queue) -> None:
     _reset_peak()
     t0 = time.perf_counter()
     if tool == "seqlens":
-        table = seqlets(attr, X, random_state=0)
-        patterns = find_patterns(attr, X, table)
+        # discover's defaults: seqlets, patterns and the sites' PWMs (refine_sites); no hits here
+        found = discover(attr, X, hits=False, random_state=0)
+        table, patterns = found.seqlets, found.patterns
         seconds = time.perf_counter() - t0
         peak = _status_mb("VmHWM")
         write_modisco_h5(out_h5, patterns, attr, X)
@@ -183,17 +184,17 @@ def _child(tool: str, inputs: str, out_h5: str, threads: int, queue) -> None:
                "n_seqlets": n_seqlets, "n_pattern_seqlets": in_patterns})
 
 
-def run_tool(tool: str, X, attr, threads: int, work: Path, reuse: bool = False) -> tuple[list, dict]:
-    """Patterns and cost of one tool, run in a fresh (spawned) process; with ``reuse``, those of
-    an earlier run in ``work`` (its ``<tool>.h5`` and ``<tool>_cost.json``) when both exist, so
-    hits can be scored again without running the tools again."""
+def run_tool(tool: str, X, attr, threads: int, work: Path, reuse=()) -> tuple[list, dict]:
+    """Patterns and cost of one tool, run in a fresh (spawned) process; for a tool in ``reuse``,
+    those of an earlier run in ``work`` (its ``<tool>.h5`` and ``<tool>_cost.json``) when both
+    exist, so hits can be scored again without running the tool again."""
     import multiprocessing as mp
 
     from seqlens.interpret.discovery import read_modisco_h5
 
     work.mkdir(parents=True, exist_ok=True)
     inputs, out_h5, cost_json = work / f"{tool}_inputs.npz", work / f"{tool}.h5", work / f"{tool}_cost.json"
-    if reuse and out_h5.exists() and cost_json.exists():
+    if tool in reuse and out_h5.exists() and cost_json.exists():
         cost = {**json.loads(cost_json.read_text()), "reused": True}
     else:
         np.savez(inputs, X=X.astype(np.float32), attr=attr.astype(np.float32))
@@ -214,14 +215,14 @@ def run_tool(tool: str, X, attr, threads: int, work: Path, reuse: bool = False) 
     return (read_modisco_h5(out_h5) if has else []), cost
 
 
-HIT_QUANTILES = (0.02, 0.1, 0.2)
+HIT_FDRS = (0.05, 0.2)
 
 
 def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 3,
-               quantiles=HIT_QUANTILES) -> dict:
+               fdrs=HIT_FDRS) -> dict:
     """Recovery, decoys, spurious patterns and hit precision/recall of one tool's patterns (the
-    same scanner and Tomtom for every tool); precision/recall also at other thresholds of the
-    scanner (``hit_precision_q0.1``, ...; ``quantiles``), to compare tools at equal recall."""
+    same scanner and Tomtom for every tool); precision/recall also at other sequence FDRs of
+    the scanner (``hit_precision_fdr0.05``, ...; ``fdrs``), to compare tools at equal recall."""
     from seqlens.interpret.discovery import call_hits, match_hits, score_discovery, top_matches
     from seqlens.interpret.discovery.hits import HIT_COLUMNS
 
@@ -233,11 +234,11 @@ def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 
     metrics["seconds_hits"] = t_hits
     truth = dict(zip(table.get("pattern", []), table.get("truth_motif_index", [])))
     core = instances["core"].to_numpy()
-    for q in quantiles:
-        h = call_hits(patterns, attr, X, quantile=q) if patterns else hits
+    for f in fdrs:
+        h = call_hits(patterns, attr, X, fdr=f) if patterns else hits
         ok, found, _ = match_hits(h, instances, truth, tolerance)
-        metrics[f"hit_precision_q{q}"] = float(ok.mean()) if len(h) else float("nan")
-        metrics[f"hit_recall_q{q}"] = float(found[core].mean()) if core.any() else float("nan")
+        metrics[f"hit_precision_fdr{f}"] = float(ok.mean()) if len(h) else float("nan")
+        metrics[f"hit_recall_fdr{f}"] = float(found[core].mean()) if core.any() else float("nan")
     return metrics, table, matches
 
 
@@ -286,13 +287,14 @@ def main(argv=None) -> dict:
     p.add_argument("--tasks", type=int, nargs="+", default=None,
                    help="multitask_motifs: only these outputs (default: all 12)")
     p.add_argument("--modisco", action="store_true", help="also run modisco-lite (if installed)")
-    p.add_argument("--sites", action="store_true",
-                   help="also score seqlens' patterns after refine_sites (PWMs of their hits)")
+    p.add_argument("--seqlet-pwm", action="store_true",
+                   help="also score seqlens' patterns with their seqlets' PWM (site_iter 0)")
     p.add_argument("--prep-only", action="store_true", help="train and compute maps only")
     p.add_argument("--scaling", action="store_true",
                    help="also time each tool on 1/4, 1/2 and all test sequences (memory vs seqlets)")
-    p.add_argument("--reuse", action="store_true",
-                   help="reuse each tool's patterns and cost from an earlier run in --cache (score again)")
+    p.add_argument("--reuse", nargs="+", default=(), choices=("seqlens", "modisco"),
+                   help="reuse these tools' patterns and cost from an earlier run in --cache "
+                        "(to score hits again)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", default="/tmp/motif_bench")
     p.add_argument("--out", default="out/bench/motif_discovery")
@@ -318,7 +320,7 @@ def main(argv=None) -> dict:
             print("modisco-lite is not installed; running seqlens only", flush=True)
     if args.dataset == "zbed2":
         return zbed2(args, tools)
-    from seqlens.interpret.discovery import instances_for, refine_sites
+    from seqlens.interpret.discovery import instances_for
     from seqlens.simulate.datasets import jaspar2016
 
     database = list(jaspar2016().values())
@@ -330,7 +332,7 @@ def main(argv=None) -> dict:
             motifs = data.metadata["motifs"]
             tasks = data.metadata.get("tasks", ["task0"])
             multitask = args.dataset == "multitask_motifs"
-            quantiles = () if multitask else HIT_QUANTILES  # 12 maps per model: one scan each
+            fdrs = () if multitask else HIT_FDRS  # 12 maps per model: one scan each
             X = data.test.X
             for t, task_maps in maps.items():
                 for mname in args.maps:
@@ -339,7 +341,7 @@ def main(argv=None) -> dict:
                         patterns, cost = run_tool(tool, X, task_maps[mname], args.threads, work,
                                                   args.reuse)
                         metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
-                                                         motifs, database, quantiles=quantiles)
+                                                         motifs, database, fdrs=fdrs)
                         row = {"dataset": args.dataset, "activation": act, "seed": seed,
                                "task": tasks[t] if multitask else "", "map": mname,
                                "tool": tool, "test_auroc": info.get("test_auroc"), **cost,
@@ -349,13 +351,12 @@ def main(argv=None) -> dict:
                                                    matches, t, motifs))
                         runs.append(row)
                         print(_line(row), flush=True)
-                        if tool == "seqlens" and args.sites:
-                            t0 = time.perf_counter()
-                            refine_sites(patterns, attr=task_maps[mname], X=X)
-                            cost = {**cost, "seconds_sites": time.perf_counter() - t0}
+                        if tool == "seqlens" and args.seqlet_pwm:
+                            for p in patterns:
+                                p.site_pwm, p.n_sites = None, 0
                             metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
-                                                             motifs, database, quantiles=quantiles)
-                            runs.append({**row, **metrics, "tool": "seqlens_sites", **cost})
+                                                             motifs, database, fdrs=fdrs)
+                            runs.append({**row, **metrics, "tool": "seqlens_seqlet_pwm"})
                             if multitask:
                                 runs[-1].update(task_scores(patterns, X, task_maps[mname], instances,
                                                             matches, t, motifs))
@@ -396,8 +397,9 @@ def _line(row: dict) -> str:
 
 
 COLUMNS = ("core_recovered", "core_in_top3", "decoys_in_major", "spurious_patterns",
-           "n_patterns", "hit_precision", "hit_recall", *(f"hit_{m}_q{q}" for q in HIT_QUANTILES
-                                                          for m in ("precision", "recall")),
+           "n_patterns", "hit_precision", "hit_recall", "hit_precision_positive",
+           "hit_precision_negative", "false_hits_on_other_instances",
+           *(f"hit_{m}_fdr{f}" for f in HIT_FDRS for m in ("precision", "recall")),
            "seconds", "peak_above_input_mb", "peak_mb")
 
 

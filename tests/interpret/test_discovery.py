@@ -224,7 +224,8 @@ def test_discover_runs_every_step():
     res = discover(attr, X, window=10, flank=3, min_seqlets=10, database=jaspar2016().values())
     assert len(res.patterns) == 1 and 38 <= len(res.hits) <= 40
     assert set(res.matches["pattern"]) == {"pos_0"} and res.matches["rank"].tolist() == [0, 1, 2]
-    assert set(res.seconds) == {"seqlets", "patterns", "hits", "tomtom"}
+    assert set(res.seconds) == {"seqlets", "patterns", "sites", "hits", "tomtom"}
+    assert res.patterns[0].n_sites >= 38  # the default site_iter=2 sets the sites' PWM
 
 
 # ----------------------------------------------------------------------------------- truth
@@ -249,12 +250,45 @@ def test_match_hits_frames_tolerance_and_palindromes():
     assert len(frames["q"]) == 2 and ok.all()
 
 
+def test_score_discovery_splits_hit_precision_by_sign_and_locates_wrong_hits():
+    from seqlens.interpret.discovery import build_pattern, score_discovery
+
+    attr, X, starts, strands = planted(20, L=60, seed=5)
+    pos = build_pattern(attr, X, np.arange(20), starts, strands, len(MOTIF), "pos_0", 1)
+    neg = build_pattern(attr, X, np.arange(20), starts, strands, len(MOTIF), "neg_0", -1)
+    inst = pd.DataFrame({"seq": np.r_[np.arange(20), 0], "motif": ["m"] * 20 + ["d"],
+                         "motif_id": "", "motif_index": [0] * 20 + [1],
+                         "start": np.r_[starts, (starts[0] + 30) % 50],
+                         "end": np.r_[starts, (starts[0] + 30) % 50] + len(MOTIF),
+                         "strand": np.where(np.r_[strands, 1] > 0, "+", "-"),
+                         "core": [True] * 20 + [False]})
+    fwd = lambda i: "+" if strands[i] > 0 else "-"  # noqa: E731 - the pattern is in MOTIF's frame
+    d0 = int(inst["start"].iloc[-1])
+    hits = pd.DataFrame({"seq": [1, 2, 0, 3, 4], "pattern": ["pos_0"] * 3 + ["neg_0"] * 2,
+                         "start": [starts[1], starts[2], d0, starts[3], 59 - len(MOTIF)],
+                         "strand": [fwd(1), fwd(2), "+", fwd(3), "+"]})
+    hits["end"] = hits["start"] + len(MOTIF)
+    metrics, table = score_discovery([pos, neg], hits, inst, [{"name": "m", "id": ""},
+                                                              {"name": "d", "id": ""}])
+    assert table["truth_motif"].tolist() == ["m", "m"]
+    # pos_0: 2 of 3 right (the third lies on the decoy d); neg_0: 1 of 2 (the other on background)
+    assert metrics["hit_precision"] == pytest.approx(3 / 5)
+    assert metrics["hit_precision_positive"] == pytest.approx(2 / 3)
+    assert metrics["hit_precision_negative"] == pytest.approx(1 / 2)
+    assert metrics["false_hits_on_other_instances"] == pytest.approx(1 / 2)
+    assert metrics["hit_recall"] == pytest.approx(3 / 20)
+
+
 # ------------------------------------------------------------------------------- HDF5 layout
 def test_modisco_h5_round_trip(tmp_path):
     import h5py
 
+    from seqlens.interpret.discovery import refine_sites
+
     attr, X, _, _ = planted(30, seed=10)
     patterns = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)
+    assert read_modisco_h5(write_modisco_h5(tmp_path / "s.h5", patterns, attr, X))[0].site_pwm is None
+    refine_sites(patterns, attr, X)
     path = write_modisco_h5(tmp_path / "m.h5", patterns, attr, X)
     with h5py.File(path, "r") as fh:
         assert fh.attrs["window_size"] == 80 and list(fh["pos_patterns"]) == ["pattern_0"]
@@ -268,6 +302,8 @@ def test_modisco_h5_round_trip(tmp_path):
     assert [p.name for p in back] == ["pos_0"]
     np.testing.assert_allclose(back[0].cwm, patterns[0].cwm)
     np.testing.assert_allclose(back[0].pwm, patterns[0].pwm)
+    np.testing.assert_allclose(back[0].site_pwm, patterns[0].site_pwm)  # the sites' PWM kept
+    assert back[0].n_sites == patterns[0].n_sites >= 30
     assert back[0].trim == patterns[0].trim
     cols = ["seq", "start", "end", "strand"]
     pd.testing.assert_frame_equal(back[0].seqlets[cols], patterns[0].seqlets[cols])

@@ -67,9 +67,9 @@ def register(sub) -> None:
     p.add_argument("--per-sign", action="store_true",
                    help="test each sign of the seqlet windows against its own null tail (default: "
                         "|window| against the null of |window|, one threshold for both signs)")
-    p.add_argument("--site-iter", type=nonnegative_int, default=0,
+    p.add_argument("--site-iter", type=nonnegative_int, default=2,
                    help="rounds re-estimating each pattern's PWM from its hits before matching and "
-                        "hit calling (default 0: the seqlets' PWM)")
+                        "hit calling (default 2; 0: the seqlets' PWM)")
     p.add_argument("--max-seqlets", type=positive_int, default=20000,
                    help="strongest seqlets kept per sign (default 20000)")
     p.add_argument("--min-similarity", type=unit_interval, default=0.7,

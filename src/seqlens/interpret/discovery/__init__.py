@@ -63,7 +63,7 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
              min_seqlets: int = 20, max_patterns: int = 50, features: str = "contributions",
              hits: bool = True, hit_fdr: float | None = 0.1, hit_quantile: float = 0.05,
              hit_min_similarity: float = 0.3,
-             magnitude: bool = True, site_iter: int = 0, database=None, names=None,
+             magnitude: bool = True, site_iter: int = 2, database=None, names=None,
              random_state=None, n_jobs: int = 1) -> Discovery:
     """Seqlets, patterns, hits and (with a ``database`` of Motif) Tomtom matches of attribution
     maps ``attr`` ``(N, A, L)`` (hypothetical contributions) of sequences ``X``.
@@ -71,9 +71,9 @@ def discover(attr, X, window: int = 15, flank: int = 5, fdr: float = 0.05, null=
     The keywords are those of :func:`seqlets`, :func:`find_patterns` and :func:`call_hits`
     (``hit_fdr``, ``hit_quantile`` and ``hit_min_similarity`` are its ``fdr``, ``quantile`` and
     ``min_similarity``);
-    ``magnitude`` is that of :func:`seqlets`; ``site_iter`` > 0 runs :func:`refine_sites` that
-    many rounds before the hits and Tomtom (off by default: on regulatory_code it moved CEBPB's
-    top match to the true matrix in some runs but cost hit precision, see
+    ``magnitude`` is that of :func:`seqlets`; ``site_iter`` > 0 (default 2) runs
+    :func:`refine_sites` that many rounds before the hits and Tomtom, so both use the PWM of the
+    pattern's instances rather than of its seqlets (0: the seqlets' PWM; see
     docs/guide/motif-discovery.md); ``n_jobs`` is Tomtom's thread count. Without patterns there
     are no hits (an empty table) and no Tomtom matches (None).
     """

@@ -57,6 +57,9 @@ def _write_pattern(grp, p: Pattern, attr, X) -> None:
     sg.create_dataset("sequence", data=x.transpose(0, 2, 1), compression="gzip")
     sg.create_dataset("contrib_scores", data=(hyp * x).transpose(0, 2, 1), compression="gzip")
     sg.create_dataset("hypothetical_contribs", data=hyp.transpose(0, 2, 1), compression="gzip")
+    if p.site_pwm is not None:  # ours only (refine_sites); modisco-lite's readers skip it
+        grp.create_dataset("site_sequence", data=p.site_pwm.T)
+        grp["site_sequence"].attrs["n_sites"] = int(p.n_sites)
 
 
 def read_modisco_h5(path: str | Path, trim_threshold: float = 0.3, trim_pad: int = 0
@@ -103,5 +106,12 @@ def _read_pattern(path, g, where, sign, i, trim_threshold, trim_pad) -> Pattern:
         raise FormatError(f"{path}: {where}: sequence, contrib_scores and hypothetical_contribs "
                           f"differ in shape ({pwm.shape}, {cwm.shape}, {hcwm.shape})")
     prefix = "pos" if sign > 0 else "neg"
-    return Pattern(f"{prefix}_{i}", sign, cwm, hcwm, pwm, seqlets,
-                   trim_span(cwm, trim_threshold, trim_pad), {"source": where})
+    out = Pattern(f"{prefix}_{i}", sign, cwm, hcwm, pwm, seqlets,
+                  trim_span(cwm, trim_threshold, trim_pad), {"source": where})
+    if "site_sequence" in g:
+        out.site_pwm = np.asarray(g["site_sequence"][()], np.float64).T
+        out.n_sites = int(g["site_sequence"].attrs.get("n_sites", 0))
+        if out.site_pwm.shape != pwm.shape:
+            raise FormatError(f"{path}: {where}: site_sequence has shape {out.site_pwm.shape}, "
+                              f"sequence {pwm.shape}")
+    return out

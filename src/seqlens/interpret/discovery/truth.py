@@ -197,7 +197,10 @@ def score_discovery(patterns, hits: pd.DataFrame, instances: pd.DataFrame, motif
     one, top match) is a decoy (decoys as *negative* patterns are the model reading the negative
     class correctly: ``negative_decoy_patterns``); ``spurious_patterns`` the patterns with
     neither a truth motif nor a top match among the dataset's motifs; ``hit_precision``,
-    ``hit_recall`` (of core instances) and ``hit_recall_<motif>``.
+    ``hit_recall`` (of core instances) and ``hit_recall_<motif>``; ``hit_precision_positive`` /
+    ``_negative`` (hits of positive / negative patterns) and ``false_hits_on_other_instances``
+    (share of the wrong hits lying, at least half of them, on an embedded instance of another
+    motif than their pattern's, e.g. a decoy of the same family; the rest lie on background).
     """
     from seqlens.motifs.jaspar import same_base_id
 
@@ -262,6 +265,14 @@ def score_discovery(patterns, hits: pd.DataFrame, instances: pd.DataFrame, motif
     metrics["hit_precision"] = float(hit_ok.mean()) if len(hits) else np.nan
     metrics["hit_recall"] = float(found[core].mean()) if core.any() else np.nan
     metrics["hit_recall_all_motifs"] = float(found.mean()) if len(found) else np.nan
+    sign = hits["pattern"].map({p.name: p.sign for p in patterns}).to_numpy()
+    for key, m in (("positive", sign > 0), ("negative", sign < 0)):
+        metrics[f"hit_precision_{key}"] = float(hit_ok[m].mean()) if m.any() else np.nan
+    wrong = hits.iloc[np.flatnonzero(~hit_ok)]
+    pairs = _overlaps(wrong, instances)
+    pairs = pairs[2 * pairs["overlap"] >= (wrong["end"] - wrong["start"]).to_numpy()[pairs["i"]]]
+    metrics["false_hits_on_other_instances"] = (pairs["i"].nunique() / len(wrong) if len(wrong)
+                                                else np.nan)
     for k in core_idx:
         m = (instances["motif_index"] == k).to_numpy()
         metrics[f"hit_recall_{_key(names[k])}"] = float(found[m].mean())
