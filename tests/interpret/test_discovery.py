@@ -384,6 +384,7 @@ def test_score_tail_is_the_exact_null_of_the_rounded_log_odds():
         want = sum(v for k, v in prob.items() if k >= s)
         assert tail(s * 0.1) == pytest.approx(want)
     assert tail(max(score) * 0.1 + 0.1) == 0.0 and tail(min(score) * 0.1 - 1) == 1.0
+    assert tail(np.inf) == 0.0 and tail(-np.inf) == 1.0  # no threshold reachable / every window
 
 
 def test_hit_threshold_from_the_background_null_rejects_near_matches_the_seqlets_admit():

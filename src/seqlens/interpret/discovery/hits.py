@@ -92,7 +92,8 @@ def score_tail(pwm: np.ndarray, background, bin_size: float = 0.1):
 
     def p(s):
         # a window's score rounds to its bin; nudge up so an exact bin edge counts as reached
-        k = np.floor(np.asarray(s, np.float64) / bin_size + 1e-6).astype(np.int64) - offset
+        s = np.clip(np.asarray(s, np.float64), (offset - 1) * bin_size, (offset + len(tail)) * bin_size)
+        k = np.floor(s / bin_size + 1e-6).astype(np.int64) - offset
         return np.where(k < 0, 1.0, np.where(k >= len(tail), 0.0, tail[np.clip(k, 0, len(tail) - 1)]))
 
     return p
