@@ -450,11 +450,11 @@ def test_pickle_payload_never_runs(data, tmp_path, capsys, rehash):
 def test_memory_estimate_by_hand():
     """N=4 rows, L=3 columns, Q=2 states, one thread, m=5: 13 float32 vectors of 3 x 2 + 3 x 4
     = 18 parameters, one task of S=1 site (L // 2) with tables 2 (3 x 3 + 512) x 1 x 2 x 4
-    bytes, and 4 x 3 x 20 bytes of rows."""
+    bytes, and 4 x 3 x 48 bytes of rows."""
     from seqlens.msa import Potts
 
     assert Potts.memory_estimate(4, 3, 2, backend="numba", n_threads=1) == (
-        13 * 18 * 4 + 2 * (3 * 3 + 512) * 1 * 2 * 4 + 4 * 3 * 20) == 9512
+        13 * 18 * 4 + 2 * (3 * 3 + 512) * 1 * 2 * 4 + 4 * 3 * 48) == 9848
 
 
 def test_fit_states_the_estimate_and_refuses_beyond_the_available_memory(data, tmp_path, capsys,

@@ -65,7 +65,8 @@ def add_potts_options(p) -> None:
                         "q (states) and L (columns) with + - * / ( ), e.g. 0.2*(L-1) (default: "
                         "the preset's)")
     p.add_argument("--max-memory-gb", type=positive_float, default=None,
-                   help="refuse a Potts fit that needs more (default: 80%% of the memory)")
+                   help="refuse a Potts fit that needs more (default: the memory available "
+                        "now; the estimate is printed before the fit)")
 
 
 # ---------------------------------------------------------------------------- input checks

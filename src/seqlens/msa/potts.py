@@ -39,6 +39,7 @@ from seqlens.msa._threads import device_type, thread_limit
 from seqlens.msa.alignment import Alignment
 from seqlens.msa.models import MSAModel, ThreadLimitedFit
 
+ROW_BYTES = 48.0  # bytes per alignment entry in the numba fit's estimate (see memory_estimate)
 # typical alignment sizes at which a lambda_J formula is checked before the alignment is read
 LAMBDA_EXAMPLE = {"q": 21.0, "L": 1013.0}
 
@@ -145,7 +146,8 @@ class Potts(ThreadLimitedFit, PottsLayout):
     batch_size : sequences per bag batch (memory); Adam minibatch size.
     lr : Adam learning rate.
     max_memory_gb : refuse to fit (with an estimate) when the parameters and working arrays would
-        exceed this; None: 80% of the machine's memory (or the GPU's).
+        exceed this; None: the memory available now (or 80% of the GPU's), see
+        :meth:`memory_limit`.
     device, random_state, verbose : as everywhere in seqlens.
 
     Attributes (after fit)
@@ -199,9 +201,14 @@ class Potts(ThreadLimitedFit, PottsLayout):
         direction, trial gradient, scratch, ``m`` pairs s/y) of ``L Q + L (L - 1) / 2 Q^2``
         values; per thread the tables of a group of ``S`` sites
         (:func:`~seqlens.msa.plm_cpu.sites_per_task`): two ``(L, Q + 1, S Q)`` and two
-        ``(BLOCK_ROWS, S Q)``, float32; and the rows and their changes (``<= 20`` bytes per
-        entry of the ``(N, L)`` alignment). E.g. ``N=4, L=3, Q=2``, one thread: ``13 x 18 x 4
-        + 2 (3 x 3 + 512) x 1 x 2 x 4 + 4 x 3 x 20 = 9512``. ``"torch"``: float32 couplings
+        ``(BLOCK_ROWS, S Q)``, float32; and the alignment as read and encoded, the rows in
+        chain order and their changes with the index arrays that build them (``ROW_BYTES`` =
+        48 bytes per entry of the ``(N, L)`` alignment; measured at L = 500, N = 3000, 60% of
+        the entries changing between chained rows: 4 reading, 28 building the objective).
+        E.g. ``N=4, L=3, Q=2``, one thread:
+        ``13 x 18 x 4 + 2 (3 x 3 + 512) x 1 x 2 x 4 + 4 x 3 x 48 = 9848``. The peak of a
+        process that fits is this plus its memory before reading (numpy, numba's compiler and
+        runtime: ~150 MB). ``"torch"``: float32 couplings
         (+ gradient, optimiser state), the symmetric ``(L Q + 1, L Q)`` matrix and its gradient,
         and the logits of one batch (x6 for softmax and gradients).
         """
@@ -212,7 +219,7 @@ class Potts(ThreadLimitedFit, PottsLayout):
             S = sites_per_task(L, Q, 4, n_threads)
             tables = 2 * (L * (Q + 1) + BLOCK_ROWS) * S * Q * 4.0
             return (params * (2 * history_size + 3) + min(n_threads, -(-L // S)) * tables
-                    + N * L * 20.0)
+                    + N * L * ROW_BYTES)
         full = (L * Q + 1) * L * Q * 4.0  # symmetric matrix used by the bag sums (+ its gradient)
         copies = 2 + (2 * history_size + 4 if optimizer == "lbfgs" else 3)
         n = min(N, batch_size or N)
@@ -263,13 +270,15 @@ class Potts(ThreadLimitedFit, PottsLayout):
                                     backend, self._threads(backend))
         limit, what = self.memory_limit(kind)
         if need > limit:
+            torch_path = backend == "torch"
+            batch = f", batch of {min(N, self.batch_size or N)} sequences" if torch_path else ""
             raise FitMemoryError(
                 f"Potts fit needs about {need / 1e9:.3g} GB (L={L} columns x Q={Q} states: "
-                f"{L * L * Q * Q / 1e6:.0f}M couplings, float32, {self.optimizer} state, "
-                f"batch of {min(N, self.batch_size or N)} sequences) but the limit is "
-                f"{limit / 1e9:.3g} GB ({what}); use fewer columns (focus mode, gap "
-                f"filters), a smaller history_size (L-BFGS keeps 2 x history_size copies of the "
-                f"parameters), a smaller batch_size or optimizer='adam'"
+                f"{L * L * Q * Q / 1e6:.0f}M couplings, float32, {self.optimizer} state{batch}) "
+                f"but the limit is {limit / 1e9:.3g} GB ({what}); use fewer columns (focus "
+                f"mode, gap filters), a smaller history_size (L-BFGS keeps 2 x history_size "
+                f"copies of the parameters)"
+                + (", a smaller batch_size or optimizer='adam'" if torch_path else "")
             )
         return need
 
