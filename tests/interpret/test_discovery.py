@@ -362,6 +362,10 @@ def test_refine_sites_moves_the_pwm_from_the_seqlets_to_all_instances():
     np.testing.assert_allclose(p.motif().counts[:, 1], [45, 15, 0, 0])
     hits = call_hits([p], attr, X)
     assert sorted(hits["seq"]) == list(range(60))
+    # with only the first 30 sequences there are 30 sites for 50 seqlets: the seqlets' PWM stays
+    q = build_pattern(attr, X, members, starts[members], strands[members], len(MOTIF), "pos_0", 1)
+    refine_sites([q], attr[:30], X[:30])
+    assert q.site_pwm is None and q.n_sites == 0
 
 
 def test_score_tail_is_the_exact_null_of_the_rounded_log_odds():

@@ -252,7 +252,9 @@ def refine_sites(patterns, attr, X, n_iter: int = 2, fdr: float | None = 0.1,
 
     Starting from the seqlets' PWM, ``n_iter`` rounds of: call the pattern's hits alone (the
     thresholds of :func:`call_hits`, the sequence one calibrated again under the current PWM),
-    then take the PWM of their windows over the pattern's whole width, in its frame. Seqlets are
+    then take the PWM of their windows over the pattern's whole width, in its frame, unless the
+    hits are fewer than the seqlets (e.g. a short motif that the null leaves few hits: their PWM
+    would be noisier than the seqlets'; the current PWM is kept). Seqlets are
     the strongest instances, so their PWM favours the letters the model rewards most; the hits
     include the weaker instances the model still reads as the pattern, so their PWM moves
     towards that of all instances. Changes the patterns in place and returns them.
@@ -270,7 +272,7 @@ def refine_sites(patterns, attr, X, n_iter: int = 2, fdr: float | None = 0.1,
             found, _ = _candidates(p, span, attr, X, bg, fdr, quantile, min_similarity,
                                    min_contribution, batch_size, scores)
             found = _non_overlapping(found, max_overlap)
-            if found.empty:
+            if len(found) < max(p.n_seqlets, 1):  # fewer sites than seqlets: a noisier PWM
                 break
             strand = np.where(found["strand"].to_numpy() == "+", 1, -1)
             start = found["start"].to_numpy() - np.where(strand > 0, span[0], p.width - span[1])
