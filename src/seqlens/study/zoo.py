@@ -67,7 +67,7 @@ ENTRIES: dict[str, ZooEntry] = {e.key: e for e in [
     ZooEntry("regcode_cnn_local_relu", "regulatory_code", 20000, "cnn_local",
              {"activation": "relu"}, _recipe("cnn_local"), "attribution", "Koo & Ploenzke 2021"),
     ZooEntry("interactions_cnn_attention_exponential", "motif_interactions", 60000, "cnn_attention",
-             {"activation": "exponential", "filters": 32, "pool": 4, "heads": 8, "key_size": 32, "dense": 128},
+             {"activation": "exponential", "filters": 32, "pool": 4, "heads": 8, "dense": 128},
              _recipe("cnn_attention"), "glifac", "Ghotra & Koo 2021"),
     *[ZooEntry(f"multitask_cnn_p{p}_relu", "multitask_motifs", 30000, f"cnn_p{p}",
                {"activation": "relu"}, _recipe(f"cnn_p{p}"), "filters", "Koo & Eddy 2019") for p in POOLS],
