@@ -40,11 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# peak RSS of the child's own image (VmHWM, kB), in MB of 10^6 bytes as the estimate
-HWM = (
-    "def hwm():\n"
-    "    with open('/proc/self/status') as f:\n"
-    "        return next(int(x.split()[1]) for x in f if x.startswith('VmHWM')) * 1024 / 1e6\n")
+# peak RSS of the child's own image (VmHWM), in MB of 10^6 bytes as the estimate
+HWM = "from seqlens.msa.potts import peak_memory\ndef hwm():\n    return peak_memory() / 1e6\n"
 
 # the runtime: a fresh process after the imports and one (cached) numba kernel
 RUNTIME = HWM + r"""

@@ -12,16 +12,14 @@ zoo = pytest.importorskip("seqlens.models.zoo")
 torch.set_num_threads(1)
 
 # profile models return two heads; tests/models/test_bpnet.py checks them
-CASES = [(name, None) for name in zoo.list_models() if zoo.model_config(name)["name"] != "bpnet"] + [
-    (name, "exponential") for name in ("cnn_local", "cnn_dist", "cnn_attention", "residualbind", "deepstarr")
-] + [("cnn_attention", "exponential, no attention residual")]
+CASES = [(name, {}) for name in zoo.list_models() if zoo.model_config(name)["name"] != "bpnet"] + [
+    (name, {"activation": "exponential"})
+    for name in ("cnn_local", "cnn_dist", "cnn_attention", "residualbind", "deepstarr")
+] + [("cnn_attention", {"activation": "exponential", "attention_residual": False})]
 
 
-@pytest.mark.parametrize("name,activation", CASES)
-def test_deepshap_delta_on_zoo_model(name, activation):
-    kw = {} if activation is None else {"activation": activation.split(",")[0]}
-    if activation and "no attention residual" in activation:
-        kw["attention_residual"] = False
+@pytest.mark.parametrize("name,kw", CASES)
+def test_deepshap_delta_on_zoo_model(name, kw):
     try:  # shorter sequences keep the test fast; fall back to the preset's own length
         model = zoo.build_model(name, random_state=0, seq_length=120, **kw).eval()
         model(torch.zeros(1, model.config.get("in_channels", 4), 120))

@@ -128,7 +128,7 @@ class AttentionPlan:
         def heads(t):
             return t.view(Lp, H, d).transpose(0, 1).contiguous()
 
-        a_in = h0 if self.core.attention_residual else self.core.norm(h0)
+        a_in = self.core.attention_input(h0)
         q, k, v = heads(att.query(a_in)), heads(att.key(a_in)), heads(att.value(a_in))
         s = q @ k.transpose(-1, -2) / math.sqrt(d)  # (H, L', L')
         m = s.amax(-1, keepdim=True)
@@ -163,7 +163,7 @@ class AttentionPlan:
         hw = V.transpose(1, 2)
         if core.positional is not None:
             hw = hw + core.position[rows]
-        a_in = hw if core.attention_residual else core.norm(hw)
+        a_in = core.attention_input(hw)
         qw, kw, vw = att.query(a_in), att.key(a_in), att.value(a_in)  # (M, W, H d)
         scale = 1 / math.sqrt(d)
         # query rows outside the window: keys outside it from the tables, W new columns. The

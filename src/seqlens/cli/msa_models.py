@@ -89,10 +89,10 @@ def focus_value(text: str | None, default_first: bool):
     return True if text.lower() == "first" else text
 
 
-def check_potts_memory(model, path: Path, fmt: str | None, focus, q: int) -> str | None:
+def check_potts_memory(model, path: Path, fmt: str | None, focus, q: int) -> tuple[float, str] | None:
     """Refuse a Potts fit that cannot fit in memory from the file's dimensions (one streaming
-    pass), before the alignment is read and encoded. Returns a line stating the estimate and
-    the memory available (None for a file without records)."""
+    pass), before the alignment is read and encoded. Returns the estimate (bytes) and a line
+    stating it and the memory available (None for a file without records)."""
     from seqlens.msa.alignment import alignment_dimensions
 
     n, length = alignment_dimensions(path, fmt, focus)
@@ -103,8 +103,8 @@ def check_potts_memory(model, path: Path, fmt: str | None, focus, q: int) -> str
     except MemoryError as exc:
         raise type(exc)(f"{path}: {n} sequences x {length} columns: {exc}") from None
     limit, what = model.memory_limit()
-    return (f"memory estimate {need / 1e6:.0f} MB for the fit of L={length} columns, {n} "
-            f"sequences (above the ~150 MB of numpy and numba); {what} {limit / 1e9:.3g} GB")
+    return need, (f"memory estimate {need / 1e6:.0f} MB for the fit of L={length} columns, {n} "
+                  f"sequences (above the ~150 MB of numpy and numba); {what} {limit / 1e9:.3g} GB")
 
 
 def read_checked_alignment(path: Path, focus, what: str, fmt: str | None = None,
@@ -319,7 +319,7 @@ def run_fit(args) -> int:
     say = _status("seqlens msa fit", args.quiet)
     estimate = check_potts_memory(model, path, None, focus, q=21) if args.model == "potts" else None
     if estimate:
-        say(estimate)
+        say(estimate[1])
     say(f"reading {path}")
     msa = read_checked_alignment(path, focus, f"a {args.model} fit")
     say(f"{msa.n_sequences} sequences x {msa.length} columns; sequence weights at identity "
@@ -335,7 +335,7 @@ def run_fit(args) -> int:
     if estimate:
         from seqlens.msa.potts import peak_memory
 
-        metrics["memory_estimate_mb"] = round(model.check_memory(msa.n_records, msa.length) / 1e6, 1)
+        metrics["memory_estimate_mb"] = round(estimate[0] / 1e6, 1)  # as stated before the fit
         metrics["peak_memory_mb"] = round(peak_memory() / 1e6, 1)  # of the process, fit included
     if hasattr(model, "n_parameters_"):
         metrics["n_parameters"] = int(model.n_parameters_)

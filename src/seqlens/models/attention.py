@@ -137,17 +137,18 @@ class CNNAttention(ZooModel):
         h = self.dropout1(self.first_layer_activations(X, pooled=True)).transpose(1, 2)
         if self.positional is not None:
             h = h + self.position
-        if self.attention_residual:
-            a, maps = self.attention(h)
-            h = self.norm(h + a)
-        else:
-            a, maps = self.attention(self.norm(h))
-            h = self.dropout2(a)
+        a, maps = self.attention(self.attention_input(h))
+        h = self.norm(h + a) if self.attention_residual else self.dropout2(a)
         all_maps = [maps]
         for block in self.transformer:
             h, maps = block(h)
             all_maps.append(maps)
         return h, all_maps
+
+    def attention_input(self, h: torch.Tensor) -> torch.Tensor:
+        """What the first attention layer reads from its input rows ``h`` ``(..., L', filters)``:
+        ``h`` itself, or ``LN(h)`` without the residual."""
+        return h if self.attention_residual else self.norm(h)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``(N, A, L)`` -> ``(N, n_outputs)``."""

@@ -151,7 +151,6 @@ MAX_SITES = 16  # default largest group of sites per task
 TABLE_BYTES = 2 ** 21
 
 
-
 def sites_per_task(L: int, Q: int, itemsize: int, n_threads: int) -> int:
     """Sites per task of :func:`_site_groups`: a coupling table ``(L, Q + 1, S Q)`` of about
     :data:`TABLE_BYTES`, at most :data:`MAX_SITES`, at least two tasks per thread, at least 1."""
