@@ -165,6 +165,14 @@ def test_maxpool_return_indices_passes_indices():
     assert float(d.abs().max()) < 1e-5
 
 
+def _unshared(monkeypatch):
+    """DeepSHAP without the input pass's per-sequence forward values (every row computed)."""
+    import seqlens.attribution.deeplift as D
+
+    monkeypatch.setattr(D, "_SHARED", {})
+    monkeypatch.setattr(D.DeepLiftMode, "_share", lambda self, full, rows: full)
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 def test_shared_input_pass_equals_full(monkeypatch):
     """The input pass computes convolutions, linear layers and batch norms once per sequence
@@ -196,12 +204,12 @@ def test_shared_input_pass_equals_full(monkeypatch):
     R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 5, random_state=0))
     used = []
     forward = D._Shared.forward
-    monkeypatch.setattr(D._Shared, "forward", staticmethod(lambda ctx, x, G, name, p: (
-        used.append(name), forward(ctx, x, G, name, p))[1]))
+    monkeypatch.setattr(D._Shared, "forward", staticmethod(lambda ctx, x, yc, G, name, p: (
+        used.append(name), forward(ctx, x, yc, G, name, p))[1]))
     shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
     assert sorted(set(used)) == ["batch_norm", "conv1d", "conv2d", "linear"]
     assert used.count("conv1d") == used.count("linear")  # c1 only, once per pass (c2 not shared)
-    monkeypatch.setattr(D, "_SHARED", {})
+    _unshared(monkeypatch)
     full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
     assert torch.allclose(shared, full, atol=1e-6)
     assert float(d1.abs().max()) < 1e-5 and float(d2.abs().max()) < 1e-5

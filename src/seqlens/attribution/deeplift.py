@@ -79,6 +79,25 @@ _SHARED = {
 }
 
 
+# pass-through operations whose result keeps each row of dim 0 (the input pass follows its
+# per-sequence rows through them): same element order, axes other than 0, pointwise with
+# broadcasting, reductions over other axes
+_SAME_ORDER = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "contiguous", "clone",
+               "float", "double", "to", "type", "view_as", "reshape_as", "detach"}
+_DROPOUT = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d"}
+_POINTWISE = {"add", "__add__", "__radd__", "sub", "subtract", "__sub__", "__rsub__", "rsub", "neg",
+              "negative", "__neg__", "mul", "multiply", "__mul__", "__rmul__", "div", "divide", "true_divide",
+              "__truediv__", "__div__", "where", "masked_fill"}
+_REDUCE = {"mean", "sum", "amax", "amin", "var", "std", "logsumexp"}
+_INPLACE = {"__iadd__", "__isub__", "__imul__", "__itruediv__", "__idiv__", "__ipow__", "__imatmul__",
+            "__iand__", "__ior__", "__ixor__", "__ifloordiv__", "__imod__", "__ilshift__", "__irshift__",
+            "__setitem__"}
+
+
+def _dim(d, ndim: int) -> int:
+    return d + ndim if d < 0 else d
+
+
 def _is_t(a) -> bool:
     return isinstance(a, torch.Tensor)
 
@@ -102,11 +121,12 @@ def _ratio(dy, dx, x, derivative):
 class _Rescale(torch.autograd.Function):
     """Elementwise ``y = fn(x)`` with gradient ``(fn(x) - fn(r)) / (x - r)`` (the derivative where
     ``x ~ r``). ``relu``: ``x`` and ``r`` on one side give exactly 1 or 0 and on opposite sides a
-    value in [0, 1], so only ``x == r`` needs the derivative."""
+    value in [0, 1], so only ``x == r`` needs the derivative. ``yc``: ``fn`` of the input's
+    per-sequence rows, when ``x`` repeats each ``G`` times (the input pass)."""
 
     @staticmethod
-    def forward(ctx, x, r, yr, fn, relu=False):
-        y = fn(x)
+    def forward(ctx, x, r, yr, fn, relu=False, yc=None, G=1):
+        y = fn(x) if yc is None else yc.repeat_interleave(G, 0)
         dx = x - r
         if relu:
             m = (y - yr).div_(dx)
@@ -125,29 +145,30 @@ class _Rescale(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (m,) = ctx.saved_tensors
-        return g * m, None, None, None, None
+        return g * m, None, None, None, None, None, None
 
 
 class _Bilinear(torch.autograd.Function):
-    """``y = op(a, b)`` for a bilinear ``op``; gradients taken at the mean operands."""
+    """``y = op(a, b)`` for a bilinear ``op``; gradients taken at the mean operands. ``yc``:
+    ``y``'s per-sequence rows, when they are known (the input pass)."""
 
     @staticmethod
-    def forward(ctx, a, b, ar, br, op):
+    def forward(ctx, a, b, ar, br, op, yc=None, G=1):
         ctx.op = op
-        ctx.save_for_backward((a + ar) / 2, (b + br) / 2)
-        return op(a, b)
+        ctx.save_for_backward(torch.add(a, ar).mul_(0.5), torch.add(b, br).mul_(0.5))
+        return op(a, b) if yc is None else yc.repeat_interleave(G, 0)
 
     @staticmethod
     def backward(ctx, g):
         am, bm = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[:2]
+        rest = (None,) * 5
         if ctx.op is torch.mul:
             return ((g * bm).sum_to_size(am.shape) if need_a else None,
-                    (g * am).sum_to_size(bm.shape) if need_b else None, None, None, None)
-        if ctx.op is torch.matmul and am.dim() >= 2 and bm.dim() >= 2:
+                    (g * am).sum_to_size(bm.shape) if need_b else None, *rest)
+        if ctx.op in (torch.matmul, torch.bmm, torch.mm) and am.dim() >= 2 and bm.dim() >= 2:
             return ((g @ bm.transpose(-1, -2)).sum_to_size(am.shape) if need_a else None,
-                    (am.transpose(-1, -2) @ g).sum_to_size(bm.shape) if need_b else None,
-                    None, None, None)
+                    (am.transpose(-1, -2) @ g).sum_to_size(bm.shape) if need_b else None, *rest)
         with torch.enable_grad():
             aa = am.detach().requires_grad_(ctx.needs_input_grad[0])
             bb = bm.detach().requires_grad_(ctx.needs_input_grad[1])
@@ -155,7 +176,7 @@ class _Bilinear(torch.autograd.Function):
             grads = list(torch.autograd.grad(ctx.op(aa, bb), wrt, g)) if wrt else []
         ga = grads.pop(0) if ctx.needs_input_grad[0] else None
         gb = grads.pop(0) if ctx.needs_input_grad[1] else None
-        return ga, gb, None, None, None
+        return ga, gb, *rest
 
 
 class _Select(torch.autograd.Function):
@@ -200,11 +221,12 @@ class _Select(torch.autograd.Function):
 class _MaxPool(torch.autograd.Function):
     """Max pooling with :class:`_Select`'s routed rule, from the arg-max indices of the input
     (``ia``) and of the reference (``ib``): ``r_a`` and ``x_b`` are gathers, the backward two
-    scatter-adds (for overlapping windows too)."""
+    scatter-adds (for overlapping windows too). ``pooled``: the pooling of the input's
+    per-sequence rows, when ``x`` repeats each ``G`` times (the input pass)."""
 
     @staticmethod
-    def forward(ctx, x, r, ib, with_indices):
-        y, ia = with_indices(x)
+    def forward(ctx, x, r, ib, with_indices, pooled=None, G=1):
+        y, ia = with_indices(x) if pooled is None else (t.repeat_interleave(G, 0) for t in pooled)
         xf, rf = x.flatten(2), r.flatten(2)
         iaf, ibf = ia.flatten(2), ib.flatten(2)
         gap_x = (y.flatten(2) - xf.gather(2, ibf)).clamp_(min=0)  # x_a - x_b
@@ -221,7 +243,7 @@ class _MaxPool(torch.autograd.Function):
         gf = g.flatten(2)
         gx = gf.new_zeros((*ctx.shape[:2], iaf.new_empty(ctx.shape[2:]).numel()))
         gx.scatter_add_(2, iaf, gf * lam).scatter_add_(2, ibf, gf - gf * lam)
-        return gx.view(ctx.shape), None, None, None
+        return gx.view(ctx.shape), None, None, None, None, None
 
 
 # max-pool functions -> the same pooling returning (values, flat arg-max indices)
@@ -234,39 +256,62 @@ _WITH_INDICES = {
 }
 
 
+def _softmax_lse(x, dim):
+    """``(softmax(x), logsumexp(x))`` along ``dim`` (the latter with ``dim`` kept)."""
+    m = x.amax(dim, keepdim=True)
+    e = torch.sub(x, m).exp_()
+    s = e.sum(dim, keepdim=True)
+    return e.div_(s), s.log_().add_(m)
+
+
 class _Softmax(torch.autograd.Function):
-    """Softmax / log-softmax along ``dim`` with the exact decomposed DeepLIFT rule.
+    """Softmax along ``dim`` with the exact decomposed DeepLIFT rule.
 
     Softmax is ``y = e q`` with ``e = exp(x - c)`` (rescale rule: multiplier ``m_e``), ``q = 1 / s``,
     ``s = sum(e)`` (``dq = -q_x q_r ds`` exactly) and the Shapley product rule (``dy = e_bar dq +
     q_bar de``, bars: means of input and reference), so the multipliers of ``x`` are
-    ``m_e (g q_bar - q_x q_r sum(g e_bar))``; ``c`` is the larger row maximum of the two. The
-    per-element factors are computed in the forward pass."""
+    ``m_e (g q_bar - q_x q_r sum(g e_bar))`` for any common ``c``. With ``c`` the input's
+    log-normaliser ``lse_x``: ``e_x = y_x``, ``q_x = 1``, ``e_r = y_r / rho``, ``q_r = rho``,
+    ``rho = exp(lse_x - lse_r)``, so they are ``a (g - sum(g b))`` with, per element,
+    ``a = (1 + rho) / 2 max(y_x, y_r / rho) (1 - exp(-|x - r|)) / |x - r|`` (``m_e`` without
+    cancellation) and ``b = w y_x + (1 - w) y_r``, ``w = rho / (1 + rho) = sigmoid(lse_x - lse_r)``.
+    ``fx``: the input's softmax and log-normaliser (per sequence when ``G > 1``)."""
 
     @staticmethod
-    def forward(ctx, x, r, dim, log):
-        ctx.dim, ctx.log = dim, log
-        if log:
-            ctx.save_for_backward(x, r)
-            return torch.log_softmax(x, dim)
-        y = torch.softmax(x, dim)
-        c = torch.maximum(x.amax(dim, keepdim=True), r.amax(dim, keepdim=True))
-        ex, er = (x - c).exp_(), (r - c).exp_()
-        qx, qr = 1 / ex.sum(dim, keepdim=True), 1 / er.sum(dim, keepdim=True)
-        # (e_x - e_r) / (x - r) = max(e_x, e_r) (1 - exp(-|x - r|)) / |x - r|: no cancellation, no
-        # overflow; 0 / 0 where x == r is the derivative (factor 1)
-        ad = (x - r).abs_()
-        m_e = torch.expm1(-ad).neg_().div_(ad).nan_to_num_(nan=1.0).mul_(torch.maximum(ex, er))
-        ctx.save_for_backward(m_e, ex.add_(er).mul_(0.5), (qx + qr) / 2, -qx * qr)
-        return y
+    def forward(ctx, x, r, yr, lse_r, fx, dim, G=1):
+        ctx.dim = dim
+        yx, lse_x = fx
+        if G > 1:
+            yx, lse_x = yx.repeat_interleave(G, 0), lse_x.repeat_interleave(G, 0)
+        delta = lse_x - lse_r
+        w = torch.sigmoid(delta)
+        nad = torch.sub(x, r).abs_().neg_()
+        f = torch.expm1(nad).div_(nad).nan_to_num_(nan=1.0)  # 0 / 0 where x == r: the derivative
+        a = torch.mul(yx, torch.sigmoid(delta.neg_()).reciprocal_().mul_(0.5))
+        torch.maximum(a, yr * w.reciprocal().mul_(0.5), out=a)
+        ctx.save_for_backward(a.mul_(f), torch.lerp(yr, yx, w))
+        return yx
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        s = torch.linalg.vecdot(g, b, dim=ctx.dim).unsqueeze(ctx.dim)
+        return torch.sub(g, s).mul_(a), None, None, None, None, None, None
+
+
+class _LogSoftmax(torch.autograd.Function):
+    """Log-softmax along ``dim``: ``(x - c) - log(s)`` with the rescale rule of ``exp`` and of
+    ``log``."""
+
+    @staticmethod
+    def forward(ctx, x, r, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(x, r)
+        return torch.log_softmax(x, dim)
 
     @staticmethod
     def backward(ctx, g):
         dim = ctx.dim
-        if not ctx.log:
-            m_e, e_bar, q_bar, m_q = ctx.saved_tensors
-            g_s = (g * e_bar).sum(dim, keepdim=True).mul_(m_q)
-            return (g * q_bar).add_(g_s).mul_(m_e), None, None, None
         x, r = ctx.saved_tensors
         c = torch.maximum(x.amax(dim, keepdim=True), r.amax(dim, keepdim=True))
         ex, er = torch.exp(x - c), torch.exp(r - c)
@@ -275,10 +320,9 @@ class _Softmax(torch.autograd.Function):
         small_s = _small(ds, sx)
         safe_ds = torch.where(small_s, torch.ones_like(ds), ds)
         m_e = _ratio(ex - er, x - r, x, lambda: ex)
-        # y = (x - c) - log(s)
         m_l = torch.where(small_s, 1 / sx, (torch.log(sx) - torch.log(sr)) / safe_ds)
         g_s = -(g.sum(dim, keepdim=True)) * m_l
-        return g + g_s * m_e, None, None, None
+        return g + g_s * m_e, None, None
 
 
 def _conv_padding(padding, weight, dilation, dims: int):
@@ -295,43 +339,64 @@ def _conv_padding(padding, weight, dilation, dims: int):
     return per_dim(padding)
 
 
+def _layer(name, x, p):
+    """The linear layer ``name`` (``_SHARED``, parameters ``p``) applied to ``x``; a 1-d
+    convolution with few input channels x taps (a first layer on one-hot input) as one matrix
+    product over the unfolded windows, which oneDNN is 2.5-3x slower at."""
+    F = torch.nn.functional
+    if name == "linear":
+        return F.linear(x, p["weight"], p["bias"])
+    if name == "batch_norm":
+        return F.batch_norm(x, p["running_mean"], p["running_var"], p["weight"], p["bias"], False, 0.0,
+                            p["eps"])
+    w = p["weight"]
+    if name == "conv1d" and p["groups"] == 1 and x.dim() == 3 and w.shape[1] * w.shape[2] <= _COLS_MAX:
+        (pad,), (dil,), (stride,) = p["padding_t"], p["dilation_t"], p["stride_t"]
+        C, K = w.shape[1:]
+        win = F.pad(x, (pad, pad)).unfold(2, dil * (K - 1) + 1, stride)[..., ::dil]  # (N, C, L', K)
+        N, _, L = win.shape[:3]
+        y = (w.reshape(len(w), C * K) @ win.permute(1, 3, 0, 2).reshape(C * K, N * L)).view(len(w), N, L)
+        if p["bias"] is not None:
+            y += p["bias"][:, None, None]
+        return y.transpose(0, 1)
+    conv = F.conv1d if name == "conv1d" else F.conv2d
+    return conv(x, w, p["bias"], p["stride"], p["padding"], p["dilation"], p["groups"])
+
+
+# a 1-d convolution with at most this many input channels x taps runs as a matrix product
+_COLS_MAX = 96
+
+
 class _Shared(torch.autograd.Function):
     """A convolution or linear layer whose input holds ``G`` equal consecutive rows per group
-    (the input pass: each sequence repeated once per reference): computed once per group and
-    repeated; the backward is the layer's input gradient on every row (no second forward)."""
+    (the input pass: each sequence repeated once per reference): ``yc``, its output on one row
+    per group, repeated; the backward is the layer's input gradient on every row (no second
+    forward)."""
 
     @staticmethod
-    def forward(ctx, x, G, name, p):
-        ctx.G, ctx.name, ctx.p = G, name, p
+    def forward(ctx, x, yc, G, name, p):
+        ctx.name, ctx.p = name, p
         if name in ("conv1d", "conv2d"):
             ctx.save_for_backward(x)  # (oneDNN's input gradient is slow on a stand-in of its sizes)
-        if name == "linear":
-            y = torch.nn.functional.linear(x[::G], p["weight"], p["bias"])
-        elif name == "batch_norm":
-            y = torch.nn.functional.batch_norm(x[::G], p["running_mean"], p["running_var"], p["weight"],
-                                               p["bias"], False, 0.0, p["eps"])
-        else:
-            conv = torch.nn.functional.conv1d if name == "conv1d" else torch.nn.functional.conv2d
-            y = conv(x[::G], p["weight"], p["bias"], p["stride"], p["padding"], p["dilation"], p["groups"])
-        return y.repeat_interleave(G, 0)
+        return yc.repeat_interleave(G, 0)
 
     @staticmethod
     def backward(ctx, g):
         p = ctx.p
         if ctx.name == "linear":
-            return g @ p["weight"], None, None, None
+            return g @ p["weight"], None, None, None, None
         if ctx.name == "batch_norm":
             scale = torch.rsqrt(p["running_var"] + p["eps"])
             if p["weight"] is not None:
                 scale = scale * p["weight"]
-            return g * scale.view(-1, *([1] * (g.dim() - 2))), None, None, None
+            return g * scale.view(-1, *([1] * (g.dim() - 2))), None, None, None, None
         w = p["weight"]
         dims = w.dim() - 2
         (x,) = ctx.saved_tensors
         gx = torch.ops.aten.convolution_backward(
             g, x, w, None, p["stride_t"], p["padding_t"], p["dilation_t"], False, [0] * dims, p["groups"],
             [True, False, False])[0]
-        return gx, None, None, None
+        return gx, None, None, None, None
 
 
 class DeepLiftMode(TorchFunctionMode):
@@ -344,9 +409,27 @@ class DeepLiftMode(TorchFunctionMode):
         self.records: list = []
         self.pos = 0
         self.group = group  # the input pass repeats each input this many times in a row
+        # input pass: id(tensor) -> (tensor, its per-sequence rows) for tensors known to repeat
+        # each row of dim 0 ``group`` times (followed from the input through row-wise operations)
+        self._rows: dict = {}
+        self.n_rows = 0
 
-    def start_input(self):
+    def start_input(self, x=None):
+        """Switch to the input pass; ``x``: the input, whose rows repeat ``group`` times."""
         self.phase, self.pos = "input", 0
+        if x is not None and self.group > 1:
+            self.n_rows = len(x)
+            self._share(x, x[::self.group])
+
+    def _share(self, full, rows):
+        """Note that ``full`` repeats each of ``rows`` ``group`` times along dim 0; returns ``full``."""
+        self._rows[id(full)] = (full, rows)
+        return full
+
+    def _c(self, t):
+        """The per-sequence rows of ``t`` when it is known to repeat them, else None."""
+        e = self._rows.get(id(t)) if _is_t(t) else None
+        return e[1] if e is not None and e[0] is t else None
 
     def _record(self, *tensors):
         self.records.append(tuple(t.detach() if _is_t(t) else t for t in tensors))
@@ -369,6 +452,9 @@ class DeepLiftMode(TorchFunctionMode):
         try:
             if name in _SHARED and self.group > 1 and self.phase == "input":
                 return self._shared(name, args, kwargs)
+            if name == "conv1d" and name in _SHARED and self.phase == "reference":
+                x, p = self._layer_params(name, args, kwargs)
+                return _layer(name, x, p)
             if name in _UNARY:
                 return self._unary(func, args, kwargs)
             if name in _SELECT:
@@ -402,19 +488,137 @@ class DeepLiftMode(TorchFunctionMode):
                     return a * torch.sigmoid(b)
         except _PassThrough:
             pass
-        return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        if self._rows and self.phase == "input":
+            self._follow(func, name, args, kwargs, out)
+        return out
+
+    # --- the input pass's per-sequence rows ----------------------------------------------------
+    def _follow(self, func, name, args, kwargs, out):
+        """After a pass-through operation: when its result repeats each row because its inputs
+        do, note its per-sequence rows (computed by the same operation on theirs)."""
+        if name in _INPLACE or name and name.endswith("_") and not name.endswith("__") or "out" in kwargs:
+            self._rows.clear()  # changed in place: what was followed may no longer hold
+            return
+        if isinstance(out, (tuple, list)) and name in ("chunk", "split", "unbind", "tensor_split"):
+            x = args[0] if args else None
+            c = self._c(x)
+            dim = kwargs.get("dim", args[2] if len(args) > 2 else 0) if name != "unbind" else \
+                kwargs.get("dim", args[1] if len(args) > 1 else 0)
+            if c is not None and isinstance(dim, int) and _dim(dim, x.dim()) != 0:
+                for o, oc in zip(out, func(c, *args[1:], **kwargs)):
+                    self._share(o, oc)
+            return
+        if not _is_t(out) or out.dim() == 0 or out.shape[0] != self.n_rows:
+            return
+        try:
+            rows = self._rows_of(func, name, args, kwargs, out)
+        except (RuntimeError, TypeError, ValueError, IndexError):
+            rows = None
+        if rows is not None and rows.shape[1:] == out.shape[1:]:
+            self._share(out, rows)
+
+    def _rows_of(self, func, name, args, kwargs, out):
+        x = args[0] if args else None
+        if name in _SAME_ORDER or name in _DROPOUT:
+            c = self._c(x)
+            if c is None or x.dim() == 0 or x.shape[0] != out.shape[0]:
+                return None
+            if name in _DROPOUT and kwargs.get("training", args[2] if len(args) > 2 else True):
+                return None
+            return c.reshape(len(c), *out.shape[1:]).to(dtype=out.dtype, device=out.device)
+        if name in ("transpose", "swapaxes", "swapdims"):
+            c = self._c(x)
+            dims = [kwargs.get(k, a) for k, a in zip(("dim0", "dim1"), args[1:3])]
+            if c is None or len(dims) != 2 or 0 in (_dim(d, x.dim()) for d in dims):
+                return None
+            return c.transpose(*dims)
+        if name == "permute":
+            c = self._c(x)
+            dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+            dims = kwargs.get("dims", dims)
+            if c is None or not dims or _dim(dims[0], x.dim()) != 0:
+                return None
+            return c.permute(*dims)
+        if name == "__getitem__":
+            c, idx = self._c(x), args[1]
+            idx = idx if isinstance(idx, tuple) else (idx,)
+            if c is None or not idx or any(_is_t(i) or isinstance(i, (list, tuple)) for i in idx):
+                return None
+            first = idx[0]
+            if first is Ellipsis:
+                if sum(i is not None and i is not Ellipsis for i in idx) >= x.dim():
+                    return None
+            elif first != slice(None):
+                return None
+            return c[args[1]]
+        if name in _POINTWISE:
+            mapped = self._rowwise(out.dim(), args, kwargs)
+            return None if mapped is None else func(*mapped[0], **mapped[1])
+        if name in _REDUCE:
+            c = self._c(x)
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            if c is None or dim is None or any(not isinstance(d, int) or _dim(d, x.dim()) == 0 for d in dims):
+                return None
+            return func(c, *args[1:], **kwargs)
+        if name in ("cat", "concat", "concatenate", "stack") and args and isinstance(args[0], (tuple, list)):
+            parts = [self._c(t) for t in args[0]]
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+            if not parts or any(c is None for c in parts) or _dim(dim, out.dim()) == 0:
+                return None
+            return func(parts, *args[1:], **kwargs)
+        return None
+
+    def _rowwise(self, ndim, args, kwargs):
+        """The arguments of an operation broadcasting to ``ndim`` dims with each tensor that
+        spans dim 0 replaced by its per-sequence rows; None when one of them is not known."""
+        found = False
+
+        def row(t):
+            nonlocal found
+            if not _is_t(t) or t.dim() < ndim or t.shape[0] == 1:
+                return t  # broadcast over dim 0 (or not a tensor)
+            c = self._c(t)
+            if c is None:
+                raise _PassThrough
+            found = True
+            return c
+
+        try:
+            mapped = [row(a) for a in args], {k: row(v) for k, v in kwargs.items()}
+        except _PassThrough:
+            return None
+        return mapped if found else None
 
     # --- rules -------------------------------------------------------------------------------
     def _shared(self, name, args, kwargs):
         """A convolution, linear layer or batch norm (eval) on the input pass, computed once per
         group of equal rows (see :class:`_Shared`) when its input has them and its parameters
         are leaves."""
+        x, p = self._layer_params(name, args, kwargs)
+        G = self.group
+        if x.dim() < 2 or x.shape[0] % G:
+            raise _PassThrough
+        rows = self._c(x)
+        # not followed: every row equal to the first of its group? (not so where the leading dim is
+        # not the batch, e.g. sequence-first layouts, or a model that mixes its batch)
+        if rows is None:
+            if not torch.equal(x.view(-1, G, *x.shape[1:]), x[::G, None].expand(-1, G, *x.shape[1:])):
+                raise _PassThrough
+            rows = x[::G]
+        with torch.no_grad():
+            yc = _layer(name, rows, p)
+        return self._share(_Shared.apply(x, yc, G, name, p), yc)
+
+    def _layer_params(self, name, args, kwargs):
+        """``(input, parameters)`` of a linear layer in ``_SHARED`` whose parameters are leaves
+        (and whose padding is symmetric), else ``_PassThrough``."""
         p = {"weight": None, "bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
              **dict(zip(_SHARED[name], args)), **kwargs}
-        x, G = p.pop("input"), self.group
+        x = p.pop("input")
         params = [p[k] for k in ("weight", "bias", "running_mean", "running_var") if p.get(k) is not None]
-        if (not _is_t(x) or x.dim() < 2 or x.shape[0] % G or not all(_is_t(t) and t.grad_fn is None
-                                                                       for t in params)):
+        if not _is_t(x) or not all(_is_t(t) and t.grad_fn is None for t in params):
             raise _PassThrough
         if name == "batch_norm" and (p.get("training") or p.get("running_var") is None):
             raise _PassThrough
@@ -429,11 +633,7 @@ class DeepLiftMode(TorchFunctionMode):
                 return list(v) if isinstance(v, (tuple, list)) else [v] * dims
 
             p.update(stride_t=per_dim(p["stride"]), padding_t=list(pad), dilation_t=per_dim(p["dilation"]))
-        # every row equal to the first of its group (not so where the leading dim is not the
-        # batch, e.g. sequence-first layouts, or a model that mixes its batch)
-        if not torch.equal(x.view(-1, G, *x.shape[1:]), x[::G, None].expand(-1, G, *x.shape[1:])):
-            raise _PassThrough
-        return _Shared.apply(x, G, name, p)
+        return x, p
 
     def _unary(self, func, args, kwargs):
         idx = [i for i, a in enumerate(args) if _is_t(a)]
@@ -457,7 +657,12 @@ class DeepLiftMode(TorchFunctionMode):
             return y
         r, yr = self._next(x)
         relu = getattr(func, "__name__", None) == "relu" and len(rest) == 1 and not kw
-        return _Rescale.apply(x, r, yr, fn, relu)
+        xc = self._c(x)
+        if xc is None:
+            return _Rescale.apply(x, r, yr, fn, relu)
+        with torch.no_grad():
+            yc = fn(xc)
+        return self._share(_Rescale.apply(x, r, yr, fn, relu, yc, self.group), yc)
 
     def _select(self, func, name, args, kwargs):
         x = args[0]
@@ -501,8 +706,15 @@ class DeepLiftMode(TorchFunctionMode):
             self._record(x, idx)
             return (y, idx) if wants else y
         r, ib = self._next(x)
-        y, ia = _MaxPool.apply(x, r, ib, with_indices)
-        return (y, ia) if wants else y
+        xc = self._c(x)
+        if xc is None:
+            y, ia = _MaxPool.apply(x, r, ib, with_indices)
+            return (y, ia) if wants else y
+        with torch.no_grad():
+            yc, iac = with_indices(xc)
+        y, ia = _MaxPool.apply(x, r, ib, with_indices, (yc, iac), self.group)
+        self._share(y, yc)
+        return (self._share(ia, iac), y) if wants else y
 
     def _minmax2(self, is_max, a, b):
         with self:
@@ -541,21 +753,59 @@ class DeepLiftMode(TorchFunctionMode):
             self._record(a, b)
             return op(a, b)
         ar, br = self._next(a, b)
-        return _Bilinear.apply(a, b, ar, br, op)
+        rows = self._bilinear_rows(op, a, b) if self._rows else None
+        if rows is None:
+            return _Bilinear.apply(a, b, ar, br, op)
+        with torch.no_grad():
+            yc = op(*rows)
+        return self._share(_Bilinear.apply(a, b, ar, br, op, yc, self.group), yc)
+
+    def _bilinear_rows(self, op, a, b):
+        """The operands of ``op(a, b)`` that give its per-sequence rows (each operand spanning
+        the batch replaced by its own), or None."""
+        if op is torch.mul:
+            m = self._rowwise(max(a.dim(), b.dim()), (a, b), {})
+            return None if m is None else m[0]
+        if op not in (torch.matmul, torch.bmm, torch.mm) or a.dim() < 2 or b.dim() < 1:
+            return None
+        if a.dim() >= 3 and b.dim() == a.dim():  # batched: dim 0 is the batch in both
+            m = self._rowwise(a.dim(), (a, b), {})
+            return None if m is None else m[0]
+        if b.dim() < a.dim() or a.dim() == 2:  # rows of a times one matrix (or vector)
+            ac = self._c(a)
+            return None if ac is None else (ac, b)
+        if b.dim() >= 3 and a.dim() < b.dim():  # one matrix times each batch entry of b
+            bc = self._c(b)
+            return None if bc is None else (a, bc)
+        return None
 
     def _softmax(self, func, name, args, kwargs):
         x = args[0]
         dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
         if dim is None or not _is_t(x):
             raise _PassThrough
+        xc = self._c(x)
         dtype = kwargs.get("dtype")
         if dtype is not None:
             x = x.to(dtype)
+            xc = None if xc is None else xc.to(dtype)
+        if name == "log_softmax":
+            if self.phase == "reference":
+                self._record(x)
+                return torch.log_softmax(x, dim)
+            (r,) = self._next(x)
+            return _LogSoftmax.apply(x, r, dim)
         if self.phase == "reference":
-            self._record(x)
-            return torch.log_softmax(x, dim) if name == "log_softmax" else torch.softmax(x, dim)
-        (r,) = self._next(x)
-        return _Softmax.apply(x, r, dim, name == "log_softmax")
+            y, lse = _softmax_lse(x.detach(), dim)
+            self._record(x, y, lse)
+            return y
+        r, yr, lse_r = self._next(x)
+        if xc is not None and _dim(dim, x.dim()) == 0:
+            xc = None
+        with torch.no_grad():
+            fx = _softmax_lse(x if xc is None else xc, dim)
+        y = _Softmax.apply(x, r, yr, lse_r, fx, dim, 1 if xc is None else self.group)
+        return y if xc is None else self._share(y, fx[0])
 
     def _layer_norm(self, x, normalized_shape, weight=None, bias=None, eps=1e-5, *_, **__):
         if isinstance(normalized_shape, int):
@@ -710,8 +960,8 @@ def _contributions(model, x, refs, target, activation, args=(), group: int = 1):
         rr = refs.detach().clone().requires_grad_(True)  # same code paths as the input pass
         with mode:
             out_r = model_output(model, rr, target, activation, args).detach()
-        mode.start_input()
         xx = x.detach().clone().requires_grad_(True)
+        mode.start_input(xx)
         with mode:
             out_x = model_output(model, xx, target, activation, args)
         (mult,) = torch.autograd.grad(out_x.sum(), xx)
