@@ -38,6 +38,7 @@ from seqlens.attribution._utils import (
     select_output,
 )
 from seqlens.errors import ParameterError, SeqlensError
+from seqlens.resources import batch_size_for
 
 # the fast plan runs at most this many mutants at a time: its windows then stay in the CPU caches
 # (measured at 1 thread: ResidualBind 1.5x and cnn_local 1.05x faster than 1024 at a time)
@@ -65,7 +66,7 @@ def _apply(x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor) -> torch.Tenso
 
 
 def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int | None = None,
-        fast: bool = True, args=None, alphabet=None, batch_size: int = 1024, device=None,
+        fast: bool = True, args=None, alphabet=None, batch_size: int | None = None, device=None,
         verbose: bool = False):
     """Saturation mutagenesis: every single substitution in positions ``[start, end)``.
 
@@ -77,14 +78,17 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
         with extra inputs (``args``) run the naive ISM.
     args : extra model inputs, each ``(N, ...)``; sequence ``i``'s rows go with all its mutants.
     alphabet : the alphabet when it has not 4, 20 or 21 letters.
-    batch_size : mutants per forward pass (at most 256 at a time on the fast plan).
+    batch_size : mutants per forward pass (at most 256 at a time on the fast plan); ``None``: as
+        many as fit in a quarter of the memory free on ``device``, at most 1024 (from the bytes one
+        sequence's forward pass produces, :func:`forward_bytes`).
 
     Returns
     -------
     ``(N, A, L)``: output change of each substitution (0 at observed letters and outside the
     window), same kind as ``X``. :func:`saturation_mutagenesis` gives tangermeme's mean-centred form.
     """
-    check_count("batch_size", batch_size)
+    if batch_size is not None:
+        check_count("batch_size", batch_size)
     device = resolve_device(device)
     T = as_tensor(X, alphabet=alphabet)
     extra = check_args(args, len(T))
@@ -95,6 +99,10 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
     out = torch.zeros((N, A, L), dtype=torch.float64)
     with eval_mode(model, device), torch.no_grad():
         dtype = model_dtype(model)
+        if batch_size is None:
+            batch_size = batch_size_for(forward_bytes(model, T[:1].to(device, dtype),
+                                                      args_for(extra, slice(0, 1), 1, device, dtype)),
+                                        device) if N else 1
         runner = None
         if fast and not extra and N:
             from seqlens.attribution.fast_ism import LocalPlan
@@ -182,6 +190,32 @@ def saturation_mutagenesis(model: nn.Module, X, args=None, start: int = 0, end: 
     if not hypothetical:
         attr = attr * T[:, :, start:end].to(attr.dtype)
     return like(attr, X)
+
+
+def forward_bytes(model: nn.Module, x: torch.Tensor, args=()) -> float:
+    """Bytes per sequence of the tensors that the leaf modules of ``model`` return on ``x``
+    ``(n, A, L)`` (with extra inputs ``args``): an upper bound of an inference pass's working memory.
+    0 where forward hooks see nothing (e.g. TorchScript)."""
+    total = 0
+
+    def count(_module, _inputs, out):
+        nonlocal total
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                total += t.numel() * t.element_size()
+
+    handles = []
+    try:
+        handles = [m.register_forward_hook(count) for m in model.modules()
+                   if next(m.children(), None) is None]
+    except (RuntimeError, AttributeError):  # scripted modules take no Python hooks
+        pass
+    try:
+        model(x, *args)
+    finally:
+        for h in handles:
+            h.remove()
+    return total / max(len(x), 1)
 
 
 def ism_position_scores(ism_map, alphabet=None) -> np.ndarray:

@@ -174,7 +174,7 @@ def compute(model, X, method: str, args):
     if method == "deepshap":
         return at.deep_lift_shap(model, X, n_shuffles=args.n_shuffles, correct=args.correct,
                                  batch_size=max(1, args.batch_size // 4), **common, **rs)
-    return at.ism(model, X, batch_size=1024, **common)
+    return at.ism(model, X, **common)
 
 
 def _load_input(args):

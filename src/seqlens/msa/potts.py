@@ -38,6 +38,7 @@ from seqlens.expressions import check_expression, parse_expression
 from seqlens.msa._threads import device_type, thread_limit
 from seqlens.msa.alignment import Alignment
 from seqlens.msa.models import MSAModel, ThreadLimitedFit
+from seqlens.resources import available_memory
 
 ROW_BYTES = 48.0  # bytes per alignment entry in the numba fit's estimate (see memory_estimate)
 # typical alignment sizes at which a lambda_J formula is checked before the alignment is read
@@ -455,24 +456,6 @@ class Potts(ThreadLimitedFit, PottsLayout):
                 u = rng.random((n, 1))
                 X[:, i] = np.minimum((p.cumsum(1) < u).sum(1), Q - 1)
         return self._decode(X)
-
-
-def available_memory() -> tuple[float, str]:
-    """``(bytes, what)``: memory available now (``MemAvailable`` of ``/proc/meminfo``), else 80%
-    of the machine's memory, else infinity."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024, "available memory"
-    except OSError:
-        pass
-    import os
-
-    try:
-        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "80% of the memory"
-    except (ValueError, OSError, AttributeError):
-        return float("inf"), "no limit known"
 
 
 def peak_memory() -> float:

@@ -1,0 +1,40 @@
+"""What this machine can give a job: the memory available now, and batch sizes that fit in it."""
+
+from __future__ import annotations
+
+
+def available_memory() -> tuple[float, str]:
+    """``(bytes, what)``: memory available now (``MemAvailable`` of ``/proc/meminfo``), else 80%
+    of the machine's memory, else infinity."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024, "available memory"
+    except OSError:
+        pass
+    import os
+
+    try:
+        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "80% of the memory"
+    except (ValueError, OSError, AttributeError):
+        return float("inf"), "no limit known"
+
+
+def device_memory(device) -> float:
+    """Bytes free now on ``device`` (a :class:`torch.device`): the CUDA allocator's free memory
+    on a GPU, :func:`available_memory` otherwise."""
+    if device.type == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(device)
+        return float(free)
+    return available_memory()[0]
+
+
+def batch_size_for(bytes_per_item: float, device, cap: int = 1024, share: float = 0.25) -> int:
+    """The largest batch (1 to ``cap``) whose ``bytes_per_item * batch`` fits in ``share`` of the
+    memory free on ``device``."""
+    if bytes_per_item <= 0:
+        return cap
+    return int(max(1, min(cap, share * device_memory(device) // bytes_per_item)))
