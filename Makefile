@@ -69,6 +69,7 @@ bench-peers: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/motifs_speed.py --out out/bench/motifs_speed.json
 	$(BIN)/python benchmarks/msa_weights_speed.py --peer --threads 1 --out out/bench
 	$(BIN)/python benchmarks/potts_speed.py --threads 1,2 --out out/bench
+	$(BIN)/python benchmarks/train_overhead.py --out out/bench
 	$(BIN)/python benchmarks/motif_discovery.py --n 10000 --patience 3 --modisco --out out/bench/motif_discovery
 	$(BIN)/python benchmarks/peers_summary.py out/bench --out out/bench/peers_summary
 
