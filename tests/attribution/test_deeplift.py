@@ -213,3 +213,39 @@ def test_shared_input_pass_equals_full(monkeypatch):
     full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
     assert torch.allclose(shared, full, atol=1e-6)
     assert float(d1.abs().max()) < 1e-5 and float(d2.abs().max()) < 1e-5
+
+
+@pytest.mark.parametrize("scale", [1.0, 15.0])
+def test_softmax_rule_forms_agree_and_sum_to_delta(monkeypatch, scale):
+    """The softmax rule's one-sided multiplier (``y_x expm1(r - x) / (r - x)``) and its
+    overflow-safe form (``max(e_x, e_r) (1 - exp(-|x - r|)) / |x - r|``) give the same
+    contributions, which sum to delta (float64), also where input and reference scores differ
+    by more than the one-sided form's limit (scale 15: the default uses the safe form there)."""
+    import seqlens.attribution.deeplift as D
+
+    class Att(nn.Module):
+        def __init__(self):
+            super().__init__()
+            g = torch.Generator().manual_seed(0)
+            self.w = nn.Parameter(torch.randn(4, 6, generator=g, dtype=torch.float64))
+            self.v = nn.Parameter(torch.randn(6, 3, generator=g, dtype=torch.float64))
+
+        def forward(self, x):
+            h = x.transpose(1, 2) @ self.w  # (N, L, 6)
+            s = torch.softmax(scale * h @ h.transpose(1, 2) / 6, dim=-1)
+            return (s @ h @ self.v).sum((1, 2))[:, None]
+
+    model = Att().double()
+    X = onehot(2, L=12).double()
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 3, random_state=0))
+    runs = {}
+    for name, limit in (("one-sided", float("inf")), ("safe", -float("inf"))):
+        monkeypatch.setattr(D, "_ONE_SIDED", limit)
+        runs[name] = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    for _, d in runs.values():
+        assert float(d.abs().max()) < 1e-9
+    assert torch.allclose(runs["one-sided"][0], runs["safe"][0], rtol=1e-9, atol=1e-12)
+    monkeypatch.undo()
+    attr, d = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert float(d.abs().max()) < 1e-9
+    assert torch.allclose(attr, runs["safe"][0], rtol=1e-9, atol=1e-12)
