@@ -144,6 +144,8 @@ class AttentionPlan:
 
         self._ref = (h0, q, k, v, m, outside(e), outside(ev))
         self._ref_key = key
+        out_b = att.out.bias
+        self._h0_bias = h0 if out_b is None else h0 + out_b  # residual + output projection's bias
         return self._ref
 
     def run(self, x: torch.Tensor, pos: torch.Tensor, let: torch.Tensor):
@@ -166,13 +168,11 @@ class AttentionPlan:
         a_in = core.attention_input(hw)
         qw, kw, vw = att.query(a_in), att.key(a_in), att.value(a_in)  # (M, W, H d)
         scale = 1 / math.sqrt(d)
-        # query rows outside the window: keys outside it from the tables, W new columns. The
-        # per-head products are single matrix products with block-diagonal right factors
-        # ((H d, M, H W) for the scores, (M, H W, H d) for the values): 8x the multiply-adds of
-        # per-head products, but one large GEMM each instead of M H tiny ones
-        bk = self._block((H, d, M, H, W), kw)
-        bk.diagonal(0, 0, 3).copy_(kw.view(M, W, H, d).permute(3, 1, 0, 2).transpose(1, 2))
-        sc = (q0.transpose(0, 1).reshape(Lp, H * d) @ bk.view(H * d, M * H * W)).view(Lp, M, H, W)
+        # query rows outside the window: keys outside it from the tables, W new columns: the
+        # scores as one product per head ((L', d) x (d, M W)); the values' products with a
+        # block-diagonal right factor (M, H W, H d): 8x the multiply-adds of per-head products,
+        # but one GEMM per mutant instead of H tiny ones
+        sc = torch.bmm(q0, kw.view(M * W, H, d).permute(1, 2, 0)).view(H, Lp, M, W).permute(1, 2, 0, 3)
         sc.mul_(scale).sub_(m0.permute(1, 0, 2)[:, None])  # relative to the row maxima
         if float(sc.max()) > _EXP_LIMIT:  # rescale to the new row maxima
             mx = sc.amax(-1, keepdim=True).clamp_(min=0)
@@ -186,8 +186,8 @@ class AttentionPlan:
         den += en.sum(-1, keepdim=True).transpose(0, 1)
         bv = self._block((M, H, W, H, d), vw)
         bv.diagonal(0, 1, 3).copy_(vw.view(M, W, H, d).permute(0, 1, 3, 2))
-        out = torch.baddbmm(num.view(M, Lp, H * d), en.transpose(0, 1).reshape(M, Lp, H * W),
-                            bv.view(M, H * W, H * d))
+        out = num.view(M, Lp, H * d).baddbmm_(en.transpose(0, 1).reshape(M, Lp, H * W),
+                                              bv.view(M, H * W, H * d))
         out = out.view(M, Lp, H, d).div_(den).view(M, Lp, H * d)
         qw, kw, vw = (t.reshape(M * W, H, d).transpose(0, 1).contiguous() for t in (qw, kw, vw))
         # query rows inside the window: against every key, the window's keys and values replaced
@@ -199,12 +199,13 @@ class AttentionPlan:
         ow = (pw.view(H, M * W, Lp) @ v0).view(H, M, W, d)
         ow += (pw.gather(3, cols).view(H * M, W, W) @ dv.view(H * M, W, d)).view(H, M, W, d)
         out = _put_rows(out, start, ow.permute(1, 2, 0, 3).reshape(M, W, H * d))
-        h = att.out(out)
         if core.attention_residual:  # h0 added, its window rows replaced by the mutants' hw
-            h.add_(h0)
+            h = torch.matmul(out, att.out.weight.T).add_(self._h0_bias)
             flat = (torch.arange(M, device=x.device)[:, None] * Lp + rows).reshape(-1)
             h.view(M * Lp, D).index_add_(0, flat, (hw - h0[rows]).reshape(-1, D))
             h = core.norm(h)
+        else:
+            h = att.out(out)
         for block in core.transformer:
             h, _ = block(h)
         if core.lstm is not None:
