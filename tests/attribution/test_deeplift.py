@@ -249,3 +249,25 @@ def test_softmax_rule_forms_agree_and_sum_to_delta(monkeypatch, scale):
     attr, d = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
     assert float(d.abs().max()) < 1e-9
     assert torch.allclose(attr, runs["safe"][0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("cnn_attention", {}),
+    ("cnn_attention", {"attention_residual": False, "key_size": 32, "filters": 32, "dense": 128,
+                       "activation": "exponential"}),
+    ("residualbind", {}),
+])
+def test_per_sequence_rows_equal_full_pass_on_zoo(monkeypatch, name, kw):
+    """The input pass's forward values from each sequence's rows (followed through views,
+    pointwise operations, products, softmax, pooling, layer norm) give the multipliers of the
+    pass that computes every input/reference row (float64)."""
+    from seqlens.models import build_model
+
+    model = build_model(name, seq_length=120, random_state=0, **kw).double().eval()
+    X = onehot(2, L=120).double()
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 3, random_state=0))
+    shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    _unshared(monkeypatch)
+    full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert float(d1.abs().max()) < 1e-9 and float(d2.abs().max()) < 1e-9
+    assert torch.allclose(shared, full, rtol=1e-9, atol=1e-12)
