@@ -84,6 +84,9 @@ _SHARED = {
 # broadcasting, reductions over other axes
 _SAME_ORDER = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "contiguous", "clone",
                "float", "double", "to", "type", "view_as", "reshape_as", "detach"}
+# of those and the axis moves, the ones that never read values (a view, or a copy of a view)
+_VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "view_as", "reshape_as",
+          "detach", "transpose", "swapaxes", "swapdims", "permute"}
 _DROPOUT = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d"}
 _POINTWISE = {"add", "__add__", "__radd__", "sub", "subtract", "__sub__", "__rsub__", "rsub", "neg",
               "negative", "__neg__", "mul", "multiply", "__mul__", "__rmul__", "div", "divide", "true_divide",
@@ -131,13 +134,14 @@ class _Rescale(torch.autograd.Function):
             dx, dy = x - r, y - yr
         else:  # differences from the per-sequence rows (read once, not once per reference)
             xc, yc = rows
-            y = yc.repeat_interleave(G, 0)
+            y = yc.new_empty((len(x), *yc.shape[1:]))  # values written when read
             dx = torch.sub(xc.unsqueeze(1), r.view(-1, G, *r.shape[1:])).view(x.shape)
             dy = torch.sub(yc.unsqueeze(1), yr.view(-1, G, *yr.shape[1:])).view(x.shape)
         if relu:
             m = dy.div_(dx)
             if bool(torch.isnan(m.sum())):  # 0 / 0 where x == r: the derivative
-                m = torch.where(dx == 0, (x > 0).to(m.dtype), m)
+                pos = x > 0 if rows is None else (rows[0].unsqueeze(1) > 0).expand(-1, G, *x.shape[1:])
+                m = torch.where(dx == 0, pos.reshape(x.shape).to(m.dtype), m)
         else:
             def derivative():
                 with torch.enable_grad():
@@ -164,19 +168,26 @@ def _matmul(a, b):
 
 class _Bilinear(torch.autograd.Function):
     """``y = op(a, b)`` for a bilinear ``op``; gradients taken at the mean operands. ``yc``:
-    ``y``'s per-sequence rows, when they are known (the input pass)."""
+    ``y``'s per-sequence rows, when they are known (the input pass; ``y``'s values are then
+    written when read), ``rows``: those of ``a`` and ``b`` where they span the batch."""
 
     @staticmethod
-    def forward(ctx, a, b, ar, br, op, yc=None, G=1):
+    def forward(ctx, a, b, ar, br, op, yc=None, G=1, rows=(None, None)):
         ctx.op = _matmul if op in (torch.matmul, torch.bmm) else op
-        ctx.save_for_backward(torch.add(a, ar).mul_(0.5), torch.add(b, br).mul_(0.5))
-        return ctx.op(a, b) if yc is None else yc.repeat_interleave(G, 0)
+
+        def mean(t, tr, tc):  # (from the input's rows ``tc`` when given)
+            if tc is None:
+                return torch.add(t, tr).mul_(0.5)
+            return torch.add(tc[:, None], tr.view(len(tc), G, *tr.shape[1:])).view(tr.shape).mul_(0.5)
+
+        ctx.save_for_backward(mean(a, ar, rows[0]), mean(b, br, rows[1]))
+        return ctx.op(a, b) if yc is None else yc.new_empty((G * len(yc), *yc.shape[1:]))
 
     @staticmethod
     def backward(ctx, g):
         am, bm = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad[:2]
-        rest = (None,) * 5
+        rest = (None,) * 6
         if ctx.op is torch.mul:
             return ((g * bm).sum_to_size(am.shape) if need_a else None,
                     (g * am).sum_to_size(bm.shape) if need_b else None, *rest)
@@ -240,10 +251,18 @@ class _MaxPool(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, r, ib, with_indices, pooled=None, G=1):
-        y, ia = with_indices(x) if pooled is None else (t.repeat_interleave(G, 0) for t in pooled)
-        xf, rf = x.flatten(2), r.flatten(2)
-        iaf, ibf = ia.flatten(2), ib.flatten(2)
-        gap_x = (y.flatten(2) - xf.gather(2, ibf)).clamp_(min=0)  # x_a - x_b
+        rf, ibf = r.flatten(2), ib.flatten(2)
+        if pooled is None:
+            y, ia = with_indices(x)
+            iaf = ia.flatten(2)
+            gap_x = (y.flatten(2) - x.flatten(2).gather(2, ibf)).clamp_(min=0)  # x_a - x_b
+        else:  # from the input's rows (``y``'s values are written when read)
+            yc, iac, xc = pooled
+            y, ia = yc.new_empty((len(x), *yc.shape[1:])), iac.repeat_interleave(G, 0)
+            iaf = ia.flatten(2)
+            n, c = xc.shape[:2]
+            xb = xc.flatten(2)[:, None].expand(n, G, c, -1).gather(3, ibf.view(n, G, c, -1))
+            gap_x = xb.neg_().add_(yc.flatten(2)[:, None]).clamp_(min=0).view(len(x), c, -1)
         gap_r = (rf.gather(2, ibf) - rf.gather(2, iaf)).clamp_(min=0)  # r_b - r_a
         lam = (gap_x / (gap_x + gap_r)).nan_to_num_(nan=1.0)  # 0 / 0: a == b (or ties): the gradient
         ctx.save_for_backward(lam, iaf, ibf)
@@ -339,11 +358,15 @@ class _Softmax(torch.autograd.Function):
     ``fx``: the input's softmax and log-normaliser (per sequence when ``G > 1``)."""
 
     @staticmethod
-    def forward(ctx, x, r, yr, lse_r, fx, dim, G=1):
+    def forward(ctx, x, r, yr, lse_r, fx, dim, G=1, xc=None):
         ctx.dim = dim
         yx, lse_x = fx
-        if G > 1:
-            yx, lse_x = yx.repeat_interleave(G, 0), lse_x.repeat_interleave(G, 0)
+        out = yx
+        if G > 1:  # per (sequence, reference): input's rows broadcast against the references'
+            n = len(yx)
+            out = yx.new_empty(x.shape)  # values written when read
+            yx, lse_x, x = yx[:, None], lse_x[:, None], xc[:, None]
+            yr, lse_r, r = (t.view(n, G, *t.shape[1:]) for t in (yr, lse_r, r))
         delta = lse_x - lse_r
         w = torch.sigmoid(delta)
         half = torch.sigmoid(delta.neg_()).reciprocal_().mul_(0.5)  # (1 + rho) / 2
@@ -356,14 +379,14 @@ class _Softmax(torch.autograd.Function):
             a = torch.expm1(t).div_(t).nan_to_num_(nan=1.0)
             top = torch.mul(yr, w.reciprocal().mul_(0.5), out=t)
             a.mul_(torch.maximum(torch.mul(yx, half), top, out=top))
-        ctx.save_for_backward(a, torch.lerp(yr, yx, w, out=t))
-        return yx
+        ctx.save_for_backward(a.view(out.shape), torch.lerp(yr, yx, w, out=t).view(out.shape))
+        return out
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         s = torch.linalg.vecdot(g, b, dim=ctx.dim).unsqueeze(ctx.dim)
-        return torch.sub(g, s).mul_(a), None, None, None, None, None, None
+        return torch.sub(g, s).mul_(a), None, None, None, None, None, None, None
 
 
 class _LogSoftmax(torch.autograd.Function):
@@ -437,15 +460,13 @@ _COLS_MAX = 96
 class _Shared(torch.autograd.Function):
     """A convolution or linear layer whose input holds ``G`` equal consecutive rows per group
     (the input pass: each sequence repeated once per reference): ``yc``, its output on one row
-    per group, repeated; the backward is the layer's input gradient on every row (no second
-    forward)."""
+    per group (the full output's values are written by :class:`DeepLiftMode` when read); the
+    backward is the layer's input gradient on every row (no second forward)."""
 
     @staticmethod
     def forward(ctx, x, yc, G, name, p):
-        ctx.name, ctx.p = name, p
-        if name in ("conv1d", "conv2d"):
-            ctx.save_for_backward(x)  # (oneDNN's input gradient is slow on a stand-in of its sizes)
-        return yc.repeat_interleave(G, 0)
+        ctx.name, ctx.p, ctx.size = name, p, x.shape[2:]
+        return yc.new_empty((len(x), *yc.shape[1:]))  # values written when read
 
     @staticmethod
     def backward(ctx, g):
@@ -457,12 +478,14 @@ class _Shared(torch.autograd.Function):
             if p["weight"] is not None:
                 scale = scale * p["weight"]
             return g * scale.view(-1, *([1] * (g.dim() - 2))), None, None, None, None
-        w = p["weight"]
-        dims = w.dim() - 2
-        (x,) = ctx.saved_tensors
-        gx = torch.ops.aten.convolution_backward(
-            g, x, w, None, p["stride_t"], p["padding_t"], p["dilation_t"], False, [0] * dims, p["groups"],
-            [True, False, False])[0]
+        # the input gradient as a transposed convolution (it reads no input values: the input's
+        # may not be written yet), its output padding restoring the input's length
+        w, size = p["weight"], ctx.size
+        extra = [n - ((m - 1) * s - 2 * q + d * (k - 1) + 1) for n, m, s, q, d, k in zip(
+            size, g.shape[2:], p["stride_t"], p["padding_t"], p["dilation_t"], w.shape[2:])]
+        F = torch.nn.functional
+        conv_t = F.conv_transpose1d if w.dim() == 3 else F.conv_transpose2d
+        gx = conv_t(g, w, None, p["stride_t"], p["padding_t"], extra, p["groups"], p["dilation_t"])
         return gx, None, None, None, None
 
 
@@ -480,6 +503,9 @@ class DeepLiftMode(TorchFunctionMode):
         # each row of dim 0 ``group`` times (followed from the input through row-wise operations)
         self._rows: dict = {}
         self.n_rows = 0
+        # storage -> (full tensor, its per-sequence rows) for full tensors whose values are written
+        # only when something reads them (see _full): most are only ever read through their rows
+        self._unfilled: dict = {}
 
     def start_input(self, x=None):
         """Switch to the input pass; ``x``: the input, whose rows repeat ``group`` times."""
@@ -497,6 +523,29 @@ class DeepLiftMode(TorchFunctionMode):
         """The per-sequence rows of ``t`` when it is known to repeat them, else None."""
         e = self._rows.get(id(t)) if _is_t(t) else None
         return e[1] if e is not None and e[0] is t else None
+
+    def _lazy(self, rows, full=None):
+        """A full tensor (``full``, or a new one) repeating each of ``rows`` ``group`` times whose
+        values are written when read (:meth:`_full`)."""
+        if full is None:
+            full = rows.new_empty((self.n_rows, *rows.shape[1:]))
+        self._unfilled[full.untyped_storage().data_ptr()] = (full, rows)
+        return self._share(full, rows)
+
+    def _full(self, t):
+        """``t`` with its values (written from its rows now when they were left for later)."""
+        if self._unfilled and _is_t(t):
+            e = self._unfilled.pop(t.untyped_storage().data_ptr(), None)
+            if e is not None:  # (through .data: not an in-place change to autograd)
+                e[0].data.copy_(e[1].repeat_interleave(self.group, 0))
+        return t
+
+    def _fill(self, args, kwargs):
+        """Values for every tensor among ``args`` and ``kwargs`` (and in their lists)."""
+        if self._unfilled:
+            for a in (*args, *kwargs.values()):
+                for t in (a if isinstance(a, (list, tuple)) else (a,)):
+                    self._full(t)
 
     def _record(self, *tensors):
         self.records.append(tuple(t.detach() if _is_t(t) else t for t in tensors))
@@ -561,18 +610,41 @@ class DeepLiftMode(TorchFunctionMode):
                     return a * torch.sigmoid(b)
         except _PassThrough:
             pass
-        out = func(*args, **kwargs)
-        if self._rows and self.phase == "input":
-            self._follow(func, name, args, kwargs, out)
-        return out
+        if not (self._rows and self.phase == "input"):
+            return func(*args, **kwargs)
+        return self._pass_through(func, name, args, kwargs)
 
     # --- the input pass's per-sequence rows ----------------------------------------------------
-    def _follow(self, func, name, args, kwargs, out):
-        """After a pass-through operation: when its result repeats each row because its inputs
-        do, note its per-sequence rows (computed by the same operation on theirs)."""
+    def _pass_through(self, func, name, args, kwargs):
+        """An operation without a rule on the input pass, on the full tensors (given their values
+        first; a view of values not written yet stays so), its rows followed."""
         if name in _INPLACE or name and name.endswith("_") and not name.endswith("__") or "out" in kwargs:
-            self._rows.clear()  # changed in place: what was followed may no longer hold
-            return
+            for full, rows in self._unfilled.values():  # changed in place: values everywhere,
+                full.data.copy_(rows.repeat_interleave(self.group, 0))  # nothing followed
+            self._unfilled.clear()
+            self._rows.clear()
+            return func(*args, **kwargs)
+        x = args[0] if args else None
+        if name in _VIEWS and self._c(x) is not None:
+            ptr = x.untyped_storage().data_ptr()
+            out = func(*args, **kwargs)
+            rows = self._rows_of(func, name, args, kwargs, out) if _is_t(out) and out.dim() else None
+            if rows is not None and out.shape[0] == self.n_rows and rows.shape[1:] == out.shape[1:]:
+                if ptr in self._unfilled and out.untyped_storage().data_ptr() != ptr:
+                    return self._lazy(rows, out)  # a copy of values not written yet
+                return self._share(out, rows)
+            if ptr in self._unfilled:  # a view that loses the rows: values first
+                self._full(x)
+                out = func(*args, **kwargs)
+            return out
+        self._fill(args, kwargs)
+        out = func(*args, **kwargs)
+        self._follow(func, name, args, kwargs, out)
+        return out
+
+    def _follow(self, func, name, args, kwargs, out):
+        """After a pass-through operation on full tensors: when its result repeats each row
+        because its inputs do, note its per-sequence rows (the same operation on theirs)."""
         if isinstance(out, (tuple, list)) and name in ("chunk", "split", "unbind", "tensor_split"):
             x = args[0] if args else None
             c = self._c(x)
@@ -592,12 +664,18 @@ class DeepLiftMode(TorchFunctionMode):
             self._share(out, rows)
 
     def _rows_of(self, func, name, args, kwargs, out):
+        """The per-sequence rows of the result of ``func`` (``out``, or None when it was not
+        computed on the full tensors) when they follow from its inputs' rows, else None."""
         x = args[0] if args else None
         if name in _SAME_ORDER or name in _DROPOUT:
             c = self._c(x)
-            if c is None or x.dim() == 0 or x.shape[0] != out.shape[0]:
+            if c is None or x.dim() == 0:
                 return None
             if name in _DROPOUT and kwargs.get("training", args[2] if len(args) > 2 else True):
+                return None
+            if out is None:
+                return c if name in _DROPOUT else func(c, *args[1:], **kwargs)
+            if x.shape[0] != out.shape[0]:
                 return None
             return c.reshape(len(c), *out.shape[1:]).to(dtype=out.dtype, device=out.device)
         if name in ("transpose", "swapaxes", "swapdims"):
@@ -626,7 +704,8 @@ class DeepLiftMode(TorchFunctionMode):
                 return None
             return c[args[1]]
         if name in _POINTWISE:
-            mapped = self._rowwise(out.dim(), args, kwargs)
+            ndim = max((t.dim() for t in (*args, *kwargs.values()) if _is_t(t)), default=0)
+            mapped = self._rowwise(ndim, args, kwargs)
             return None if mapped is None else func(*mapped[0], **mapped[1])
         if name in _REDUCE:
             c = self._c(x)
@@ -638,7 +717,8 @@ class DeepLiftMode(TorchFunctionMode):
         if name in ("cat", "concat", "concatenate", "stack") and args and isinstance(args[0], (tuple, list)):
             parts = [self._c(t) for t in args[0]]
             dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
-            if not parts or any(c is None for c in parts) or _dim(dim, out.dim()) == 0:
+            if not parts or any(c is None for c in parts) or not isinstance(dim, int) \
+                    or _dim(dim, parts[0].dim() + (name == "stack")) == 0:
                 return None
             return func(parts, *args[1:], **kwargs)
         return None
@@ -651,7 +731,7 @@ class DeepLiftMode(TorchFunctionMode):
         def row(t):
             nonlocal found
             if not _is_t(t) or t.dim() < ndim or t.shape[0] == 1:
-                return t  # broadcast over dim 0 (or not a tensor)
+                return self._full(t)  # broadcast over dim 0 (or not a tensor)
             c = self._c(t)
             if c is None:
                 raise _PassThrough
@@ -677,12 +757,13 @@ class DeepLiftMode(TorchFunctionMode):
         # not followed: every row equal to the first of its group? (not so where the leading dim is
         # not the batch, e.g. sequence-first layouts, or a model that mixes its batch)
         if rows is None:
+            self._full(x)
             if not torch.equal(x.view(-1, G, *x.shape[1:]), x[::G, None].expand(-1, G, *x.shape[1:])):
                 raise _PassThrough
             rows = x[::G]
         with torch.no_grad():
             yc = _layer(name, rows, p)
-        return self._share(_Shared.apply(x, yc, G, name, p), yc)
+        return self._lazy(yc, _Shared.apply(x, yc, G, name, p))
 
     def _layer_params(self, name, args, kwargs):
         """``(input, parameters)`` of a linear layer in ``_SHARED`` whose parameters are leaves
@@ -731,11 +812,13 @@ class DeepLiftMode(TorchFunctionMode):
         r, yr = self._next(x)
         relu = getattr(func, "__name__", None) == "relu" and len(rest) == 1 and not kw
         xc = self._c(x)
+        if xc is None or not relu:
+            self._full(x)  # (read by the rule)
         if xc is None:
             return _Rescale.apply(x, r, yr, fn, relu)
         with torch.no_grad():
             yc = fn(xc)
-        return self._share(_Rescale.apply(x, r, yr, fn, relu, (xc, yc), self.group), yc)
+        return self._lazy(yc, _Rescale.apply(x, r, yr, fn, relu, (xc, yc), self.group))
 
     def _select(self, func, name, args, kwargs):
         x = args[0]
@@ -747,6 +830,7 @@ class DeepLiftMode(TorchFunctionMode):
         rest, kw = args[1:], dict(kwargs)
         if name in _WITH_INDICES and x.dim() >= 3:
             return self._maxpool(name, x, rest, kw)
+        self._full(x)
 
         def full(t):
             return func(t, *rest, **kw)
@@ -782,12 +866,12 @@ class DeepLiftMode(TorchFunctionMode):
         r, ib = self._next(x)
         xc = self._c(x)
         if xc is None:
-            y, ia = _MaxPool.apply(x, r, ib, with_indices)
+            y, ia = _MaxPool.apply(self._full(x), r, ib, with_indices)
             return (y, ia) if wants else y
         with torch.no_grad():
             yc, iac = with_indices(xc)
-        y, ia = _MaxPool.apply(x, r, ib, with_indices, (yc, iac), self.group)
-        self._share(y, yc)
+        y, ia = _MaxPool.apply(x, r, ib, with_indices, (yc, iac, xc), self.group)
+        self._lazy(yc, y)
         return (y, self._share(ia, iac)) if wants else y
 
     def _minmax2(self, is_max, a, b):
@@ -829,10 +913,15 @@ class DeepLiftMode(TorchFunctionMode):
         ar, br = self._next(a, b)
         rows = self._bilinear_rows(op, a, b) if self._rows else None
         if rows is None:
+            self._fill((a, b), {})
             return _Bilinear.apply(a, b, ar, br, op)
+        own = tuple(None if c is t else c for c, t in zip(rows, (a, b)))  # operands' own rows
+        for c, t in zip(own, (a, b)):
+            if c is None:
+                self._full(t)
         with torch.no_grad():
             yc = _matmul(*rows) if op in (torch.matmul, torch.bmm) else op(*rows)
-        return self._share(_Bilinear.apply(a, b, ar, br, op, yc, self.group), yc)
+        return self._lazy(yc, _Bilinear.apply(a, b, ar, br, op, yc, self.group, own))
 
     def _bilinear_rows(self, op, a, b):
         """The operands of ``op(a, b)`` that give its per-sequence rows (each operand spanning
@@ -861,9 +950,10 @@ class DeepLiftMode(TorchFunctionMode):
         xc = self._c(x)
         dtype = kwargs.get("dtype")
         if dtype is not None:
-            x = x.to(dtype)
+            x = self._full(x).to(dtype)
             xc = None if xc is None else xc.to(dtype)
         if name == "log_softmax":
+            self._full(x)
             if self.phase == "reference":
                 self._record(x)
                 return torch.log_softmax(x, dim)
@@ -876,10 +966,13 @@ class DeepLiftMode(TorchFunctionMode):
         r, yr, lse_r = self._next(x)
         if xc is not None and _dim(dim, x.dim()) == 0:
             xc = None
+        if xc is None:
+            self._full(x)
         with torch.no_grad():
             fx = _softmax_lse(x if xc is None else xc, dim)
-        y = _Softmax.apply(x, r, yr, lse_r, fx, dim, 1 if xc is None else self.group)
-        return y if xc is None else self._share(y, fx[0])
+        if xc is None:
+            return _Softmax.apply(x, r, yr, lse_r, fx, dim)
+        return self._lazy(fx[0], _Softmax.apply(x, r, yr, lse_r, fx, dim, self.group, xc))
 
     def _layer_norm(self, x, normalized_shape, weight=None, bias=None, eps=1e-5, *_, **__):
         if isinstance(normalized_shape, int):
@@ -1037,7 +1130,7 @@ def _contributions(model, x, refs, target, activation, args=(), group: int = 1):
         xx = x.detach().clone().requires_grad_(True)
         mode.start_input(xx)
         with mode:
-            out_x = model_output(model, xx, target, activation, args)
+            out_x = mode._full(model_output(model, xx, target, activation, args))
         (mult,) = torch.autograd.grad(out_x.sum(), xx)
     if mode.pos != len(mode.records):
         raise RuntimeError("DeepLIFT: the model ran fewer nonlinear operations on the input than on "
