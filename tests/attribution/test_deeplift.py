@@ -271,3 +271,33 @@ def test_per_sequence_rows_equal_full_pass_on_zoo(monkeypatch, name, kw):
     full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
     assert float(d1.abs().max()) < 1e-9 and float(d2.abs().max()) < 1e-9
     assert torch.allclose(shared, full, rtol=1e-9, atol=1e-12)
+
+
+def test_linear_operations_on_unwritten_rows_equal_full_pass(monkeypatch):
+    """Sums, differences (also reversed and with alpha), negation, scaling, means and sums over
+    other axes of input-pass tensors whose values are written only when read: the same
+    multipliers as the pass computing every row (float64)."""
+
+    class Lin(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.c1, self.c2 = nn.Conv1d(4, 6, 5, padding=2), nn.Conv1d(4, 6, 3, padding=1)
+            self.pos = nn.Parameter(torch.randn(6, 20))
+            self.fc = nn.Linear(6 * 20, 2)
+
+        def forward(self, x):
+            a, b = self.c1(x), self.c2(x)
+            h = torch.relu(torch.sub(a, b, alpha=0.5) + self.pos)
+            h = torch.rsub(h, b) - (-a) * 3.0 / 2.0  # rsub: b - h
+            h = torch.relu(h - h.mean(1, keepdim=True)) + h.sum((1,), keepdim=True) * 0.1
+            return self.fc(torch.relu(h).flatten(1))
+
+    model = Lin().double().eval()
+    X = onehot(3, L=20).double()
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 4, random_state=0))
+    shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    _unshared(monkeypatch)
+    full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert float(d1.abs().max()) < 1e-9 and float(d2.abs().max()) < 1e-9
+    assert torch.allclose(shared, full, rtol=1e-9, atol=1e-12)

@@ -32,6 +32,7 @@ measured and a warning is issued when it exceeds ``rtol`` (relative to ``|f(x) -
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -87,6 +88,9 @@ _SAME_ORDER = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze"
 # of those and the axis moves, the ones that never read values (a view, or a copy of a view)
 _VIEWS = {"view", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "view_as", "reshape_as",
           "detach", "transpose", "swapaxes", "swapdims", "permute"}
+# tensor methods and properties that read no values (properties: views or metadata)
+_METADATA = {"dim", "ndimension", "size", "numel", "nelement", "stride", "storage_offset", "is_contiguous",
+             "is_floating_point", "is_complex", "element_size", "get_device", "__len__", "__get__"}
 _DROPOUT = {"dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d"}
 _POINTWISE = {"add", "__add__", "__radd__", "sub", "subtract", "__sub__", "__rsub__", "rsub", "neg",
               "negative", "__neg__", "mul", "multiply", "__mul__", "__rmul__", "div", "divide", "true_divide",
@@ -457,6 +461,39 @@ def _layer(name, x, p):
 _COLS_MAX = 96
 
 
+# linear row-wise operations whose result on tensors with values not written yet is left so too
+# (their gradient needs no values): sums and differences, scaling by a number, means and sums
+_LINEAR = {"add", "__add__", "__radd__", "sub", "subtract", "__sub__", "__rsub__", "rsub", "neg", "negative",
+           "__neg__", "mul", "multiply", "__mul__", "__rmul__", "div", "divide", "true_divide", "__truediv__",
+           "__div__", "mean", "sum"}
+
+
+class _LinearRows(torch.autograd.Function):
+    """A linear operation in ``_LINEAR`` on the input pass whose result's values are written when
+    read (``yc``: its per-sequence rows); the backward is its (value-free) gradient."""
+
+    @staticmethod
+    def forward(ctx, name, spec, yc, G, *tensors):
+        ctx.name, ctx.spec, ctx.shapes = name, spec, [t.shape for t in tensors]
+        return yc.new_empty((G * len(yc), *yc.shape[1:]))
+
+    @staticmethod
+    def backward(ctx, g):
+        name, (sign, scale, dims, keepdim), shapes = ctx.name, ctx.spec, ctx.shapes
+        if name in ("mean", "sum"):
+            (shape,) = shapes
+            if not keepdim:
+                for d in sorted(_dim(d, len(shape)) for d in dims):
+                    g = g.unsqueeze(d)
+            g = g.expand(shape)
+            if name == "mean":
+                g = g / math.prod(shape[_dim(d, len(shape))] for d in dims)
+            return None, None, None, None, g
+        need = ctx.needs_input_grad[4:]
+        return (None, None, None, None, *((g * (sg * scale) if sg * scale != 1 else g).sum_to_size(sh)
+                                          if n else None for sg, sh, n in zip(sign, shapes, need)))
+
+
 class _Shared(torch.autograd.Function):
     """A convolution or linear layer whose input holds ``G`` equal consecutive rows per group
     (the input pass: each sequence repeated once per reference): ``yc``, its output on one row
@@ -624,7 +661,16 @@ class DeepLiftMode(TorchFunctionMode):
             self._unfilled.clear()
             self._rows.clear()
             return func(*args, **kwargs)
+        if name in _METADATA:
+            return func(*args, **kwargs)
         x = args[0] if args else None
+        if name in _DROPOUT and self._c(x) is not None \
+                and not kwargs.get("training", args[2] if len(args) > 2 else True):
+            return x  # (eval: the input itself)
+        if name in _LINEAR and self._unfilled:
+            out = self._linear_rows(func, name, args, kwargs)
+            if out is not None:
+                return out
         if name in _VIEWS and self._c(x) is not None:
             ptr = x.untyped_storage().data_ptr()
             out = func(*args, **kwargs)
@@ -662,6 +708,50 @@ class DeepLiftMode(TorchFunctionMode):
             rows = None
         if rows is not None and rows.shape[1:] == out.shape[1:]:
             self._share(out, rows)
+
+    def _linear_rows(self, func, name, args, kwargs):
+        """A ``_LINEAR`` operation on at least one tensor whose values are not written yet, left
+        so too (see :class:`_LinearRows`), or None."""
+        tensors = [t for t in (*args, *kwargs.values()) if _is_t(t)]
+        if not any(t.untyped_storage().data_ptr() in self._unfilled for t in tensors) \
+                or not all(torch.is_floating_point(t) for t in tensors):
+            return None
+        if name in ("mean", "sum"):
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            keepdim = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+            if len(tensors) != 1 or dim is None or not all(isinstance(d, int) for d in dims) \
+                    or set(kwargs) - {"dim", "keepdim"} or len(args) > 3:
+                return None
+            spec = ((1,), 1.0, tuple(dims), bool(keepdim))
+        else:
+            if len(tensors) == 1:  # with numbers: a scale (sums with a number are not linear)
+                if name in ("neg", "negative", "__neg__"):
+                    spec = ((-1,), 1.0, (), False)
+                elif len(args) == 2 and not kwargs and isinstance(args[1], (int, float)) and not \
+                        isinstance(args[1], bool) and name not in ("__rtruediv__",) and (
+                        name in ("mul", "multiply", "__mul__", "__rmul__") or
+                        name in ("div", "divide", "true_divide", "__truediv__", "__div__") and args[1] != 0):
+                    v = float(args[1])
+                    spec = ((1,), v if "mul" in name else 1 / v, (), False)
+                else:
+                    return None
+            elif len(tensors) == 2 and len(args) == 2 and set(kwargs) <= {"alpha"} \
+                    and name not in ("mul", "multiply", "__mul__", "__rmul__", "div", "divide", "true_divide",
+                                     "__truediv__", "__div__"):
+                alpha = float(kwargs.get("alpha", 1))
+                minus = name in ("sub", "subtract", "__sub__")
+                flip = name in ("__rsub__", "rsub")
+                spec = ((-alpha, 1) if flip else (1, -alpha if minus else alpha), 1.0, (), False)
+            else:
+                return None
+        try:
+            rows = self._rows_of(func, name, args, kwargs, None)
+        except (RuntimeError, TypeError, ValueError, IndexError):
+            return None
+        if rows is None or not rows.dim():
+            return None
+        return self._lazy(rows, _LinearRows.apply(name, spec, rows, self.group, *tensors))
 
     def _rows_of(self, func, name, args, kwargs, out):
         """The per-sequence rows of the result of ``func`` (``out``, or None when it was not
