@@ -1225,16 +1225,24 @@ def _contributions(model, x, refs, target, activation, args=(), group: int = 1):
     if mode.pos != len(mode.records):
         raise RuntimeError("DeepLIFT: the model ran fewer nonlinear operations on the input than on "
                            "the reference (data-dependent control flow is not supported)")
-    rows = max(len(x), 1)
-    peak = max((t.numel() * t.element_size() for rec in mode.records for t in rec
-                if _is_t(t) and t.dim() and t.shape[0] == rows), default=0)
-    return mult, out_x.detach(), out_r, peak // rows
+    return mult, out_x.detach(), out_r
+
+
+def _pair_bytes(model, r, target, activation, args=()) -> int:
+    """Bytes per row of the largest activation that DeepLIFT records, from a reference pass over
+    the one row ``r`` ``(1, A, L)``."""
+    mode = DeepLiftMode()
+    with torch.enable_grad(), mode:
+        model_output(model, r.detach().clone().requires_grad_(True), target, activation, args)
+    return max((t.numel() * t.element_size() for rec in mode.records for t in rec
+                if _is_t(t) and t.dim() and t.shape[0] == 1), default=0)
 
 
 # on CPU, a pass holds at most about this many bytes in its largest activation (passes whose
 # activations stay in the caches run the rules' elementwise work 1.3-2x faster, measured on
-# ResidualBind and cnn_attention at one thread)
-_PASS_BYTES = 6 << 20
+# ResidualBind and cnn_attention at one thread; 5 MB: ResidualBind 400 bp one sequence per pass,
+# 10% faster than two)
+_PASS_BYTES = 5 << 20
 
 
 def _delta_failures(attr_sum, delta, rtol, atol) -> tuple[int, float]:
@@ -1276,7 +1284,7 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
     args : extra model inputs, each ``(N, ...)``; the same for a sequence and its references.
     alphabet : the alphabet when it has not 4, 20 or 21 letters.
     batch_size : at most this many sequences per pass (each expands to ``R`` input/reference
-        pairs); on CPU fewer when the largest activation of a pass would exceed about 6 MB
+        pairs); on CPU fewer when the largest activation of a pass would exceed about 5 MB
         (cache-sized passes are faster; the values do not depend on it).
     rtol, atol : tolerance of the summation-to-delta check: one ``RuntimeWarning`` line naming the
         largest ``|sum - delta|`` when ``|sum(contributions) - (f(x) - f(r))| > rtol |f(x) - f(r)| +
@@ -1306,10 +1314,14 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
         from tqdm.auto import tqdm
 
         pbar = tqdm(total=len(T), desc="deepshap")
-    # one sequence first, to size the passes from its activations (CPU: cache-sized passes)
-    step = 1 if device.type == "cpu" else batch_size
+    step = batch_size
     with eval_mode(model, device):
         dtype = model_dtype(model)
+        if device.type == "cpu" and len(T) > 1:  # cache-sized passes, from one row's activations
+            per_pair = _pair_bytes(model, R[0, :1].to(device, dtype), per_batch_target(target, slice(0, 1)),
+                                   activation, args_for(extra, slice(0, 1), 1, device, dtype))
+            step = max(1, min(batch_size, _PASS_BYTES // max(per_pair * nref, 1)))
+        step = -(-len(T) // -(-len(T) // step)) if len(T) else 1  # equal passes (no short last one)
         start = 0
         while start < len(T):
             sl = slice(start, min(start + step, len(T)))
@@ -1318,10 +1330,8 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
             xr = x[:, None].expand(n, nref, a, l).reshape(n * nref, a, l)
             rr = R[sl].to(device, dtype).reshape(n * nref, a, l)
             tgt = repeat_target(per_batch_target(target, sl), nref)
-            mult, fx, fr, per_pair = _contributions(model, xr, rr, tgt, activation,
-                                                    args_for(extra, sl, nref, device, dtype), group=nref)
-            if start == 0 and device.type == "cpu":
-                step = max(1, min(batch_size, _PASS_BYTES // max(per_pair * nref, 1)))
+            mult, fx, fr = _contributions(model, xr, rr, tgt, activation,
+                                          args_for(extra, sl, nref, device, dtype), group=nref)
             contrib = mult * (xr - rr)
             total = contrib.reshape(n * nref, -1).sum(-1).double()
             bad, err = _delta_failures(total, (fx - fr).double(), rtol, atol)
