@@ -516,8 +516,19 @@ class _Shared(torch.autograd.Function):
                 scale = scale * p["weight"]
             return g * scale.view(-1, *([1] * (g.dim() - 2))), None, None, None, None
         # the input gradient as a transposed convolution (it reads no input values: the input's
-        # may not be written yet), its output padding restoring the input's length
+        # may not be written yet), its output padding restoring the input's length; with few
+        # input channels x taps (as _layer's forward) one matrix product and K shifted sums
         w, size = p["weight"], ctx.size
+        if ctx.name == "conv1d" and p["groups"] == 1 and p["stride_t"] == [1] \
+                and w.shape[1] * w.shape[2] <= _COLS_MAX:
+            (pad,), (dil,) = p["padding_t"], p["dilation_t"]
+            O, C, K = w.shape
+            N, _, Lo = g.shape
+            cols = torch.matmul(w.reshape(O, C * K).T, g).view(N, C, K, Lo)
+            gx = g.new_zeros((N, C, size[0] + 2 * pad))
+            for k in range(K):
+                gx[..., k * dil:k * dil + Lo] += cols[:, :, k]
+            return gx[..., pad:pad + size[0]], None, None, None, None
         extra = [n - ((m - 1) * s - 2 * q + d * (k - 1) + 1) for n, m, s, q, d, k in zip(
             size, g.shape[2:], p["stride_t"], p["padding_t"], p["dilation_t"], w.shape[2:])]
         F = torch.nn.functional
