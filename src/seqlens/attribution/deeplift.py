@@ -62,6 +62,8 @@ _UNARY = {
     "logsigmoid", "softsign", "tanhshrink", "clamp", "clip", "clamp_min", "clamp_max", "threshold",
     "pow", "__pow__", "__rpow__", "__rtruediv__", "__rdiv__", "float_power",
 }
+# piecewise linear with slopes 0 and 1 (given number bounds): the rescale quotient is exact
+_PIECEWISE = {"relu", "relu6", "clamp", "clip", "clamp_min", "clamp_max", "hardtanh"}
 _SELECT = {
     "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -117,43 +119,47 @@ def _small(dx: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def _ratio(dy, dx, x, derivative):
     """``dy / dx`` (``dy`` is overwritten), with ``derivative()`` where the quotient is
     ill-conditioned (``|dx| <= eps (1 + |x|)``; tested as a float maximum, cheaper than a boolean
-    mask on a large tensor)."""
+    mask on a large tensor). ``x`` may broadcast to ``dx``."""
     m = dy.div_(dx)
     eps = 1e-6 if x.dtype != torch.float64 else 1e-12
-    if float(x.abs().mul_(eps).add_(eps).sub_(dx.abs()).max()) >= 0:
+    if float(torch.sub(x.abs().mul_(eps).add_(eps), dx.abs()).max()) >= 0:
         m = torch.where(_small(dx, x), derivative(), m)
     return m
 
 
 class _Rescale(torch.autograd.Function):
     """Elementwise ``y = fn(x)`` with gradient ``(fn(x) - fn(r)) / (x - r)`` (the derivative where
-    ``x ~ r``). ``relu``: ``x`` and ``r`` on one side give exactly 1 or 0 and on opposite sides a
-    value in [0, 1], so only ``x == r`` needs the derivative. ``rows``: the input's per-sequence
-    rows and ``fn`` of them, when ``x`` repeats each ``G`` times (the input pass)."""
+    ``x ~ r``). ``linear``: ``fn`` is piecewise linear with slopes 0 and 1 (ReLU, clamps): ``x``
+    and ``r`` on one piece give exactly 1 or 0 and on two pieces a value in [0, 1], so only
+    ``x == r`` needs the derivative. ``rows``: the input's per-sequence rows and ``fn`` of them,
+    when ``x`` repeats each ``G`` times (the input pass): the differences and derivatives then
+    come from them, broadcast over the ``G`` references (``x``'s values are not read)."""
 
     @staticmethod
-    def forward(ctx, x, r, yr, fn, relu=False, rows=None, G=1):
+    def forward(ctx, x, r, yr, fn, linear=False, rows=None, G=1):
+        src = x if rows is None else rows[0]
+
+        def derivative():  # fn' at x (at the rows, shaped to broadcast over the references)
+            with torch.enable_grad():
+                xx = src.detach().requires_grad_(True)
+                d = torch.autograd.grad(fn(xx).sum(), xx)[0]
+            return d if rows is None else d.unsqueeze(1)
+
         if rows is None:
             y = fn(x)
             dx, dy = x - r, y - yr
-        else:  # differences from the per-sequence rows (read once, not once per reference)
+        else:  # per (sequence, reference): the rows read once, not once per reference
             xc, yc = rows
             y = yc.new_empty((len(x), *yc.shape[1:]))  # values written when read
-            dx = torch.sub(xc.unsqueeze(1), r.view(-1, G, *r.shape[1:])).view(x.shape)
-            dy = torch.sub(yc.unsqueeze(1), yr.view(-1, G, *yr.shape[1:])).view(x.shape)
-        if relu:
+            dx = torch.sub(xc.unsqueeze(1), r.view(-1, G, *r.shape[1:]))
+            dy = torch.sub(yc.unsqueeze(1), yr.view(-1, G, *yr.shape[1:]))
+        if linear:
             m = dy.div_(dx)
             if bool(torch.isnan(m.sum())):  # 0 / 0 where x == r: the derivative
-                pos = x > 0 if rows is None else (rows[0].unsqueeze(1) > 0).expand(-1, G, *x.shape[1:])
-                m = torch.where(dx == 0, pos.reshape(x.shape).to(m.dtype), m)
+                m = torch.where(dx == 0, derivative(), m)
         else:
-            def derivative():
-                with torch.enable_grad():
-                    xx = x.detach().requires_grad_(True)
-                    return torch.autograd.grad(fn(xx).sum(), xx)[0]
-
-            m = _ratio(dy, dx, x, derivative)
-        ctx.save_for_backward(m)
+            m = _ratio(dy, dx, src if rows is None else src.unsqueeze(1), derivative)
+        ctx.save_for_backward(m.view(x.shape))
         return y
 
     @staticmethod
@@ -911,15 +917,14 @@ class DeepLiftMode(TorchFunctionMode):
             self._record(x, y)
             return y
         r, yr = self._next(x)
-        relu = getattr(func, "__name__", None) == "relu" and len(rest) == 1 and not kw
+        name = getattr(func, "__name__", None)
+        linear = name in _PIECEWISE  # (bounds are numbers: x is the one tensor argument)
         xc = self._c(x)
-        if xc is None or not relu:
-            self._full(x)  # (read by the rule)
         if xc is None:
-            return _Rescale.apply(x, r, yr, fn, relu)
+            return _Rescale.apply(self._full(x), r, yr, fn, linear)
         with torch.no_grad():
             yc = fn(xc)
-        return self._lazy(yc, _Rescale.apply(x, r, yr, fn, relu, (xc, yc), self.group))
+        return self._lazy(yc, _Rescale.apply(x, r, yr, fn, linear, (xc, yc), self.group))
 
     def _select(self, func, name, args, kwargs):
         x = args[0]
