@@ -31,7 +31,9 @@ DEFAULT_RECIPE = dict(epochs=100, batch_size=128, lr=1e-3, patience=10)
 _KOO_EDDY = dict(epochs=100, batch_size=128, lr=1e-3, patience=10, monitor="auroc")
 _KOO_PLOENZKE = dict(epochs=100, batch_size=100, lr=1e-3, patience=20, monitor="auroc")
 _KOO_PLOENZKE_FILTERS = dict(_KOO_PLOENZKE, monitor="aupr")
-_GHOTRA_KOO = dict(epochs=40, batch_size=100, lr=1e-3, patience=6, monitor="auroc")
+# Ghotra & Koo's published code: Adam 1e-3, batch 200, up to 100 epochs, early stopping on the
+# validation loss with patience 15, learning rate x0.2 on plateaus
+_GHOTRA_KOO = dict(epochs=100, batch_size=200, lr=1e-3, patience=15, monitor="loss", lr_patience=5)
 _RESIDUALBIND = dict(epochs=50, batch_size=100, lr=1e-3, patience=8, monitor="auroc")
 RECIPES: dict[str, tuple[str, dict]] = {
     **{f"cnn_p{p}": ("Koo & Eddy 2019", _KOO_EDDY) for p in (1, 2, 4, 10, 25, 50, 100)},
