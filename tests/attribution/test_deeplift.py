@@ -173,6 +173,17 @@ def _unshared(monkeypatch):
     monkeypatch.setattr(D.DeepLiftMode, "_share", lambda self, full, rows: full)
 
 
+def _assert_shared_pass_equals_full(monkeypatch, model, X, n_references: int):
+    """DeepSHAP of float64 ``model`` on ``X`` with and without the per-sequence input pass: both
+    sum to delta and give the same attributions."""
+    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), n_references, random_state=0))
+    shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    _unshared(monkeypatch)
+    full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
+    assert float(d1.abs().max()) < 1e-9 and float(d2.abs().max()) < 1e-9
+    assert torch.allclose(shared, full, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 def test_shared_input_pass_equals_full(monkeypatch):
     """The input pass computes convolutions, linear layers and batch norms once per sequence
@@ -264,13 +275,7 @@ def test_per_sequence_rows_equal_full_pass_on_zoo(monkeypatch, name, kw):
     from seqlens.models import build_model
 
     model = build_model(name, seq_length=120, random_state=0, **kw).double().eval()
-    X = onehot(2, L=120).double()
-    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 3, random_state=0))
-    shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
-    _unshared(monkeypatch)
-    full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
-    assert float(d1.abs().max()) < 1e-9 and float(d2.abs().max()) < 1e-9
-    assert torch.allclose(shared, full, rtol=1e-9, atol=1e-12)
+    _assert_shared_pass_equals_full(monkeypatch, model, onehot(2, L=120).double(), n_references=3)
 
 
 def test_linear_operations_on_unwritten_rows_equal_full_pass(monkeypatch):
@@ -293,11 +298,5 @@ def test_linear_operations_on_unwritten_rows_equal_full_pass(monkeypatch):
             h = torch.relu(h - h.mean(1, keepdim=True)) + h.sum((1,), keepdim=True) * 0.1
             return self.fc(torch.relu(h).flatten(1))
 
-    model = Lin().double().eval()
-    X = onehot(3, L=20).double()
-    R = torch.as_tensor(dinucleotide_shuffle(X.numpy(), 4, random_state=0))
-    shared, d1 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
-    _unshared(monkeypatch)
-    full, d2 = deep_lift_shap(model, X, references=R, return_delta=True, device="cpu")
-    assert float(d1.abs().max()) < 1e-9 and float(d2.abs().max()) < 1e-9
-    assert torch.allclose(shared, full, rtol=1e-9, atol=1e-12)
+    _assert_shared_pass_equals_full(monkeypatch, Lin().double().eval(), onehot(3, L=20).double(),
+                                    n_references=4)
