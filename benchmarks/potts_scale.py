@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 # peak RSS of the child's own image (VmHWM), in MB of 10^6 bytes as the estimate
-HWM = "from seqlens.msa.potts import peak_memory\ndef hwm():\n    return peak_memory() / 1e6\n"
+HWM = "from seqlens.resources import peak_memory\ndef hwm():\n    return peak_memory() / 1e6\n"
 
 # the runtime: a fresh process after the imports and one (cached) numba kernel
 RUNTIME = HWM + r"""

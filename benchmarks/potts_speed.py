@@ -51,11 +51,8 @@ FAMILIES = {
 REMEMBERED_PLMC = {"dhfr_wall_seconds_2_threads": 58.0, "dhfr_peak_mb": 714.0,
                    "dhfr_precision_at_L": 0.805}
 
-# peak RSS of the child's own image (VmHWM): ru_maxrss would carry the parent's peak over fork+exec
-HWM = (
-    "def hwm():\n"
-    "    with open('/proc/self/status') as f:\n"
-    "        return next(int(x.split()[1]) for x in f if x.startswith('VmHWM')) / 1024\n")
+# peak RSS of the child's own image (VmHWM; ru_maxrss would carry the parent's peak over fork+exec), MiB
+HWM = "from seqlens.resources import peak_memory\ndef hwm():\n    return peak_memory() / 2**20\n"
 
 OURS = HWM + r"""
 import json, sys, time

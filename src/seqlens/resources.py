@@ -1,4 +1,5 @@
-"""What this machine can give a job: the memory available now, and batch sizes that fit in it."""
+"""What this machine can give a job: the memory available now, batch sizes that fit in it, and
+the peak memory a process used."""
 
 from __future__ import annotations
 
@@ -38,3 +39,19 @@ def batch_size_for(bytes_per_item: float, device, cap: int = 1024, share: float 
     if bytes_per_item <= 0:
         return cap
     return int(max(1, min(cap, share * device_memory(device) // bytes_per_item)))
+
+
+def peak_memory() -> float:
+    """Peak resident memory of this process in bytes: ``VmHWM`` of ``/proc/self/status`` (the
+    process image's own peak; ``ru_maxrss`` where that cannot be read, which after fork + exec
+    can be the parent's)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0

@@ -333,7 +333,7 @@ def run_fit(args) -> int:
     metrics = {"model": args.model, "n_sequences": msa.n_sequences, "length": msa.length,
                "neff": float(msa.neff(args.identity)), "seconds": seconds}
     if estimate:
-        from seqlens.msa.potts import peak_memory
+        from seqlens.resources import peak_memory
 
         metrics["memory_estimate_mb"] = round(estimate[0] / 1e6, 1)  # as stated before the fit
         metrics["peak_memory_mb"] = round(peak_memory() / 1e6, 1)  # of the process, fit included

@@ -458,22 +458,6 @@ class Potts(ThreadLimitedFit, PottsLayout):
         return self._decode(X)
 
 
-def peak_memory() -> float:
-    """Peak resident memory of this process in bytes: ``VmHWM`` of ``/proc/self/status`` (the
-    process image's own peak; ``ru_maxrss`` where that cannot be read, which after fork + exec
-    can be the parent's)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
-
-
 def _progress(verbose, total, desc):
     if not verbose:
         return None
