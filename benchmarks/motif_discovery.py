@@ -11,7 +11,10 @@ thread). Both are scored by the same code: core motifs recovered (a pattern whos
 against JASPAR 2016 vertebrates is the true matrix), decoys among the patterns holding >= 5% of the
 seqlets, spurious patterns (matching no simulated motif, by Tomtom nor by truth overlap), and hit
 precision/recall (seqlens' hit caller on each tool's patterns; a hit is right when it falls on a
-true instance of its pattern's motif, +-3 nt, right strand).
+true instance of its pattern's motif, +-3 nt, right strand). Each figure also at the JASPAR TF
+family level (``*_family``: a top Tomtom hit or a hit on a motif of the true motif's family, e.g.
+CEBPD for CEBPB, counts), next to the strict one; and the ceiling of a sequence-only caller: FIMO
+with the TRUE core matrices, scored by the same rules (``fimo_true_matrices``).
 
 Usage (1 thread):
     python benchmarks/motif_discovery.py --modisco
@@ -219,10 +222,11 @@ HIT_FDRS = (0.05, 0.2)
 
 
 def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 3,
-               fdrs=HIT_FDRS) -> dict:
+               fdrs=HIT_FDRS, families=None) -> dict:
     """Recovery, decoys, spurious patterns and hit precision/recall of one tool's patterns (the
     same scanner and Tomtom for every tool); precision/recall also at other sequence FDRs of
-    the scanner (``hit_precision_fdr0.05``, ...; ``fdrs``), to compare tools at equal recall."""
+    the scanner (``hit_precision_fdr0.05``, ...; ``fdrs``), to compare tools at equal recall;
+    ``families`` (:func:`family_test`) adds the family-level figures."""
     from seqlens.interpret.discovery import call_hits, match_hits, score_discovery, top_matches
     from seqlens.interpret.discovery.hits import HIT_COLUMNS
 
@@ -230,7 +234,8 @@ def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 
     hits = call_hits(patterns, attr, X) if patterns else pd.DataFrame(columns=HIT_COLUMNS)
     t_hits = time.perf_counter() - t0
     matches = top_matches(patterns, database) if patterns else None
-    metrics, table = score_discovery(patterns, hits, instances, motifs, matches, tolerance)
+    metrics, table = score_discovery(patterns, hits, instances, motifs, matches, tolerance,
+                                     families=families)
     metrics["seconds_hits"] = t_hits
     truth = dict(zip(table.get("pattern", []), table.get("truth_motif_index", [])))
     core = instances["core"].to_numpy()
@@ -242,12 +247,49 @@ def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 
     return metrics, table, matches
 
 
-def task_scores(patterns, X, attr, instances, matches, task: int, motifs, tolerance: int = 3) -> dict:
+CEILING_P = (1e-3, 3e-4, 1e-4, 3e-5)
+
+
+def true_matrix_ceiling(X, instances, motifs, families, tolerance: int = 3, p_values=CEILING_P) -> dict:
+    """Hit precision/recall of a sequence-only caller that knows the answer: FIMO with the true
+    JASPAR matrices of the core motifs at each p-value in ``p_values``, overlapping windows
+    suppressed (as the hit caller does, higher score first), scored by the strict and the family
+    rules (each matrix's truth motif is itself)."""
+    from seqlens.interpret.discovery import match_hits
+    from seqlens.interpret.discovery.hits import _non_overlapping
+    from seqlens.motifs.scan import scan
+    from seqlens.simulate.datasets import get_motifs
+
+    core_idx = sorted(set(instances.loc[instances["core"], "motif_index"].tolist()))
+    ids = [m["id"] for m in motifs]
+    mats = get_motifs([ids[k] for k in core_idx])
+    strict = {str(k): k for k in core_idx}
+    family = {str(k): {j for j, i in enumerate(ids) if families(ids[k], i)} | {k} for k in core_idx}
+    core = instances["core"].to_numpy()
+    out = {}
+    for p in p_values:
+        s = scan(mats, X, threshold=p)
+        h = pd.DataFrame({"seq": s["sequence_index"], "start": s["start"], "end": s["end"],
+                          "strand": s["strand"], "score": s["score"], "seq_score": s["score"],
+                          "pattern": [str(core_idx[i]) for i in s["motif_index"]]})
+        h = _non_overlapping(h, 0.5).reset_index(drop=True)
+        for rule, truth in (("", strict), ("_family", family)):
+            ok, found, _ = match_hits(h, instances, truth, tolerance)
+            out[f"p{p:g}_hit_precision{rule}"] = float(ok.mean()) if len(h) else float("nan")
+            out[f"p{p:g}_hit_recall{rule}"] = float(found[core].mean())
+        out[f"p{p:g}_n_hits"] = int(len(h))
+    return out
+
+
+def task_scores(patterns, X, attr, instances, matches, task: int, motifs, tolerance: int = 3,
+                families=None) -> dict:
     """Multitask: is output ``task``'s own motif recovered by a *positive* pattern of its map (top
     Tomtom hit), and the hits of those patterns against that motif's instances (precision of
     their hits, recall of its instances). Patterns whose seqlets mostly fall on its instances
     (``task_motif_by_truth``) or with the motif among their 3 best Tomtom hits
-    (``task_motif_in_top3``: a family member such as CEBPE or MAFF ranked first) are scanned too."""
+    (``task_motif_in_top3``: a family member such as CEBPE or MAFF ranked first) are scanned too;
+    ``task_motif_recovered_family``: a positive pattern's top hit is of the motif's JASPAR family
+    (``families``, :func:`family_test`)."""
     from seqlens.interpret.discovery import call_hits, match_hits
     from seqlens.interpret.discovery.truth import pattern_truth
     from seqlens.motifs.jaspar import same_base_id
@@ -264,6 +306,9 @@ def task_scores(patterns, X, attr, instances, matches, task: int, motifs, tolera
     out = {"task_motif_recovered": bool(by_match), "task_motif_by_truth": bool(by_truth),
            "task_motif_in_top3": any(p.name in top3 for p in pos),
            "task_top_pattern_is_motif": bool(pos) and pos[0].name in {p.name for p in by_match}}
+    if families is not None:
+        out["task_motif_recovered_family"] = any(families(want, top[p.name]) for p in pos
+                                                 if p.name in top)
     if mine:
         hits = call_hits(list(mine.values()), attr, X)
         ok, found, _ = match_hits(hits, instances, dict.fromkeys(mine, task), tolerance)
@@ -321,10 +366,13 @@ def main(argv=None) -> dict:
     if args.dataset == "zbed2":
         return zbed2(args, tools)
     from seqlens.interpret.discovery import instances_for
+    from seqlens.interpret.discovery.truth import family_test
     from seqlens.simulate.datasets import jaspar2016
+    from seqlens.study.zoo import split_digest
 
     database = list(jaspar2016().values())
-    runs = []
+    families = family_test(database)
+    runs, ceilings = [], {}
     for act in args.activations:
         for seed in args.seeds:
             data, info, maps = prepare(args, args.dataset, act, seed)
@@ -334,6 +382,11 @@ def main(argv=None) -> dict:
             multitask = args.dataset == "multitask_motifs"
             fdrs = () if multitask else HIT_FDRS  # 12 maps per model: one scan each
             X = data.test.X
+            digest = split_digest(data.test)
+            if digest not in ceilings:
+                ceilings[digest] = true_matrix_ceiling(X, instances, motifs, families)
+                print(f"FIMO with the true core matrices ({act} s{seed}'s test split): "
+                      f"{ceilings[digest]}", flush=True)
             for t, task_maps in maps.items():
                 for mname in args.maps:
                     for tool in tools:
@@ -341,29 +394,31 @@ def main(argv=None) -> dict:
                         patterns, cost = run_tool(tool, X, task_maps[mname], args.threads, work,
                                                   args.reuse)
                         metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
-                                                         motifs, database, fdrs=fdrs)
+                                                         motifs, database, fdrs=fdrs,
+                                                         families=families)
                         row = {"dataset": args.dataset, "activation": act, "seed": seed,
                                "task": tasks[t] if multitask else "", "map": mname,
                                "tool": tool, "test_auroc": info.get("test_auroc"), **cost,
                                **metrics}
                         if multitask:
                             row.update(task_scores(patterns, X, task_maps[mname], instances,
-                                                   matches, t, motifs))
+                                                   matches, t, motifs, families=families))
                         runs.append(row)
                         print(_line(row), flush=True)
                         if tool == "seqlens" and args.seqlet_pwm:
                             for p in patterns:
                                 p.site_pwm, p.n_sites = None, 0
                             metrics, _, matches = score_tool(patterns, X, task_maps[mname], instances,
-                                                             motifs, database, fdrs=fdrs)
+                                                             motifs, database, fdrs=fdrs,
+                                                             families=families)
                             runs.append({**row, **metrics, "tool": "seqlens_seqlet_pwm"})
                             if multitask:
                                 runs[-1].update(task_scores(patterns, X, task_maps[mname], instances,
-                                                            matches, t, motifs))
+                                                            matches, t, motifs, families=families))
                             print(_line(runs[-1]), flush=True)
             if args.scaling:
                 scaling(args, tools, X, maps[0][args.maps[0]], f"{act}_s{seed}")
-    return summarise(args, runs, tools)
+    return summarise(args, runs, tools, list(ceilings.values()))
 
 
 def scaling(args, tools, X, attr, tag: str) -> None:
@@ -396,21 +451,24 @@ def _line(row: dict) -> str:
                     for k in keys if row.get(k, "") != "")
 
 
-COLUMNS = ("core_recovered", "core_in_top3", "decoys_in_major", "spurious_patterns",
-           "n_patterns", "hit_precision", "hit_recall", "hit_precision_positive",
-           "hit_precision_negative", "false_hits_on_other_instances",
+COLUMNS = ("core_recovered", "core_recovered_family", "core_in_top3", "decoys_in_major",
+           "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "hit_precision_family",
+           "hit_recall_family", "hit_precision_positive", "hit_precision_positive_family",
+           "hit_precision_negative", "hit_precision_negative_family", "false_hits_on_other_instances",
            *(f"hit_{m}_fdr{f}" for f in HIT_FDRS for m in ("precision", "recall")),
            "seconds", "peak_above_input_mb", "peak_mb")
 
 
-TASK_COLUMNS = ("task_motif_recovered", "task_motif_in_top3", "task_motif_by_truth",
+TASK_COLUMNS = ("task_motif_recovered", "task_motif_recovered_family", "task_motif_in_top3",
+                "task_motif_by_truth",
                 "task_top_pattern_is_motif",
                 "task_motif_hit_precision", "task_motif_hit_recall")
 
 
-def summarise(args, runs: list[dict], tools: list[str]) -> dict:
+def summarise(args, runs: list[dict], tools: list[str], ceilings=()) -> dict:
     """Mean +- sd over seeds per (activation, map, tool); time/memory ratios vs modisco-lite
-    from the same invocation; a table on stdout and <out>/motif_discovery.json."""
+    from the same invocation; the true-matrix ceilings (:func:`true_matrix_ceiling`, one per test
+    split); a table on stdout and <out>/motif_discovery.json."""
     import torch
 
     from seqlens.io.atomic import write_json
@@ -426,6 +484,7 @@ def summarise(args, runs: list[dict], tools: list[str]) -> dict:
         g = df.groupby(["activation", "map", "tool", "seed"], sort=False)
         per_seed = pd.DataFrame({"tasks": g["task"].count(),
                                  "task_motifs_recovered": g["task_motif_recovered"].sum(),
+                                 "task_motifs_recovered_family": g["task_motif_recovered_family"].sum(),
                                  "task_motifs_in_top3": g["task_motif_in_top3"].sum(),
                                  "task_top_pattern_is_motif": g["task_top_pattern_is_motif"].sum(),
                                  "task_motif_hit_precision": g["task_motif_hit_precision"].mean(),
@@ -462,10 +521,17 @@ def summarise(args, runs: list[dict], tools: list[str]) -> dict:
             print(per_seed.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for k, v in ratios.items():
         print(f"  {k}: {v:.3f}")
+    for c in ceilings:
+        print("FIMO with the true core matrices (strict / family rule), per p-value:")
+        for p in CEILING_P:
+            print(f"  p <= {p:g}: {c[f'p{p:g}_n_hits']} hits, precision {c[f'p{p:g}_hit_precision']:.3f}"
+                  f" / {c[f'p{p:g}_hit_precision_family']:.3f}, recall {c[f'p{p:g}_hit_recall']:.3f}"
+                  f" / {c[f'p{p:g}_hit_recall_family']:.3f}")
     out = Path(args.out)
     result = {"dataset": args.dataset, "threads": args.threads,
               "versions": versions, "load_average": list(load), "runs": runs,
-              "summary": summary.to_dict(orient="records"), **ratios}
+              "summary": summary.to_dict(orient="records"), **ratios,
+              "fimo_true_matrices": list(ceilings)}
     if per_seed is not None:
         result["summary_over_tasks"] = per_seed.to_dict(orient="records")
     write_json(out / "motif_discovery.json", result)

@@ -279,6 +279,61 @@ def test_score_discovery_splits_hit_precision_by_sign_and_locates_wrong_hits():
     assert metrics["hit_recall"] == pytest.approx(3 / 20)
 
 
+def test_family_test_uses_jaspar_families_then_classes_then_tomtom():
+    from seqlens.interpret.discovery.truth import family_test
+    from seqlens.motifs.motif import Motif
+    from seqlens.simulate.datasets import jaspar2016
+
+    db = jaspar2016()  # read from a file: no annotations, so they come from JASPAR 2016
+    # a copy of CEBPB's matrix without any annotation: only Tomtom (against all 519) can place it
+    same = family_test([*db.values(), Motif(db["MA0466.2"].matrix.copy(), name="mine")])
+    assert same("MA0466.2", "MA0836.1")  # CEBPB ~ CEBPD: C/EBP-related
+    assert same("MA0079.3", "MA0733.1")  # SP1 ~ EGR4: three-zinc finger Kruppel-related
+    assert same("MA0466.2", "MA0466.1")  # versions of one profile
+    assert not same("MA0466.2", "MA0079.3")
+    assert not same("MA0058.3", "MA0821.1")  # MAX (bHLH-ZIP) vs HES5 (Hairy-related): families differ
+    assert same("mine", "MA0466.2") and not same("mine", "MA0079.3")
+    assert not same("", "MA0466.2")
+
+
+def test_score_discovery_family_level_counts_a_family_mate_decoy_hit():
+    from seqlens.interpret.discovery import build_pattern, score_discovery
+    from seqlens.interpret.discovery.truth import family_test
+    from seqlens.simulate.datasets import get_motifs
+
+    attr, X, starts, strands = planted(20, L=60, seed=5)
+    pat = build_pattern(attr, X, np.arange(20), starts, strands, len(MOTIF), "pos_0", 1)
+    # truth: the pattern's motif (CEBPB) in every sequence; a CEBPD decoy and an SP1 decoy elsewhere
+    dec = (starts[:2] + 30) % 50
+    inst = pd.DataFrame({"seq": np.r_[np.arange(20), 0, 1], "motif": ["CEBPB"] * 20 + ["CEBPD", "SP1"],
+                         "motif_id": ["MA0466.2"] * 20 + ["MA0836.1", "MA0079.3"],
+                         "motif_index": [0] * 20 + [1, 2], "start": np.r_[starts, dec],
+                         "end": np.r_[starts, dec] + len(MOTIF),
+                         "strand": np.where(np.r_[strands, 1, 1] > 0, "+", "-"),
+                         "core": [True] * 20 + [False, False]})
+    motifs = [{"name": "CEBPB", "id": "MA0466.2"}, {"name": "CEBPD", "id": "MA0836.1"},
+              {"name": "SP1", "id": "MA0079.3"}]
+    fwd = ["+" if s > 0 else "-" for s in strands]
+    hits = pd.DataFrame({"seq": [2, 3, 4, 0, 1], "pattern": "pos_0",
+                         "start": [starts[2], starts[3], starts[4], dec[0], dec[1]],
+                         "strand": [fwd[2], fwd[3], fwd[4], "+", "+"]})
+    hits["end"] = hits["start"] + len(MOTIF)
+    # the pattern's best Tomtom match is CEBPD, not CEBPB
+    matches = pd.DataFrame({"pattern": ["pos_0"], "rank": [0], "target": ["MA0836.1"],
+                            "target_name": ["CEBPD"], "q_value": [0.01]})
+    same = family_test(get_motifs(["MA0466.2", "MA0836.1", "MA0079.3"]))
+    metrics, _ = score_discovery([pat], hits, inst, motifs, matches, families=same)
+    assert metrics["core_recovered"] == 0 and metrics["core_recovered_family"] == 1
+    assert metrics["recovered_family_cebpb"]
+    # strict: 3 of 5 (CEBPD and SP1 decoys wrong); family: CEBPD's is right too, SP1's still wrong
+    assert metrics["hit_precision"] == pytest.approx(3 / 5)
+    assert metrics["hit_precision_family"] == pytest.approx(4 / 5)
+    assert metrics["hit_precision_positive_family"] == pytest.approx(4 / 5)
+    assert metrics["hit_recall"] == metrics["hit_recall_family"] == pytest.approx(3 / 20)
+    without, _ = score_discovery([pat], hits, inst, motifs, matches)
+    assert "hit_precision_family" not in without and without["hit_precision"] == pytest.approx(3 / 5)
+
+
 # ------------------------------------------------------------------------------- HDF5 layout
 def test_modisco_h5_round_trip(tmp_path):
     import h5py
