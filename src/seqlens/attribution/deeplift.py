@@ -54,6 +54,7 @@ from seqlens.attribution._utils import (
     repeat_target,
     resolve_device,
 )
+from seqlens.resources import keep_freed_memory
 
 _UNARY = {
     "relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "sigmoid", "tanh",
@@ -168,11 +169,26 @@ class _Rescale(torch.autograd.Function):
         return g * m, None, None, None, None, None, None
 
 
+def _blas_ready(t):
+    """``t`` (a batched matrix), copied when its batch dims do not merge into one and its rows are
+    strided (e.g. the keys ``k.transpose(-1, -2)`` of heads split from a ``(N, L, H * D)``
+    projection): as the contiguous copy of its transpose, which copies runs of columns and is
+    read transposed by the product, instead of matmul's element-by-element transposing copy."""
+    if t.dim() < 3 or t.stride(-2) != 1 or t.stride(-1) == 1:
+        return t
+    shape, strides = t.shape[:-2], t.stride()[:-2]
+    if all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 1)):
+        return t  # (batch dims merge: a view)
+    return t.mT.contiguous().mT
+
+
 def _matmul(a, b):
     """``a @ b``; batched products with at most 8 output columns (e.g. attention with 8 dimensions
     per head) as ``(b^T a^T)^T``, which MKL computes 3x faster."""
-    if a.dim() >= 3 and b.dim() >= 3 and b.shape[-1] <= 8 < a.shape[-2]:
-        return (b.mT @ a.mT).mT
+    if a.dim() >= 3 and b.dim() >= 3:
+        a, b = _blas_ready(a), _blas_ready(b)
+        if b.shape[-1] <= 8 < a.shape[-2]:
+            return (b.mT @ a.mT).mT
     return a @ b
 
 
@@ -1331,6 +1347,8 @@ def deep_lift_shap(model: nn.Module, X, target=0, activation=None, references=No
 
         pbar = tqdm(total=len(T), desc="deepshap")
     step = batch_size
+    if device.type == "cpu":
+        keep_freed_memory()  # each pass allocates and frees tens of MB
     with eval_mode(model, device):
         dtype = model_dtype(model)
         if device.type == "cpu" and len(T) > 1:  # cache-sized passes, from one row's activations

@@ -38,7 +38,7 @@ from seqlens.attribution._utils import (
     select_output,
 )
 from seqlens.errors import ParameterError, SeqlensError
-from seqlens.resources import batch_size_for
+from seqlens.resources import batch_size_for, keep_freed_memory
 
 # the fast plan runs at most this many mutants at a time: its windows then stay in the CPU caches
 # (measured at 1 thread: ResidualBind 1.5x and cnn_local 1.05x faster than 1024 at a time)
@@ -97,6 +97,8 @@ def ism(model: nn.Module, X, target=0, activation=None, start: int = 0, end: int
     if not 0 <= start < end <= L:
         raise SeqlensError(f"need 0 <= start < end <= L={L}, got start={start}, end={end}")
     out = torch.zeros((N, A, L), dtype=torch.float64)
+    if device.type == "cpu":
+        keep_freed_memory()  # each batch of mutants allocates and frees tens of MB
     with eval_mode(model, device), torch.no_grad():
         dtype = model_dtype(model)
         if batch_size is None:
