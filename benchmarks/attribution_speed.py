@@ -15,8 +15,8 @@ The peer's best setting is searched in the same run, then confirmed:
    call; when its check rejects the path it runs plain ISM and the table says so), and its default
    (``fast=True``, batch 32: plain ISM on jobs it estimates under 30 s, else fastISM; timed for
    the record but not a candidate, since its choice varies between runs). DeepSHAP settings:
-   tangermeme's ``deep_lift_shap`` at ``batch_size`` 32 and 256. The setting with the least CPU
-   time wins.
+   tangermeme's ``deep_lift_shap`` at ``batch_size`` 16, 32, 64 and 256 (input/reference pairs
+   per batch). The setting with the least CPU time wins.
 2. **confirm**: ``--repeat`` rounds of ours and the winning peer setting (and captum), their order
    alternating between rounds; a ratio is the median of the per-round ratios, of CPU seconds (the
    process's user + system time: what a loaded shared machine disturbs least) and of wall seconds.
@@ -29,7 +29,9 @@ attention layer incrementally) and ``deep_lift_shap`` (defaults, batch 32). Logo
 ``plot_logo``, ``savefig`` and close; the PNG pixel sizes and bytes of both are printed.
 
 The load average is printed at the start and the end; on a loaded machine ratios of CPU seconds
-are the ones to read. Each model is one row; ``name@NxL`` sets its sequence count and length.
+are the ones to read. Each model is one row; ``name@NxL`` sets its sequence count and length;
+``zoo:key[/seed]`` is a shipped zoo model with its trained weights (``seqlens.study.zoo``; by
+default the attention entry in Ghotra & Koo's layout).
 
 Usage:
     python benchmarks/attribution_speed.py [--model cnn_local@32x200 residualbind_dna400@4x400 ...]
@@ -61,7 +63,9 @@ from seqlens.io.atomic import write_json
 from seqlens.shuffle import dinucleotide_shuffle
 
 TARGET = 0.5  # the issue's goal: ours <= 0.5 x the peer's best setting
-DEFAULT_MODELS = ["cnn_dist@32x200", "cnn_local@32x200", "cnn_attention@8x200", "residualbind_dna400@4x400"]
+DEFAULT_MODELS = ["cnn_dist@32x200", "cnn_local@32x200", "cnn_attention@8x200",
+                  "zoo:interactions_cnn_attention_exponential@8x200", "residualbind_dna400@4x400"]
+DEEPSHAP_BATCH_SIZES = (16, 32, 64, 256)  # tangermeme's deep_lift_shap settings swept (pairs per batch)
 
 
 def _clock(fn):
@@ -167,11 +171,18 @@ def _record(work, ours_setting, peer, peer_setting, r: dict, args, values: str =
 
 
 def _load(spec: str, args):
-    """``(model with one output, label, N, L)`` for ``name[@NxL]`` or a run folder."""
+    """``(model with one output, label, N, L)`` for ``name[@NxL]``, ``zoo:key[/seed][@NxL]`` (a
+    shipped zoo model with its trained weights, seed 0 by default) or a run folder."""
     from seqlens.models import build_model, load_model
 
     name, _, size = spec.partition("@")
     n, length = (int(v) for v in size.lower().split("x")) if size else (args.n, args.length)
+    if name.startswith("zoo:"):
+        from seqlens.study.zoo import load_zoo_model
+
+        key, _, seed = name[4:].partition("/")
+        model, _ = load_zoo_model(key, int(seed or 0))
+        return _Target(model.eval(), 0).eval(), name, n, model.config.get("seq_length", length)
     if Path(name).is_dir():
         model = load_model(name)
         length = model.config.get("seq_length", length)
@@ -261,7 +272,7 @@ def bench_deepshap(model, label, X, args, versions, res, records):
             return lambda: t_dls(model, Xt, references=R, batch_size=bs, warning_threshold=1e-3,
                                  device="cpu", only_warn=True)
 
-        for bs in sorted({32, 256}):
+        for bs in DEEPSHAP_BATCH_SIZES:
             peers[f"batch_size={bs}"] = peer(bs)
     if versions["captum"]:
         from captum.attr import DeepLiftShap
@@ -398,7 +409,8 @@ def _table(rows: list[dict]) -> str:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", nargs="+", default=DEFAULT_MODELS,
-                   help="zoo names or run folders, each optionally @NxL (sequences x length)")
+                   help="zoo presets, zoo:KEY[/SEED] (shipped zoo models) or run folders, each "
+                        "optionally @NxL (sequences x length)")
     p.add_argument("--activation", default=None)
     p.add_argument("--n", type=int, default=16, help="sequences when a model has no @NxL")
     p.add_argument("--length", type=int, default=200, help="length when a model has no @NxL")
