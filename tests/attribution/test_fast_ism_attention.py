@@ -56,16 +56,35 @@ def test_attention_plan_without_residual(dtype):
     assert float((fast - slow).abs().max()) <= (1e-5 if dtype == torch.float32 else 1e-10)
 
 
+@pytest.mark.parametrize("residual", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_attention_plan_projected_values(residual, dtype):
+    """Ghotra & Koo's sizes (32 filters, 8 heads of 32 dims): the output projection goes into the
+    values (no row projected per mutant); same values as naive ISM, with and without the skip
+    connection."""
+    X = onehot(3, L=80, seed=11).to(dtype)
+    model = scaled(build_model("cnn_attention", seq_length=80, filters=32, key_size=32,
+                               attention_residual=residual, random_state=0), X, dtype=dtype)
+    with torch.no_grad():
+        plan = AttentionPlan.build(model, X[:1])
+    assert plan is not None and plan._vo is not None
+    fast, slow = ism(model, X, device="cpu"), ism(model, X, fast=False, device="cpu")
+    assert float(slow.abs().max()) > 1e-2
+    assert float((fast - slow).abs().max()) <= (1e-5 if dtype == torch.float32 else 1e-10)
+
+
 @pytest.mark.parametrize("limit", [60.0, float("-inf")])
-def test_attention_plan_large_scores(monkeypatch, limit):
+@pytest.mark.parametrize("kw", [{}, {"filters": 32, "key_size": 32}])
+def test_attention_plan_large_scores(monkeypatch, limit, kw):
     """Large attention scores, with the softmax of the new columns relative to the unmutated row
-    maxima (default) and always rescaled to the new maxima (limit -inf), stay exact."""
+    maxima (default) and always rescaled to the new maxima (limit -inf), stay exact (values as
+    they are and projected)."""
     import seqlens.attribution.fast_ism_attention as fa
 
     monkeypatch.setattr(fa, "_EXP_LIMIT", limit)
     L = 48
     X = onehot(2, L=L, seed=3).double()
-    model = scaled(build_model("cnn_attention", seq_length=L, random_state=0), X, dtype=torch.float64)
+    model = scaled(build_model("cnn_attention", seq_length=L, random_state=0, **kw), X, dtype=torch.float64)
     with torch.no_grad():
         model.attention.query.weight.mul_(20)
         model.attention.key.weight.mul_(20)

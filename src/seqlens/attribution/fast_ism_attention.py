@@ -15,10 +15,13 @@ values change:
 
 Per mutant this costs ``O(W L' d)`` for the attention instead of ``O(L'^2 d)`` plus the QKV
 projections of ``W`` rows instead of ``L'``; the first convolution is a rank-1 update
-(:class:`~seqlens.attribution.fast_ism.LocalPlan` on the model's stem). The output projection,
-residual, layer norm, any transformer blocks or LSTM, and the dense layers run on every row, as
-in the model. Values equal the model's up to float rounding (checked on a few mutants when the
-plan is built; the plan is dropped when they disagree).
+(:class:`~seqlens.attribution.fast_ism.LocalPlan` on the model's stem). When the model's width
+``D`` is at most a head's ``d`` (Ghotra & Koo's layout: 32 and 32), the output projection is
+folded into each head's values (``Wo_h Wv_h``, tables of projected values), so the heads'
+outputs are summed instead of projected on every row per mutant. The residual, layer norm, any
+transformer blocks or LSTM, and the dense layers run on every row, as in the model. Values
+equal the model's up to float rounding (checked on a few mutants when the plan is built; the
+plan is dropped when they disagree).
 """
 
 from __future__ import annotations
@@ -62,6 +65,19 @@ class AttentionPlan:
         self.core, self.stem, self.post = core, stem, post
         self._ref_key, self._ref = None, None
         self._blocks = {}  # block-diagonal buffers by shape: zero off the diagonal, reused
+        # with as many output dims as a head has (D <= d, e.g. Ghotra & Koo's 32 x 32), the output
+        # projection goes into the values: head h's values are a_in (Wo_h Wv_h)^T + Wo_h bv_h
+        # ``(L', D)``, the outputs sums over the heads, and no row is projected per mutant
+        att = core.attention
+        H, d = att.heads, att.key_size
+        Wo = att.out.weight.detach()
+        D = Wo.shape[0]
+        self._vo = None
+        if D <= d:
+            Wo_h = Wo.view(D, H, d).transpose(0, 1)  # (H, D, d)
+            bv = att.value.bias
+            self._vo = ((Wo_h @ att.value.weight.detach().view(H, d, -1)).reshape(H * D, -1),
+                        None if bv is None else (Wo_h @ bv.detach().view(H, d, 1)).reshape(H * D))
 
     def _block(self, shape, like):
         """A zero-initialised buffer of ``shape`` kept between calls (only its block diagonal is
@@ -98,7 +114,7 @@ class AttentionPlan:
             return None
         att = core.attention
         Lp = x0.shape[-1] // core.pool1.kernel_size if isinstance(core.pool1, nn.MaxPool1d) else x0.shape[-1]
-        if 2 * att.heads * Lp * (Lp + 1) * att.key_size > _MAX_TABLE:
+        if 2 * att.heads * Lp * (Lp + 1) * min(att.key_size, att.out.weight.shape[0]) > _MAX_TABLE:
             return None
         stem = LocalPlan.build(_Stem(core), x0, check=False, min_saving=0)
         if stem is None or len(stem.frontier) != 1:
@@ -114,10 +130,11 @@ class AttentionPlan:
     def _reference(self, x, h0, W):
         """Per-sequence tables of the unmutated sequence (cached for the last ``x`` and window
         width ``W``): its attention input ``h0`` ``(L', D)``, queries, keys and values
-        ``(H, L', d)``, row maxima of the scores ``(H, L', 1)``, and for each window start ``s``
-        the softmax numerator ``(S, L', H, d)`` and normaliser ``(S, L', H)`` of every query row
-        over the keys outside ``[s, s + W)`` (relative to the row maxima; sums of positive
-        terms from prefix and suffix sums, no cancellation)."""
+        ``(H, L', d)`` (projected values ``(H, L', D)`` with ``_vo``), row maxima of the scores
+        ``(H, L', 1)``, and for each window start ``s`` the softmax numerator ``(S, L', H, d)``
+        and normaliser ``(S, L', H)`` (with ``_vo``: ``(S, H, L', D)`` and ``(S, H, L')``) of
+        every query row over the keys outside ``[s, s + W)`` (relative to the row maxima; sums
+        of positive terms from prefix and suffix sums, no cancellation)."""
         key = (x, x._version, W)
         if self._ref_key is not None and self._ref_key[0] is x and self._ref_key[1:] == key[1:]:
             return self._ref
@@ -129,7 +146,11 @@ class AttentionPlan:
             return t.view(Lp, H, d).transpose(0, 1).contiguous()
 
         a_in = self.core.attention_input(h0)
-        q, k, v = heads(att.query(a_in)), heads(att.key(a_in)), heads(att.value(a_in))
+        q, k = heads(att.query(a_in)), heads(att.key(a_in))
+        if self._vo is None:
+            v = heads(att.value(a_in))
+        else:
+            v = nn.functional.linear(a_in, *self._vo).view(Lp, H, -1).transpose(0, 1).contiguous()
         s = q @ k.transpose(-1, -2) / math.sqrt(d)  # (H, L', L')
         m = s.amax(-1, keepdim=True)
         e = torch.exp(s - m)  # (H, L', keys)
@@ -140,7 +161,10 @@ class AttentionPlan:
             zero = t.new_zeros((H, Lp, 1, *t.shape[3:]))
             pre = torch.cat([zero, t.cumsum(2)], 2)[:, :, :S]
             suf = torch.cat([t.flip(2).cumsum(2).flip(2), zero], 2)[:, :, W:]
-            return (pre + suf).transpose(0, 2).contiguous()  # (S, L', H, ...)
+            r = pre + suf  # (H, L', S, ...)
+            if self._vo is None:
+                return r.transpose(0, 2).contiguous()  # (S, L', H, ...)
+            return r.permute(2, 0, 1, *range(3, r.dim())).contiguous()  # (S, H, L', ...)
 
         self._ref = (h0, q, k, v, m, outside(e), outside(ev))
         self._ref_key = key
@@ -166,7 +190,9 @@ class AttentionPlan:
         if core.positional is not None:
             hw = hw + core.position[rows]
         a_in = core.attention_input(hw)
-        qw, kw, vw = att.query(a_in), att.key(a_in), att.value(a_in)  # (M, W, H d)
+        proj = self._vo is not None
+        qw, kw = att.query(a_in), att.key(a_in)  # (M, W, H d)
+        vw = nn.functional.linear(a_in, *self._vo) if proj else att.value(a_in)  # (M, W, H d) or (M, W, H D)
         scale = 1 / math.sqrt(d)
         # query rows outside the window: keys outside it from the tables, W new columns: the
         # scores as one product per head ((L', d) x (d, M W)); the values' products with a
@@ -174,36 +200,46 @@ class AttentionPlan:
         # but one GEMM per mutant instead of H tiny ones
         sc = torch.bmm(q0, kw.view(M * W, H, d).permute(1, 2, 0)).view(H, Lp, M, W).permute(1, 2, 0, 3)
         sc.mul_(scale).sub_(m0.permute(1, 0, 2)[:, None])  # relative to the row maxima
+        # (M, L', H, .) tables: the mutant's axes (1, 0, 2, 3) of (L', M, H, .); with _vo (M, H, L', .)
+        axes = (1, 2, 0, 3) if proj else (1, 0, 2, 3)
         if float(sc.max()) > _EXP_LIMIT:  # rescale to the new row maxima
             mx = sc.amax(-1, keepdim=True).clamp_(min=0)
-            en, keep = torch.exp(sc - mx), torch.exp(-mx).transpose(0, 1)  # keep (M, L', H, 1)
+            en, keep = torch.exp(sc - mx), torch.exp(-mx).permute(axes)
             den = den_out.index_select(0, start)[..., None].mul_(keep)
             num = num_out.index_select(0, start).mul_(keep)
         else:
             en = torch.exp(sc)
             den = den_out.index_select(0, start)[..., None]
-            num = num_out.index_select(0, start)  # (M, L', H, d)
-        den += en.sum(-1, keepdim=True).transpose(0, 1)
-        bv = self._block((M, H, W, H, d), vw)
-        bv.diagonal(0, 1, 3).copy_(vw.view(M, W, H, d).permute(0, 1, 3, 2))
-        out = num.view(M, Lp, H * d).baddbmm_(en.transpose(0, 1).reshape(M, Lp, H * W),
-                                              bv.view(M, H * W, H * d))
-        out = out.view(M, Lp, H, d).div_(den).view(M, Lp, H * d)
-        qw, kw, vw = (t.reshape(M * W, H, d).transpose(0, 1).contiguous() for t in (qw, kw, vw))
+            num = num_out.index_select(0, start)  # (M, L', H, d) or (M, H, L', D)
+        den += en.sum(-1, keepdim=True).permute(axes)
+        if proj:  # one product per (mutant, head), the heads' outputs summed: (M, L', D)
+            D = vw.shape[-1] // H
+            num.view(M * H, Lp, D).baddbmm_(en.permute(1, 2, 0, 3).reshape(M * H, Lp, W),
+                                            vw.view(M, W, H, D).transpose(1, 2).reshape(M * H, W, D))
+            out = num.div_(den).sum(1)
+        else:
+            bv = self._block((M, H, W, H, d), vw)
+            bv.diagonal(0, 1, 3).copy_(vw.view(M, W, H, d).permute(0, 1, 3, 2))
+            out = num.view(M, Lp, H * d).baddbmm_(en.transpose(0, 1).reshape(M, Lp, H * W),
+                                                  bv.view(M, H * W, H * d))
+            out = out.view(M, Lp, H, d).div_(den).view(M, Lp, H * d)
+        qw, kw, vw = (t.reshape(M * W, H, -1).transpose(0, 1).contiguous() for t in (qw, kw, vw))
         # query rows inside the window: against every key, the window's keys and values replaced
         sw = (qw @ k0.transpose(1, 2)).view(H, M, W, Lp)
         cols = rows[None, :, None, :].expand(H, M, W, W)
         sw.scatter_(3, cols, (qw.view(H * M, W, d) @ kw.view(H * M, W, d).transpose(1, 2)).view(H, M, W, W))
         pw = torch.softmax(sw.mul_(scale), dim=-1)
-        dv = vw.view(H, M, W, d) - v0[:, rows]  # window values: new - old
-        ow = (pw.view(H, M * W, Lp) @ v0).view(H, M, W, d)
-        ow += (pw.gather(3, cols).view(H * M, W, W) @ dv.view(H * M, W, d)).view(H, M, W, d)
-        out = _put_rows(out, start, ow.permute(1, 2, 0, 3).reshape(M, W, H * d))
+        dv = vw.view(H, M, W, -1) - v0[:, rows]  # window values: new - old
+        ow = (pw.view(H, M * W, Lp) @ v0).view(H, M, W, -1)
+        ow += (pw.gather(3, cols).view(H * M, W, W) @ dv.view(H * M, W, -1)).view(H, M, W, -1)
+        out = _put_rows(out, start, ow.sum(0) if proj else ow.permute(1, 2, 0, 3).reshape(M, W, H * d))
         if core.attention_residual:  # h0 added, its window rows replaced by the mutants' hw
-            h = torch.matmul(out, att.out.weight.T).add_(self._h0_bias)
+            h = (out if proj else torch.matmul(out, att.out.weight.T)).add_(self._h0_bias)
             flat = (torch.arange(M, device=x.device)[:, None] * Lp + rows).reshape(-1)
             h.view(M * Lp, D).index_add_(0, flat, (hw - h0[rows]).reshape(-1, D))
             h = core.norm(h)
+        elif proj:
+            h = out if att.out.bias is None else out.add_(att.out.bias)
         else:
             h = att.out(out)
         for block in core.transformer:
