@@ -57,6 +57,8 @@ def test_motifs_end_to_end(case, tmp_path, capsys):
     assert metrics["n_patterns"] == 1 and metrics["n_seqlets"] == 40
     assert metrics["hit_precision"] == 1.0 and metrics["hit_recall"] == 1.0
     assert metrics["spurious_patterns"] == 0 and metrics["n_core"] == 1
+    # the family-level figures come along (no family mates here: the same values)
+    assert metrics["hit_precision_family"] == 1.0 and metrics["hit_recall_family"] == 1.0
     assert "hit_precision" in stdout and "seqlens motifs: saliency maps of 40" in stdout
     hits = pd.read_csv(out / "hits.csv")
     assert hits["name"].tolist() == [f"s{i}" for i in range(40)]

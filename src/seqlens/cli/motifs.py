@@ -2,7 +2,8 @@
 
 Finds seqlets in attribution maps, clusters them into patterns (CWM, hypothetical CWM, PWM),
 matches the patterns to a motif database with Tomtom, calls their instances (hits) and, with
-``--truth`` (a simulated dataset), scores patterns and hits against the embedded motifs.
+``--truth`` (a simulated dataset), scores patterns and hits against the embedded motifs, strictly
+and at JASPAR TF family level (``*_family`` metrics; ``truth.family_test``).
 
 ``--attr`` is the HDF5 file of ``seqlens attribute`` (``X``, ``indices``, ``names``, one
 ``(N, A, L)`` dataset per method; ``--method`` picks one) or any HDF5/``.npz``/``.npy`` file
@@ -305,6 +306,7 @@ def run(args) -> int:
     from seqlens.cli.common import report_metrics
     from seqlens.errors import SeqlensError
     from seqlens.interpret.discovery import discover, score_discovery
+    from seqlens.interpret.discovery.truth import family_test
     from seqlens.io.atomic import check_output_path, output_folder, write_json
 
     if args.threads:
@@ -348,7 +350,8 @@ def run(args) -> int:
     if inp["instances"] is not None and patterns:
         empty = hits if hits is not None else _no_hits()
         scores, truth_table = score_discovery(patterns, empty, inp["instances"], inp["motif_meta"],
-                                              matches, tolerance=args.tolerance)
+                                              matches, tolerance=args.tolerance,
+                                              families=family_test(inp["database"]))
         if hits is None:
             scores = {k: v for k, v in scores.items() if not k.startswith(("hit_", "n_hits"))}
         metrics.update({k: v for k, v in scores.items() if k not in metrics})
