@@ -302,6 +302,42 @@ def test_linear_operations_on_unwritten_rows_equal_full_pass(monkeypatch):
                                     n_references=4)
 
 
+@pytest.mark.parametrize("n_references", [1, 4])
+def test_layer_norm_rule_equals_its_decomposition(n_references):
+    """Layer norm as one rule gives the multipliers of its decomposition written out (centring,
+    mean of squares, inverse square root, products with weight and bias), each operation with
+    its own rule: one reference (every row computed) and four (the input's rows shared), float64."""
+
+    class Net(nn.Module):
+        def __init__(self, explicit):
+            super().__init__()
+            torch.manual_seed(0)
+            self.conv, self.norm = nn.Conv1d(4, 8, 5, padding=2), nn.LayerNorm(8)
+            self.fc = nn.Linear(8 * 30, 1)
+            with torch.no_grad():
+                self.norm.weight.normal_(1, 0.5)
+                self.norm.bias.normal_(0, 0.5)
+            self.explicit = explicit
+
+        def forward(self, x):
+            h = torch.relu(self.conv(x)).transpose(1, 2)
+            if self.explicit:
+                c = h - h.mean(-1, keepdim=True)
+                s = torch.rsqrt((c * c).mean(-1, keepdim=True) + self.norm.eps)
+                h = c * s * self.norm.weight + self.norm.bias
+            else:
+                h = self.norm(h)
+            return self.fc(torch.tanh(h).flatten(1))
+
+    X = onehot(3, L=30, seed=2).double()
+    R = torch.from_numpy(dinucleotide_shuffle(X.numpy(), n_references, random_state=1))
+    fused, delta = deep_lift_shap(Net(False).double().eval(), X, references=R, return_delta=True)
+    explicit = deep_lift_shap(Net(True).double().eval(), X, references=R)
+    assert float(fused.abs().max()) > 1e-3
+    assert float((fused - explicit).abs().max()) <= 1e-12 * float(fused.abs().max())
+    assert float(delta.abs().max()) <= 1e-10
+
+
 _FAULTS = """
 import resource, sys, torch
 torch.set_num_threads(1)

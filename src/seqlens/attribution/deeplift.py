@@ -21,8 +21,10 @@ so by the chain rule the contributions ``multipliers * (x - reference)`` sum to
   input and reference), so it is split between ``a`` and ``b`` as a convex combination, with
   multipliers in [0, 1] (the gradient when ``a == b``);
 * softmax and log-softmax: ``exp``, a sum, ``1 / s`` and a product, each with its exact rule;
-* layer norm, scaled dot-product attention, ``nn.MultiheadAttention`` and ``nn.LSTM`` are
-  decomposed into the operations above.
+* layer norm: one operation with the rules of its decomposition (centring, mean of squares,
+  inverse square root, products);
+* scaled dot-product attention, ``nn.MultiheadAttention`` and ``nn.LSTM`` are decomposed into
+  the operations above.
 
 Linear operations (convolutions, linear layers, batch norm in eval mode, sums, reshapes, additions
 as in residual blocks) keep their gradient. After each run the summation-to-delta error is
@@ -1097,22 +1099,77 @@ class DeepLiftMode(TorchFunctionMode):
         return self._lazy(fx[0], _Softmax.apply(x, r, yr, lse_r, fx, dim, self.group, xc))
 
     def _layer_norm(self, x, normalized_shape, weight=None, bias=None, eps=1e-5, *_, **__):
+        """Layer norm with the rules of its decomposition as one operation (:class:`_LayerNorm`)."""
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         dims = tuple(range(-len(normalized_shape), 0))
-        with self:
-            xc = x - x.mean(dims, keepdim=True)
-            var = (xc * xc).mean(dims, keepdim=True)
-            y = xc * torch.rsqrt(var + eps)
-            if weight is not None:
-                y = y * weight
-            if bias is not None:
-                y = y + bias
-        return y
+        if not _is_t(x) or not torch.is_floating_point(x) or any(
+                _is_t(t) and t.grad_fn is not None for t in (weight, bias)):
+            raise _PassThrough
+        if self.phase == "reference":
+            xc, ve, sr, y = _layer_norm_parts(x, dims, weight, bias, eps)
+            self._record(x, xc, ve, sr)
+            return y
+        _, xc_r, ve_r, s_r = self._next(x)
+        rows = self._c(x)
+        with torch.no_grad():
+            src = self._full(x) if rows is None else rows
+            xc, ve, sx, y = _layer_norm_parts(src, dims, weight, bias, eps)
+        G = 1 if rows is None else self.group
+
+        def pairs(t, tr):  # (t per pair, or the rows broadcast over the references; tr per pair)
+            return (t, tr) if G == 1 else (t.unsqueeze(1), tr.view(len(t), G, *tr.shape[1:]))
+
+        xcm = torch.add(*pairs(xc, xc_r)).mul_(0.5).view(xc_r.shape)  # mean operands
+        sm = torch.add(*pairs(sx, s_r)).mul_(0.5).view(s_r.shape)
+        dv = torch.sub(*pairs(ve, ve_r))
+        ds = torch.sub(*pairs(sx, s_r))
+        # rsqrt's rescale multiplier, its derivative -s^3 / 2 where the quotient is ill-conditioned
+        ms = _ratio(ds, dv, pairs(ve, ve_r)[0], lambda: pairs(sx.pow(3).mul_(-0.5), s_r)[0]).view(s_r.shape)
+        if G == 1:
+            return _LayerNorm.apply(x, weight, xcm, sm, ms, dims, y)
+        return self._lazy(y, _LayerNorm.apply(x, weight, xcm, sm, ms, dims, y, G))
 
 
 class _PassThrough(Exception):
     pass
+
+
+def _layer_norm_parts(x, dims, weight, bias, eps):
+    """``(x - mean, var + eps, (var + eps)^(-1/2), layer norm)`` over ``dims``."""
+    xc = x - x.mean(dims, keepdim=True)
+    ve = (xc * xc).mean(dims, keepdim=True).add_(eps)
+    s = torch.rsqrt(ve)
+    y = xc * s
+    if weight is not None:
+        y.mul_(weight)
+    if bias is not None:
+        y.add_(bias)
+    return xc, ve, s, y
+
+
+class _LayerNorm(torch.autograd.Function):
+    """Layer norm ``y = xc s w + b`` (``xc = x - mean(x)``, ``s = (mean(xc^2) + eps)^(-1/2)``)
+    with the rules of that decomposition: the Shapley product rule of ``xc xc`` and ``xc s``
+    (mean operands ``xcm``, ``sm``: input and reference averaged) and the rescale rule of the
+    inverse square root (multiplier ``ms``); centring, means, ``w`` and ``b`` are linear. ``yc``:
+    the output's values (per sequence when ``G > 1``: the full output's are written when read)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, xcm, sm, ms, dims, yc, G=1):
+        ctx.dims = dims
+        ctx.save_for_backward(xcm, sm, ms, weight)
+        return yc if G == 1 else yc.new_empty((G * len(yc), *yc.shape[1:]))
+
+    @staticmethod
+    def backward(ctx, g):
+        xcm, sm, ms, w = ctx.saved_tensors
+        dims = ctx.dims
+        g0 = g if w is None else g * w
+        n = math.prod(xcm.shape[d] for d in dims)
+        gv = (g0 * xcm).sum(dims, keepdim=True).mul_(ms).mul_(2 / n)  # through xc^2's mean and s
+        gxc = g0.mul(sm).add_(xcm * gv)
+        return gxc.sub_(gxc.mean(dims, keepdim=True)), None, None, None, None, None, None, None
 
 
 def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
