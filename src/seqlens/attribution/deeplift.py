@@ -168,7 +168,7 @@ class _Rescale(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (m,) = ctx.saved_tensors
-        return g * m, None, None, None, None, None, None
+        return m.mul_(g), None, None, None, None, None, None  # (in place: one backward per pass)
 
 
 def _blas_ready(t):
@@ -217,8 +217,10 @@ class _Bilinear(torch.autograd.Function):
         need_a, need_b = ctx.needs_input_grad[:2]
         rest = (None,) * 6
         if ctx.op is torch.mul:
-            return ((g * bm).sum_to_size(am.shape) if need_a else None,
-                    (g * am).sum_to_size(bm.shape) if need_b else None, *rest)
+            def times_g(t, shape):  # (in the saved operand where shapes allow: one backward per pass)
+                return t.mul_(g) if t.shape == g.shape else (g * t).sum_to_size(shape)
+
+            return times_g(bm, am.shape) if need_a else None, times_g(am, bm.shape) if need_b else None, *rest
         if ctx.op in (_matmul, torch.mm) and am.dim() >= 2 and bm.dim() >= 2:
             return (_matmul(g, bm.mT).sum_to_size(am.shape) if need_a else None,
                     _matmul(am.mT, g).sum_to_size(bm.shape) if need_b else None, *rest)
@@ -417,7 +419,8 @@ class _Softmax(torch.autograd.Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         s = torch.linalg.vecdot(g, b, dim=ctx.dim).unsqueeze(ctx.dim)
-        return torch.sub(g, s).mul_(a), None, None, None, None, None, None, None
+        # (into b, read no more: one backward per pass)
+        return torch.sub(g, s, out=b).mul_(a), None, None, None, None, None, None, None
 
 
 class _LogSoftmax(torch.autograd.Function):
