@@ -69,7 +69,7 @@ def keep_freed_memory() -> None:
     at 128 kB and rises to twice the largest memory-mapped block freed so far (at most 32 MB).
     A job that allocates and frees tens of MB per batch (DeepSHAP, ISM on CPU) then gets its
     memory back page by page on every batch: on cnn_attention 7-25 thousand page faults per
-    DeepSHAP call, 10-30% of its CPU time. Freeing one mapped 31 MB block (never written, so it
+    DeepSHAP call, 15-20% of its CPU time. Freeing one mapped 31 MB block (never written, so it
     costs no page faults) sets the thresholds to 31 MB (mapped) and 62 MB (kept), what glibc
     would reach after any program's 31 MB array; the process may then hold up to 62 MB of freed
     memory."""
