@@ -12,7 +12,7 @@ timed (``seqlens.msa.precompile`` does that at install). The ratio is of CPU sec
 system of the fit's process, interpreter start-up included for both), the measure a busy machine
 disturbs least; wall seconds are printed beside it.
 
-Reported per family: CPU and wall seconds, peak RSS and the RSS after the imports (``VmHWM`` of
+Reported per family: CPU and wall seconds, peak RSS and the RSS after the imports in MiB (``VmHWM`` of
 the child; the model's memory is the difference), precision of the top L pairs (|i - j| >= 6;
 DHFR: min atom distance < 5 A from ``DHFR_distances_longrange.csv``; PF00595: < 8 A from
 ``PF00595_struct.dat``), and on DHFR the Spearman correlation of the APC Frobenius scores with
@@ -237,7 +237,7 @@ def main(argv=None) -> int:
                               "context only, never a ratio")
     print(f"\nPotts PLM, {args.max_iter} iterations; versions {versions}; load "
           f"{result['loadavg_start'][0]:.2f} -> {result['loadavg_end'][0]:.2f}")
-    print("| family | tool | threads | CPU s | wall s | peak MB | model MB | P@L | Spearman vs plmc |")
+    print("| family | tool | threads | CPU s | wall s | peak MiB | model MiB | P@L | Spearman vs plmc |")
     print("|---|---|---|---|---|---|---|---|---|")
     for fam, f in result["families"].items():
         for x in f["runs"]:
