@@ -257,6 +257,7 @@ def true_matrix_ceiling(X, instances, motifs, families, tolerance: int = 3, p_va
     rules (each matrix's truth motif is itself)."""
     from seqlens.interpret.discovery import match_hits
     from seqlens.interpret.discovery.hits import _non_overlapping
+    from seqlens.interpret.discovery.truth import family_members
     from seqlens.motifs.scan import scan
     from seqlens.simulate.datasets import get_motifs
 
@@ -264,7 +265,7 @@ def true_matrix_ceiling(X, instances, motifs, families, tolerance: int = 3, p_va
     ids = [m["id"] for m in motifs]
     mats = get_motifs([ids[k] for k in core_idx])
     strict = {str(k): k for k in core_idx}
-    family = {str(k): {j for j, i in enumerate(ids) if families(ids[k], i)} | {k} for k in core_idx}
+    family = {str(k): family_members(ids, families, k) for k in core_idx}
     core = instances["core"].to_numpy()
     out = {}
     for p in p_values:

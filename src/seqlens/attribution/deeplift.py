@@ -1180,8 +1180,6 @@ class _LayerNorm(torch.autograd.Function):
 
 def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
           enable_gqa=False):
-    import math
-
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * scale
     Lq, Lk = query.shape[-2], key.shape[-2]

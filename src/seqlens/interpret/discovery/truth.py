@@ -201,6 +201,12 @@ def family_test(motifs, release=2016, max_q: float = 0.05):
     return same
 
 
+def family_members(ids: list[str], same, k: int) -> set[int]:
+    """Indices of the motifs ``ids`` (JASPAR IDs) of motif ``k``'s family under ``same``
+    (:func:`family_test`), ``k`` included."""
+    return {j for j, i in enumerate(ids) if same(ids[k], i)} | {k}
+
+
 def query_motifs(patterns, trim_threshold: float = 0.1, trim_pad: int = 1) -> list:
     """The patterns' PWMs as Tomtom queries: over the columns with at least ``trim_threshold``
     of the peak contribution, plus ``trim_pad`` (wider than the trim of hits and logos: members
@@ -302,8 +308,7 @@ def score_discovery(patterns, hits: pd.DataFrame, instances: pd.DataFrame, motif
     metrics["core_in_top3"] = in_top3
     family = {}
     if families is not None:
-        family = {k: {j for j, i in enumerate(ids) if families(ids[k], i)} | {k}
-                  for k in range(len(ids))}
+        family = {k: family_members(ids, families, k) for k in range(len(ids))}
         tops = set(table["top_match"]) if len(table) else set()
         for k in core_idx:
             ok = any(families(ids[k], t) for t in tops)
