@@ -14,7 +14,9 @@ precision/recall (seqlens' hit caller on each tool's patterns; a hit is right wh
 true instance of its pattern's motif, +-3 nt, right strand). Each figure also at the JASPAR TF
 family level (``*_family``: a top Tomtom hit or a hit on a motif of the true motif's family, e.g.
 CEBPD for CEBPB, counts), next to the strict one; and the ceiling of a sequence-only caller: FIMO
-with the TRUE core matrices, scored by the same rules (``fimo_true_matrices``).
+with the TRUE core matrices, scored by the same rules (``fimo_true_matrices``), and its precision at
+each tool's recall (``hit_precision_ceiling``: the best a caller reading only the sequence could do
+at that recall).
 
 Usage (1 thread):
     python benchmarks/motif_discovery.py --modisco
@@ -247,7 +249,19 @@ def score_tool(patterns, X, attr, instances, motifs, database, tolerance: int = 
     return metrics, table, matches
 
 
-CEILING_P = (1e-3, 3e-4, 1e-4, 3e-5)
+CEILING_P = (1e-3, 5e-4, 3e-4, 2e-4, 1.5e-4, 1e-4, 7e-5, 5e-5, 3e-5, 2e-5, 1e-5)
+
+
+def ceiling_at_recall(ceiling: dict, recall: float, rule: str = "") -> float:
+    """The precision of the true-matrix FIMO caller (:func:`true_matrix_ceiling`) at ``recall``,
+    linear between its p-value thresholds (nan outside the recalls they reach): the precision a
+    caller that knew the true matrices would have at a tool's recall."""
+    pts = sorted((ceiling[f"p{p:g}_hit_recall{rule}"], ceiling[f"p{p:g}_hit_precision{rule}"])
+                 for p in CEILING_P)
+    r, prec = np.array(pts).T
+    if not r[0] <= recall <= r[-1]:
+        return float("nan")
+    return float(np.interp(recall, r, prec))
 
 
 def true_matrix_ceiling(X, instances, motifs, families, tolerance: int = 3, p_values=CEILING_P) -> dict:
@@ -337,7 +351,8 @@ def main(argv=None) -> dict:
                    help="also score seqlens' patterns with their seqlets' PWM (site_iter 0)")
     p.add_argument("--prep-only", action="store_true", help="train and compute maps only")
     p.add_argument("--scaling", action="store_true",
-                   help="also time each tool on 1/4, 1/2 and all test sequences (memory vs seqlets)")
+                   help="also time each tool on 1/8, 1/4, 1/2 and all of the dataset's sequences "
+                        "(every split; memory vs seqlets)")
     p.add_argument("--reuse", nargs="+", default=(), choices=("seqlens", "modisco"),
                    help="reuse these tools' patterns and cost from an earlier run in --cache "
                         "(to score hits again)")
@@ -404,6 +419,8 @@ def main(argv=None) -> dict:
                         if multitask:
                             row.update(task_scores(patterns, X, task_maps[mname], instances,
                                                    matches, t, motifs, families=families))
+                        else:
+                            _add_ceiling(row, ceilings[digest])
                         runs.append(row)
                         print(_line(row), flush=True)
                         if tool == "seqlens" and args.seqlet_pwm:
@@ -416,21 +433,30 @@ def main(argv=None) -> dict:
                             if multitask:
                                 runs[-1].update(task_scores(patterns, X, task_maps[mname], instances,
                                                             matches, t, motifs, families=families))
+                            else:
+                                _add_ceiling(runs[-1], ceilings[digest])
                             print(_line(runs[-1]), flush=True)
             if args.scaling:
-                scaling(args, tools, X, maps[0][args.maps[0]], f"{act}_s{seed}")
+                scaling(args, tools, act, seed)
     return summarise(args, runs, tools, list(ceilings.values()))
 
 
-def scaling(args, tools, X, attr, tag: str) -> None:
-    """Seconds and peak memory of each tool on growing subsets of the sequences."""
+def scaling(args, tools, act: str, seed: int) -> None:
+    """Seconds, peak memory and seqlets of each tool on growing subsets of ALL the dataset's
+    sequences (train, valid and test: 20,000 for regulatory_code), maps of the first ``--maps``
+    for output 0 (cached), to see whether memory stays flat as the seqlets grow."""
     from seqlens.io.atomic import write_json
 
+    model, info, data = zoo_model(args.dataset, act, seed)
+    X = np.concatenate([data.train.X, data.valid.X, data.test.X])
+    tag = f"{act}_s{seed}"
+    attr = attribution_maps(model, X, 0, args.maps[:1], args,
+                            Path(args.cache) / f"{info['model']}_s{seed}_all")[args.maps[0]]
     rows = []
-    for frac in (0.25, 0.5, 1.0):
+    for frac in (0.125, 0.25, 0.5, 1.0):
         n = int(round(frac * len(X)))
         for tool in tools:
-            work = Path(args.cache) / "runs" / f"scaling_{tag}_{n}"
+            work = Path(args.cache) / "runs" / f"scaling_{args.maps[0]}_{tag}_{n}"
             _, cost = run_tool(tool, X[:n], attr[:n], args.threads, work)
             rows.append({"tool": tool, "n_sequences": n, **cost})
             print(f"scaling {tool} n={n}: {cost}", flush=True)
@@ -440,21 +466,30 @@ def scaling(args, tools, X, attr, tag: str) -> None:
                {"rows": rows})
 
 
+def _add_ceiling(row: dict, ceiling: dict) -> None:
+    """``hit_precision_ceiling`` (and ``_family``): the true-matrix caller's precision at the
+    row's recall (:func:`ceiling_at_recall`)."""
+    for rule in ("", "_family"):
+        row[f"hit_precision_ceiling{rule}"] = ceiling_at_recall(ceiling, row[f"hit_recall{rule}"], rule)
+
+
 def _key(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in str(name).lower()).strip("_")
 
 
 def _line(row: dict) -> str:
     keys = ("activation", "seed", "task", "map", "tool", "core_recovered", "decoys_in_major",
-            "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", *TASK_COLUMNS,
+            "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "hit_precision_ceiling",
+            *TASK_COLUMNS,
             "seconds", "peak_above_input_mb")
     return " ".join(f"{k}={row[k]:.3f}" if isinstance(row.get(k), float) else f"{k}={row.get(k)}"
                     for k in keys if row.get(k, "") != "")
 
 
 COLUMNS = ("core_recovered", "core_recovered_family", "core_in_top3", "decoys_in_major",
-           "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "hit_precision_family",
-           "hit_recall_family", "hit_precision_positive", "hit_precision_positive_family",
+           "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "hit_precision_ceiling",
+           "hit_precision_family", "hit_recall_family", "hit_precision_ceiling_family",
+           "hit_precision_positive", "hit_precision_positive_family",
            "hit_precision_negative", "hit_precision_negative_family", "false_hits_on_other_instances",
            *(f"hit_{m}_fdr{f}" for f in HIT_FDRS for m in ("precision", "recall")),
            "seconds", "peak_above_input_mb", "peak_mb")

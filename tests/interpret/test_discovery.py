@@ -250,6 +250,29 @@ def test_match_hits_frames_tolerance_and_palindromes():
     assert len(frames["q"]) == 2 and ok.all()
 
 
+def test_pattern_truth_is_the_plurality_motif_of_a_merged_pattern():
+    from seqlens.interpret.discovery import build_pattern
+    from seqlens.interpret.discovery.truth import pattern_truth
+
+    attr, X, starts, strands = planted(20, L=60, seed=5)
+    pat = build_pattern(attr, X, np.arange(20), starts, strands, len(MOTIF), "neg_0", -1)
+
+    def instances(motif_of_seq):
+        return pd.DataFrame({"seq": np.arange(20), "motif": [f"m{k}" for k in motif_of_seq],
+                             "motif_id": "", "motif_index": motif_of_seq, "start": starts,
+                             "end": starts + len(MOTIF), "strand": "+", "core": False})
+
+    # seqlets split 8 / 7 / 5 over three look-alike motifs: no majority, the plurality is m0
+    merged = pattern_truth(pat, instances(np.repeat([0, 1, 2], [8, 7, 5])))
+    assert merged["truth_motif"] == "m0" and merged["truth_fraction"] == pytest.approx(0.4)
+    assert merged["on_any_motif"] == pytest.approx(1.0)
+    # spread over five motifs (1/5 each): under a quarter, no truth motif
+    spread = pattern_truth(pat, instances(np.repeat(np.arange(5), 4)))
+    assert spread["truth_motif_index"] == -1 and spread["truth_fraction"] == pytest.approx(0.2)
+    assert pattern_truth(pat, instances(np.repeat([0, 1, 2], [8, 7, 5])),
+                         min_fraction=0.5)["truth_motif_index"] == -1
+
+
 def test_score_discovery_splits_hit_precision_by_sign_and_locates_wrong_hits():
     from seqlens.interpret.discovery import build_pattern, score_discovery
 
@@ -470,6 +493,26 @@ def test_hit_threshold_from_the_background_null_rejects_near_matches_the_seqlets
     assert set(zip(new["seq"], new["start"])) == planted_sites
     t = new.attrs["thresholds"]["pos_0"]
     assert t["seq_p_value"] * 6360 <= 0.1 * 60 and t["span"] == (0, 8)
+
+
+def test_hit_threshold_in_chunks_is_that_of_all_windows():
+    from seqlens.interpret.discovery.hits import _background, _sequence_scores, score_tail
+
+    attr, X, _, _ = planted(60, L=80, seed=4, noise=0.05)
+    p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
+    bg = _background(X, None)
+    for fdr in (0.01, 0.1, 0.5):
+        whole = call_hits([p], attr, X, fdr=fdr)
+        span = whole.attrs["thresholds"]["pos_0"]["span"]
+        pwm = p.scan_pwm[:, span[0]:span[1]]
+        every = _sequence_scores(pwm, X, bg, 4096)  # all 2 x 73 x 60 windows at once
+        want = fdr_threshold(every, score_tail(pwm, bg), fdr)
+        assert whole.attrs["thresholds"]["pos_0"]["seq_score"] == pytest.approx(want, abs=0)
+        # chunks of 7 sequences: the same threshold and hits
+        chunked = call_hits([p], attr, X, fdr=fdr, batch_size=7)
+        pd.testing.assert_frame_equal(chunked, whole)
+        assert chunked.attrs["thresholds"] == whole.attrs["thresholds"]
+    assert len(call_hits([p], attr, X, fdr=0.5)) > len(call_hits([p], attr, X, fdr=0.01))
 
 
 def test_hit_fdr_and_scan_span_options():

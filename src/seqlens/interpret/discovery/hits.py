@@ -16,7 +16,8 @@ of ``seq_score`` in random sequences of the background composition (log-odds dis
 ``1/bin_size`` steps per bit, as FIMO) gives each score's chance rate per window; the threshold
 is the lowest score at which the expected number of chance windows, ``n_windows x P_null(S >=
 t)``, is at most ``fdr`` of the windows that reach it (Benjamini-Hochberg over every window
-scanned). Without ``fdr`` (None) it is the ``quantile`` of the scores of the pattern's own
+scanned; found from a histogram of the scores over the null's bins, and sequences are scanned in
+chunks of ``batch_size``, so memory does not grow with the number of sequences beyond the hits). Without ``fdr`` (None) it is the ``quantile`` of the scores of the pattern's own
 seqlets, which follows how clean the seqlets are rather than how often the PWM matches by chance.
 
 A window is a candidate when its ``seq_score`` reaches that threshold, its ``similarity``
@@ -75,11 +76,31 @@ def scan_span(pattern: Pattern, trim_threshold: float | None) -> tuple[int, int]
     return tuple(pattern.trim) if trim_threshold is None else trim_span(pattern.cwm, trim_threshold)
 
 
-def score_tail(pwm: np.ndarray, background, bin_size: float = 0.1):
+class ScoreTail:
+    """``P_null(S >= s)`` of a PWM's log-odds score (:func:`score_tail`), vectorised over ``s``:
+    a step function over bins of ``bin_size`` bits."""
+
+    def __init__(self, tail: np.ndarray, offset: int, bin_size: float):
+        self.offset, self.bin_size = offset, bin_size
+        self.n_bins = len(tail)  # tail[k] = P(S >= (k + offset) bins)
+        self.values = np.r_[1.0, tail, 0.0]  # by bin() + 1: below every bin, the bins, above
+
+    def bin(self, s) -> np.ndarray:
+        """The bin of each score ``s``, -1 below the first and ``n_bins`` above the last."""
+        # a window's score rounds to its bin; nudge up so an exact bin edge counts as reached
+        b = self.bin_size
+        s = np.clip(np.asarray(s, np.float64), (self.offset - 1) * b, (self.offset + self.n_bins) * b)
+        return np.clip(np.floor(s / b + 1e-6).astype(np.int64) - self.offset, -1, self.n_bins)
+
+    def __call__(self, s):
+        return self.values[self.bin(s) + 1]
+
+
+def score_tail(pwm: np.ndarray, background, bin_size: float = 0.1) -> ScoreTail:
     """``P_null(S >= s)`` of the log-odds score ``S`` (bits, :func:`_log_odds`) of the ``(A, w)``
     ``pwm`` on a random window of letters drawn from ``background`` ``(A,)``, exact for the
     weights rounded to ``bin_size`` bits (the column distributions convolved, as FIMO); returns a
-    vectorised function of ``s``."""
+    vectorised function of ``s`` (:class:`ScoreTail`)."""
     bg = np.asarray(background, np.float64)
     steps = np.round(_log_odds(pwm, bg) / bin_size).astype(np.int64)
     low = steps.min(0)
@@ -87,16 +108,7 @@ def score_tail(pwm: np.ndarray, background, bin_size: float = 0.1):
     for j in range(steps.shape[1]):
         col = np.bincount(steps[:, j] - low[j], weights=bg, minlength=1)
         pmf = np.convolve(pmf, col)
-    tail = np.minimum(np.cumsum(pmf[::-1])[::-1], 1.0)  # tail[k] = P(S >= (k + low) bins)
-    offset = int(low.sum())
-
-    def p(s):
-        # a window's score rounds to its bin; nudge up so an exact bin edge counts as reached
-        s = np.clip(np.asarray(s, np.float64), (offset - 1) * bin_size, (offset + len(tail)) * bin_size)
-        k = np.floor(s / bin_size + 1e-6).astype(np.int64) - offset
-        return np.where(k < 0, 1.0, np.where(k >= len(tail), 0.0, tail[np.clip(k, 0, len(tail) - 1)]))
-
-    return p
+    return ScoreTail(np.minimum(np.cumsum(pmf[::-1])[::-1], 1.0), int(low.sum()), bin_size)
 
 
 def _background(X, background) -> np.ndarray:
@@ -111,16 +123,16 @@ def _contribution_scores(pattern: Pattern, span, attr, X, batch_size: int):
     w = cwm.shape[1]
     C = torch.from_numpy(np.stack([cwm, _rc(cwm)])).float()
     cn = float(np.linalg.norm(cwm)) or 1.0
-    ones = torch.ones(1, X.shape[1], w)
+    ones = torch.ones(1, 1, w)
     sims, cons = [], []
     with torch.inference_mode():
         for a in range(0, len(X), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(X[a:a + batch_size], dtype=np.float32))
             c = torch.from_numpy(np.ascontiguousarray(attr[a:a + batch_size], dtype=np.float32)) * x
             num = F.conv1d(c, C)
-            den = F.conv1d(c * c, ones).clamp_min(1e-12).sqrt() * cn
+            den = F.conv1d((c * c).sum(1, keepdim=True), ones).clamp_min(1e-12).sqrt() * cn
             sims.append((num / den).numpy())
-            cons.append((F.conv1d(c, ones) * pattern.sign).expand(-1, 2, -1).numpy())
+            cons.append((F.conv1d(c.sum(1, keepdim=True), ones) * pattern.sign).expand(-1, 2, -1).numpy())
     return np.concatenate(sims), np.concatenate(cons)
 
 
@@ -161,33 +173,65 @@ def _check(attr, X, quantile, min_similarity, max_overlap=0.0, fdr=None, trim_th
     return attr, X
 
 
-def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, min_contribution,
-                batch_size, scores=None):
-    """The windows of one pattern over its columns ``span`` that pass its thresholds (a hit
-    table without ``name``) and the thresholds; ``scores`` are its :func:`_contribution_scores`
-    when already computed."""
-    from seqlens.interpret.discovery.seqlets import fdr_threshold
+def _bh_bin(pwm, X, bg, tail: ScoreTail, fdr: float, batch_size: int):
+    """The bin (:meth:`ScoreTail.bin`) of the sequence threshold of
+    :func:`~seqlens.interpret.discovery.seqlets.fdr_threshold` over every window of ``X``, from
+    a histogram of the positive scores (None: no window passes). The null tail is constant
+    within a bin and the FDR estimate ``n tail / rank`` falls with the rank inside it, so the
+    threshold is the lowest positive score of the lowest non-empty bin ``b`` with ``n tail_b <=
+    fdr #{S >= bin b}``; a histogram keeps memory flat in the number of sequences."""
+    counts = np.zeros(tail.n_bins + 2, np.int64)
+    n = 0
+    for a in range(0, len(X), batch_size):
+        seq = _sequence_scores(pwm, X[a:a + batch_size], bg, batch_size).ravel()
+        n += seq.size
+        counts += np.bincount(tail.bin(seq[seq > 0]) + 1, minlength=len(counts))
+    at_least = np.cumsum(counts[::-1])[::-1]
+    ok = np.flatnonzero((counts > 0) & (n * tail.values <= fdr * at_least))
+    return int(ok[0]) - 1 if ok.size else None
 
+
+def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, min_contribution,
+                batch_size):
+    """The windows of one pattern over its columns ``span`` that pass its thresholds (a hit
+    table without ``name``) and the thresholds. Sequences are scanned in chunks of
+    ``batch_size`` and only windows at (or a bin under) the sequence threshold are held."""
     pwm = p.scan_pwm[:, span[0]:span[1]]
-    seq = _sequence_scores(pwm, X, bg, batch_size)
     tail = score_tail(pwm, bg)
+    w = span[1] - span[0]
+    n_pos = X.shape[2] - w + 1
     if fdr is None:
         t_seq = float(np.quantile(_member_seq_scores(p, span, X, bg), quantile))
     else:
-        t_seq = fdr_threshold(seq, tail, fdr)
+        k = _bh_bin(pwm, X, bg, tail, fdr, batch_size)
+        t_seq = np.inf if k is None else None  # the lowest positive score of bin k, found below
+    held = {"seq": [], "flat": [], "score": [], "sim": [], "con": []}
+    for a in range(0, len(X) if t_seq != np.inf else 0, batch_size):
+        x = X[a:a + batch_size]
+        seq = _sequence_scores(pwm, x, bg, batch_size).ravel()
+        idx = np.flatnonzero(tail.bin(seq) >= k - 1 if t_seq is None
+                             else seq >= t_seq - 1e-4 * max(1.0, abs(t_seq)))
+        if not idx.size:
+            continue
+        sim, con = _contribution_scores(p, span, attr[a:a + batch_size], x, batch_size)
+        for key, v in (("seq", a + idx // (2 * n_pos)), ("flat", idx % (2 * n_pos)),
+                       ("score", seq[idx]), ("sim", sim.ravel()[idx]), ("con", con.ravel()[idx])):
+            held[key].append(v)
+    h = {key: np.concatenate(v) if v else np.zeros(0) for key, v in held.items()}
+    if t_seq is None:
+        t_seq = float(h["score"][(tail.bin(h["score"]) == k) & (h["score"] > 0)].min())
     t = {"similarity": float(min_similarity), "contribution": float(min_contribution),
          "seq_score": t_seq, "seq_p_value": float(tail(t_seq)), "span": tuple(int(v) for v in span)}
-    sim, con = scores if scores is not None else _contribution_scores(p, span, attr, X, batch_size)
     # float32 scans: a window must not fall below its own score by rounding
     tol = 1e-4 * max(1.0, abs(t_seq)) if np.isfinite(t_seq) else 0.0
-    ok = (sim >= t["similarity"]) & (con >= t["contribution"]) & (seq >= t_seq - tol)
-    n, s, i = np.nonzero(ok)
-    w = span[1] - span[0]
+    ok = (h["score"] >= t_seq - tol) & (h["sim"] >= t["similarity"]) & (h["con"] >= t["contribution"])
+    strand, start = np.divmod(h["flat"][ok].astype(np.int64), n_pos)
+    sim, con = h["sim"][ok].astype(np.float32), h["con"][ok].astype(np.float32)
     return pd.DataFrame({
-        "seq": n.astype(np.int64), "start": i.astype(np.int64), "end": (i + w).astype(np.int64),
-        "strand": np.where(s == 0, "+", "-"), "pattern": p.name,
-        "score": sim[n, s, i] * np.maximum(con[n, s, i], 0), "similarity": sim[n, s, i],
-        "contribution": con[n, s, i], "seq_score": seq[n, s, i]}), t
+        "seq": h["seq"][ok].astype(np.int64), "start": start, "end": start + w,
+        "strand": np.where(strand == 0, "+", "-"), "pattern": p.name,
+        "score": sim * np.maximum(con, 0), "similarity": sim, "contribution": con,
+        "seq_score": h["score"][ok].astype(np.float32)}), t
 
 
 def call_hits(patterns, attr, X, names=None, fdr: float | None = 0.1, quantile: float = 0.05,
@@ -267,10 +311,9 @@ def refine_sites(patterns, attr, X, n_iter: int = 2, fdr: float | None = 0.1,
         if p.n_seqlets == 0 or n_iter == 0:
             continue
         span = scan_span(p, trim_threshold)
-        scores = _contribution_scores(p, span, attr, X, batch_size)
         for _ in range(n_iter):
             found, _ = _candidates(p, span, attr, X, bg, fdr, quantile, min_similarity,
-                                   min_contribution, batch_size, scores)
+                                   min_contribution, batch_size)
             found = _non_overlapping(found, max_overlap)
             if len(found) < max(p.n_seqlets, 1):  # fewer sites than seqlets: a noisier PWM
                 break

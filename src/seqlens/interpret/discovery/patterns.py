@@ -136,11 +136,15 @@ def aligned_windows(arrays, seq, start, strand, width: int) -> list[np.ndarray]:
 FEATURES = ("contributions", "hypothetical", "both")
 
 
-def _features(attr, contrib, seq, start, strand, width, kind: str = "contributions"):
-    """``(n, C, width)`` features of aligned windows: contributions (``C = A``), hypothetical
-    contributions (``A``) or both (``2A``, hypothetical first)."""
-    arrays = {"contributions": [contrib], "hypothetical": [attr], "both": [attr, contrib]}[kind]
-    return torch.from_numpy(np.concatenate(aligned_windows(arrays, seq, start, strand, width), 1))
+def _features(attr, X, seq, start, strand, width, kind: str = "contributions"):
+    """``(n, C, width)`` features of aligned windows: contributions (``C = A``, ``attr * X`` of
+    the windows only, so no ``(N, A, L)`` product is held), hypothetical contributions (``A``) or
+    both (``2A``, hypothetical first)."""
+    if kind == "hypothetical":
+        return torch.from_numpy(aligned_windows([attr], seq, start, strand, width)[0])
+    hyp, x = aligned_windows([attr, X], seq, start, strand, width)
+    con = hyp * x
+    return torch.from_numpy(con if kind == "contributions" else np.concatenate([hyp, con], 1))
 
 
 def _rc(P: torch.Tensor, A: int) -> torch.Tensor:
@@ -202,7 +206,7 @@ class _Context:
     """What every clustering step needs: the seqlets' features and how to re-read windows."""
 
     attr: np.ndarray
-    contrib: np.ndarray
+    X: np.ndarray
     seq: np.ndarray  # sequence of each seqlet (strongest first)
     fs: np.ndarray  # absolute start of each seqlet's feature window
     feats: torch.Tensor  # (n, C, S)
@@ -220,7 +224,7 @@ class _Context:
         """Pattern of ``members`` aligned at ``off`` (in their feature windows) and their
         re-centred absolute starts."""
         start = self.fs[members] + off
-        feats = _features(self.attr, self.contrib, self.seq[members], start - self.margin, strand,
+        feats = _features(self.attr, self.X, self.seq[members], start - self.margin, strand,
                           self.W + 2 * self.margin, self.kind)
         mean = feats.mean(0)
         mass = mean[-self.A:].abs().sum(0)
@@ -246,9 +250,8 @@ def cluster_seqlets(attr, X, table: pd.DataFrame, min_similarity: float = 0.7,
     seq = table["seq"].to_numpy()[order]
     flank = max(int((table["core_start"] - table["start"]).max()), W // 3)
     fs = table["core_start"].to_numpy()[order] - flank
-    contrib = attr * X
-    feats = _features(attr, contrib, seq, fs, np.ones(len(seq), np.int64), W + 2 * flank, features)
-    ctx = _Context(attr, contrib, seq, fs, feats, W, max(W // 3, 1), X.shape[1], features,
+    feats = _features(attr, X, seq, fs, np.ones(len(seq), np.int64), W + 2 * flank, features)
+    ctx = _Context(attr, X, seq, fs, feats, W, max(W // 3, 1), X.shape[1], features,
                    chunk_size)
     clusters = _seed(ctx, flank, seed_similarity, min_seqlets, max_patterns, n_iter, max_failures)
     for _ in range(n_refine):

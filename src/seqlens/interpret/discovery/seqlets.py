@@ -37,9 +37,11 @@ def as_array(a, name: str) -> np.ndarray:
     a = np.asarray(a, dtype=np.float32)
     if a.ndim != 3:
         raise SeqlensError(f"{name} must be (N, A, L), got shape {a.shape}")
-    if not np.isfinite(a).all():
-        rec = int(np.argwhere(~np.isfinite(a))[0, 0])
-        raise SeqlensError(f"{name} has NaN or Inf values (first in sequence {rec})")
+    # a float64 sum per sequence is NaN or Inf exactly when the sequence holds one (float32
+    # values cannot overflow it); no (N, A, L) mask is made
+    bad = ~np.isfinite(a.sum((1, 2), dtype=np.float64))
+    if bad.any():
+        raise SeqlensError(f"{name} has NaN or Inf values (first in sequence {int(np.argmax(bad))})")
     return a
 
 
@@ -54,13 +56,15 @@ def check_pair(attr, X) -> tuple[np.ndarray, np.ndarray]:
 
 
 def position_scores(attr, X) -> np.ndarray:
-    """``(N, L)`` contribution of the observed base at each position (``sum_a attr * X``)."""
-    return (np.asarray(attr, np.float32) * np.asarray(X, np.float32)).sum(1)
+    """``(N, L)`` contribution of the observed base at each position (``sum_a attr * X``),
+    without an ``(N, A, L)`` product."""
+    return np.einsum("nal,nal->nl", np.asarray(attr, np.float32), np.asarray(X, np.float32))
 
 
 def window_sums(track: np.ndarray, window: int) -> np.ndarray:
     """``(N, L - window + 1)`` sums of ``window`` consecutive positions of ``(N, L)``."""
-    c = np.concatenate([np.zeros((len(track), 1)), np.cumsum(track, axis=1, dtype=np.float64)], 1)
+    c = np.zeros((len(track), track.shape[1] + 1))
+    np.cumsum(track, axis=1, dtype=np.float64, out=c[:, 1:])
     return c[:, window:] - c[:, :-window]
 
 
@@ -110,14 +114,19 @@ def fdr_threshold(observed: np.ndarray, tail, fdr: float, min_frac: float = 0.0,
     of one sign, made positive), moved so that between ``min_frac`` and ``max_frac`` of the
     windows pass (as tfmodisco-lite). ``inf`` when nothing can pass."""
     n = observed.size
-    s = np.sort(observed.ravel())[::-1]
-    s = s[s > 0]
+    s = observed[observed > 0]
     if s.size == 0:
         return np.inf
-    est = n * tail(s) / np.arange(1, s.size + 1)
-    # the FDR estimate is not monotone; take the last rank at which it is still <= fdr
-    ok = np.flatnonzero(est <= fdr)
-    k = int(ok[-1]) + 1 if ok.size else 0
+    s.sort()
+    s = s[::-1]
+    # the FDR estimate is not monotone; take the last rank at which it is still <= fdr (in
+    # chunks of ranks, so its float64 temporaries stay small)
+    k, chunk = 0, 1 << 20
+    for lo in range(0, s.size, chunk):
+        est = n * tail(s[lo:lo + chunk]) / np.arange(lo + 1, min(lo + chunk, s.size) + 1)
+        ok = np.flatnonzero(est <= fdr)
+        if ok.size:
+            k = lo + int(ok[-1]) + 1
     k = min(max(k, int(np.ceil(min_frac * n))), int(np.floor(max_frac * n)), s.size)
     return float(s[k - 1]) if k >= 1 else np.inf
 
@@ -225,7 +234,8 @@ def _null_tails(track, S, null, null_X, window, shape, random_state):
                                f"{tuple(shape)}")
         null_S = window_sums(position_scores(na, nx), window)
         kind = "maps"
-    values = np.sort(null_S.ravel())
+    values = null_S.ravel()
+    values.sort()
     return _empirical_tails(values), {"null": kind, "n_null_windows": int(values.size)}
 
 
@@ -236,8 +246,7 @@ def _empirical_tails(values: np.ndarray, tail_fraction: float = 0.1) -> dict:
     n = values.size
 
     def side(v: np.ndarray):
-        """P(V >= t) for the values ``v`` of one side (made positive), as a fraction of n."""
-        v = np.sort(v)
+        """P(V >= t) for the sorted values ``v`` of one side (made positive), as a fraction of n."""
         m = v.size
         if m == 0:
             return lambda t: np.zeros_like(np.asarray(t, np.float64))
@@ -253,7 +262,8 @@ def _empirical_tails(values: np.ndarray, tail_fraction: float = 0.1) -> dict:
 
         return tail
 
-    return {1: side(values[values > 0]), -1: side(-values[values < 0])}
+    neg, pos = np.searchsorted(values, 0, side="left"), np.searchsorted(values, 0, side="right")
+    return {1: side(values[pos:]), -1: side(-values[:neg][::-1])}
 
 
 def _peaks(S: np.ndarray, thresholds: dict, window: int, flank: int, L: int) -> pd.DataFrame:

@@ -6,8 +6,10 @@ start, end, strand). Patterns are scored two ways:
 * by sequence: the pattern's best Tomtom hit in a motif database (a core motif is *recovered*
   when some pattern's top hit - lowest p-value, ties by the higher Tomtom score - is its JASPAR
   matrix, any version of the same base ID);
-* by position: the pattern's *truth motif* is the embedded motif most of its seqlets fall on
-  (at least half the trimmed window on the instance); without a majority it has none.
+* by position: the pattern's *truth motif* is the embedded motif the largest share of its
+  seqlets fall on (at least half the trimmed window on the instance), when that share is at
+  least a quarter; a plurality, not a majority, as a pattern may merge look-alike motifs (a
+  negative pattern of the HES7, HES5 and TGIF2 decoys, each under half of its seqlets).
 
 A hit is right when it falls on an instance of its pattern's truth motif, on the right strand and
 within ``tolerance`` nt. A pattern's frame need not be the JASPAR matrix's (trimmed, shifted or
@@ -59,8 +61,9 @@ def _overlaps(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return pairs.assign(overlap=ov)[ov > 0].reset_index(drop=True)
 
 
-def pattern_truth(pattern, instances: pd.DataFrame, min_fraction: float = 0.5) -> dict:
-    """The truth motif of a pattern: the motif most of its seqlets' trimmed windows fall on.
+def pattern_truth(pattern, instances: pd.DataFrame, min_fraction: float = 0.25) -> dict:
+    """The truth motif of a pattern: the motif the largest share of its seqlets' trimmed windows
+    fall on, if that share is at least ``min_fraction`` (module doc).
 
     Returns ``truth_motif`` (name or ``""``), ``truth_motif_index`` (-1 if none),
     ``truth_fraction`` (share of seqlets on it), ``truth_core`` and ``on_any_motif`` (share of
