@@ -17,8 +17,9 @@ of ``seq_score`` in random sequences of the background composition (log-odds dis
 is the lowest score at which the expected number of chance windows, ``n_windows x P_null(S >=
 t)``, is at most ``fdr`` of the windows that reach it (Benjamini-Hochberg over every window
 scanned; found from a histogram of the scores over the null's bins, and sequences are scanned in
-chunks of ``batch_size``, so memory does not grow with the number of sequences beyond the hits). Without ``fdr`` (None) it is the ``quantile`` of the scores of the pattern's own
-seqlets, which follows how clean the seqlets are rather than how often the PWM matches by chance.
+chunks of ``batch_size``, so memory does not grow with the number of sequences beyond the hits).
+Without ``fdr`` (None) it is the ``quantile`` of the scores of the pattern's own seqlets, which
+follows how clean the seqlets are rather than how often the PWM matches by chance.
 
 A window is a candidate when its ``seq_score`` reaches that threshold, its ``similarity``
 reaches ``min_similarity`` and its ``contribution`` reaches ``min_contribution``. Sequence match
@@ -200,17 +201,25 @@ def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, mi
     tail = score_tail(pwm, bg)
     w = span[1] - span[0]
     n_pos = X.shape[2] - w + 1
+
+    def tolerance(t):  # float32 scans: a window must not fall below its own score by rounding
+        return 1e-4 * max(1.0, abs(t)) if np.isfinite(t) else 0.0
+
+    k = None
     if fdr is None:
         t_seq = float(np.quantile(_member_seq_scores(p, span, X, bg), quantile))
     else:
-        k = _bh_bin(pwm, X, bg, tail, fdr, batch_size)
-        t_seq = np.inf if k is None else None  # the lowest positive score of bin k, found below
+        k = _bh_bin(pwm, X, bg, tail, fdr, batch_size)  # t_seq: the lowest positive score in bin k
+        t_seq = np.inf if k is None else None
+
+    def near(seq):  # windows that may reach t_seq (with fdr, the bin under k covers the tolerance)
+        return seq >= t_seq - tolerance(t_seq) if k is None else tail.bin(seq) >= k - 1
+
     held = {"seq": [], "flat": [], "score": [], "sim": [], "con": []}
     for a in range(0, len(X) if t_seq != np.inf else 0, batch_size):
         x = X[a:a + batch_size]
         seq = _sequence_scores(pwm, x, bg, batch_size).ravel()
-        idx = np.flatnonzero(tail.bin(seq) >= k - 1 if t_seq is None
-                             else seq >= t_seq - 1e-4 * max(1.0, abs(t_seq)))
+        idx = np.flatnonzero(near(seq))
         if not idx.size:
             continue
         sim, con = _contribution_scores(p, span, attr[a:a + batch_size], x, batch_size)
@@ -222,9 +231,8 @@ def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, mi
         t_seq = float(h["score"][(tail.bin(h["score"]) == k) & (h["score"] > 0)].min())
     t = {"similarity": float(min_similarity), "contribution": float(min_contribution),
          "seq_score": t_seq, "seq_p_value": float(tail(t_seq)), "span": tuple(int(v) for v in span)}
-    # float32 scans: a window must not fall below its own score by rounding
-    tol = 1e-4 * max(1.0, abs(t_seq)) if np.isfinite(t_seq) else 0.0
-    ok = (h["score"] >= t_seq - tol) & (h["sim"] >= t["similarity"]) & (h["con"] >= t["contribution"])
+    ok = ((h["score"] >= t_seq - tolerance(t_seq)) & (h["sim"] >= t["similarity"])
+          & (h["con"] >= t["contribution"]))
     strand, start = np.divmod(h["flat"][ok].astype(np.int64), n_pos)
     sim, con = h["sim"][ok].astype(np.float32), h["con"][ok].astype(np.float32)
     return pd.DataFrame({
