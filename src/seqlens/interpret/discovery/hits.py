@@ -90,11 +90,25 @@ class ScoreTail:
         """The bin of each score ``s``, -1 below the first and ``n_bins`` above the last."""
         # a window's score rounds to its bin; nudge up so an exact bin edge counts as reached
         b = self.bin_size
-        s = np.clip(np.asarray(s, np.float64), (self.offset - 1) * b, (self.offset + self.n_bins) * b)
-        return np.clip(np.floor(s / b + 1e-6).astype(np.int64) - self.offset, -1, self.n_bins)
+        s = np.array(s, np.float64, ndmin=1)
+        np.clip(s, (self.offset - 1) * b, (self.offset + self.n_bins) * b, out=s)
+        s /= b
+        s += 1e-6
+        k = np.floor(s, out=s).astype(np.int64)
+        k -= self.offset
+        return np.clip(k, -1, self.n_bins, out=k)
 
     def __call__(self, s):
-        return self.values[self.bin(s) + 1]
+        return self.values[self.bin(s) + 1].reshape(np.shape(s))
+
+    def at_least(self, s, k: int) -> np.ndarray:
+        """Indices of the scores ``s`` (1-D) in bin ``k`` or above, found by one comparison
+        (then the exact bins of the few near the edge)."""
+        if k <= -1:
+            return np.arange(len(s))
+        edge = (k + self.offset) * self.bin_size
+        idx = np.flatnonzero(s >= edge - 0.01 * self.bin_size)
+        return idx[self.bin(s[idx]) >= k]
 
 
 def score_tail(pwm: np.ndarray, background, bin_size: float = 0.1) -> ScoreTail:
@@ -135,6 +149,26 @@ def _contribution_scores(pattern: Pattern, span, attr, X, batch_size: int):
             sims.append((num / den).numpy())
             cons.append((F.conv1d(c.sum(1, keepdim=True), ones) * pattern.sign).expand(-1, 2, -1).numpy())
     return np.concatenate(sims), np.concatenate(cons)
+
+
+def _window_contributions(pattern: Pattern, span, attr, X, seq, strand, start,
+                          block: int = 1 << 15):
+    """:func:`_contribution_scores` of the listed windows only: ``(similarity, contribution)``
+    ``(k,)`` of the windows ``[start, start + w)`` of sequences ``seq`` read on ``strand`` (0:
+    +, 1: -), gathered ``block`` windows at a time (memory grows with the windows asked for,
+    not with the sequences)."""
+    cwm = pattern.cwm[:, span[0]:span[1]]
+    w = cwm.shape[1]
+    C = np.stack([cwm, _rc(cwm)]).astype(np.float32)
+    cn = float(np.linalg.norm(cwm)) or 1.0
+    sim, con = np.empty(len(seq), np.float32), np.empty(len(seq), np.float32)
+    for lo in range(0, len(seq), block):
+        n, pos = seq[lo:lo + block, None], start[lo:lo + block, None] + np.arange(w)
+        c = attr[n, :, pos] * X[n, :, pos]  # (k, w, A)
+        num = np.einsum("kwa,kaw->k", c, C[strand[lo:lo + block]])
+        sim[lo:lo + block] = num / (np.sqrt(np.maximum((c * c).sum((1, 2)), 1e-12)) * cn)
+        con[lo:lo + block] = c.sum((1, 2)) * pattern.sign
+    return sim, con
 
 
 def _sequence_scores(pwm: np.ndarray, X, background, batch_size: int) -> np.ndarray:
@@ -181,12 +215,15 @@ def _bh_bin(pwm, X, bg, tail: ScoreTail, fdr: float, batch_size: int):
     within a bin and the FDR estimate ``n tail / rank`` falls with the rank inside it, so the
     threshold is the lowest positive score of the lowest non-empty bin ``b`` with ``n tail_b <=
     fdr #{S >= bin b}``; a histogram keeps memory flat in the number of sequences."""
+    # only bins whose tail is at most fdr can hold it (n tail_b <= fdr #{S >= bin b} <= fdr n)
+    low = int(np.argmax(tail.values <= fdr)) - 1
     counts = np.zeros(tail.n_bins + 2, np.int64)
     n = 0
     for a in range(0, len(X), batch_size):
         seq = _sequence_scores(pwm, X[a:a + batch_size], bg, batch_size).ravel()
         n += seq.size
-        counts += np.bincount(tail.bin(seq[seq > 0]) + 1, minlength=len(counts))
+        top = seq[tail.at_least(seq, low)]
+        counts += np.bincount(tail.bin(top[top > 0]) + 1, minlength=len(counts))
     at_least = np.cumsum(counts[::-1])[::-1]
     ok = np.flatnonzero((counts > 0) & (n * tail.values <= fdr * at_least))
     return int(ok[0]) - 1 if ok.size else None
@@ -213,18 +250,18 @@ def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, mi
         t_seq = np.inf if k is None else None
 
     def near(seq):  # windows that may reach t_seq (with fdr, the bin under k covers the tolerance)
-        return seq >= t_seq - tolerance(t_seq) if k is None else tail.bin(seq) >= k - 1
+        return np.flatnonzero(seq >= t_seq - tolerance(t_seq)) if k is None else tail.at_least(seq, k - 1)
 
     held = {"seq": [], "flat": [], "score": [], "sim": [], "con": []}
     for a in range(0, len(X) if t_seq != np.inf else 0, batch_size):
         x = X[a:a + batch_size]
         seq = _sequence_scores(pwm, x, bg, batch_size).ravel()
-        idx = np.flatnonzero(near(seq))
-        if not idx.size:
-            continue
-        sim, con = _contribution_scores(p, span, attr[a:a + batch_size], x, batch_size)
-        for key, v in (("seq", a + idx // (2 * n_pos)), ("flat", idx % (2 * n_pos)),
-                       ("score", seq[idx]), ("sim", sim.ravel()[idx]), ("con", con.ravel()[idx])):
+        idx = near(seq)
+        n, flat = a + idx // (2 * n_pos), idx % (2 * n_pos)
+        strand, start = np.divmod(flat, n_pos)
+        sim, con = _window_contributions(p, span, attr, X, n, strand, start)
+        for key, v in (("seq", n), ("flat", flat), ("score", seq[idx]), ("sim", sim),
+                       ("con", con)):
             held[key].append(v)
     h = {key: np.concatenate(v) if v else np.zeros(0) for key, v in held.items()}
     if t_seq is None:
