@@ -515,6 +515,22 @@ def test_hit_threshold_in_chunks_is_that_of_all_windows():
     assert len(call_hits([p], attr, X, fdr=0.5)) > len(call_hits([p], attr, X, fdr=0.01))
 
 
+def test_window_contributions_equal_the_full_scan_at_those_windows():
+    from seqlens.interpret.discovery import build_pattern
+    from seqlens.interpret.discovery.hits import _contribution_scores, _window_contributions
+
+    attr, X, starts, strands = planted(12, L=50, seed=9, noise=0.3)
+    for sign in (1, -1):
+        p = build_pattern(attr, X, np.arange(12), starts, strands, len(MOTIF), "p", sign)
+        span = (1, 7)
+        sim, con = _contribution_scores(p, span, attr, X, 5)  # (12, 2, 45)
+        n, s, i = np.unravel_index(np.random.default_rng(0).choice(sim.size, 200, replace=False),
+                                   sim.shape)
+        ws, wc = _window_contributions(p, span, attr, X, n, s, i, block=64)
+        np.testing.assert_allclose(ws, sim[n, s, i], atol=1e-5)
+        np.testing.assert_allclose(wc, con[n, s, i], rtol=1e-5, atol=1e-5)
+
+
 def test_hit_fdr_and_scan_span_options():
     attr, X, _, _ = planted(30, seed=8)
     p = find_patterns(attr, X, seqlets(attr, X, window=10, flank=3), min_seqlets=10)[0]
