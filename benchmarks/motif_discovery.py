@@ -480,8 +480,7 @@ def _key(name: str) -> str:
 def _line(row: dict) -> str:
     keys = ("activation", "seed", "task", "map", "tool", "core_recovered", "decoys_in_major",
             "spurious_patterns", "n_patterns", "hit_precision", "hit_recall", "hit_precision_ceiling",
-            *TASK_COLUMNS,
-            "seconds", "peak_above_input_mb")
+            *TASK_COLUMNS, "seconds", "peak_above_input_mb")
     return " ".join(f"{k}={row[k]:.3f}" if isinstance(row.get(k), float) else f"{k}={row.get(k)}"
                     for k in keys if row.get(k, "") != "")
 

@@ -515,20 +515,23 @@ def test_hit_threshold_in_chunks_is_that_of_all_windows():
     assert len(call_hits([p], attr, X, fdr=0.5)) > len(call_hits([p], attr, X, fdr=0.01))
 
 
-def test_window_contributions_equal_the_full_scan_at_those_windows():
+def test_window_contributions_are_cosine_and_sum_of_each_window():
     from seqlens.interpret.discovery import build_pattern
-    from seqlens.interpret.discovery.hits import _contribution_scores, _window_contributions
+    from seqlens.interpret.discovery.hits import _window_contributions
 
     attr, X, starts, strands = planted(12, L=50, seed=9, noise=0.3)
+    rng = np.random.default_rng(0)
+    n, s, i = rng.integers(0, 12, 200), rng.integers(0, 2, 200), rng.integers(0, 45, 200)
     for sign in (1, -1):
         p = build_pattern(attr, X, np.arange(12), starts, strands, len(MOTIF), "p", sign)
-        span = (1, 7)
-        sim, con = _contribution_scores(p, span, attr, X, 5)  # (12, 2, 45)
-        n, s, i = np.unravel_index(np.random.default_rng(0).choice(sim.size, 200, replace=False),
-                                   sim.shape)
-        ws, wc = _window_contributions(p, span, attr, X, n, s, i, block=64)
-        np.testing.assert_allclose(ws, sim[n, s, i], atol=1e-5)
-        np.testing.assert_allclose(wc, con[n, s, i], rtol=1e-5, atol=1e-5)
+        cwm = p.cwm[:, 1:7]
+        ws, wc = _window_contributions(p, (1, 7), attr, X, n, s, i, block=64)
+        for k in range(200):  # each window by its definition; the - strand against the CWM's RC
+            c = (attr * X)[n[k], :, i[k]:i[k] + 6].astype(np.float64)
+            ref = cwm if s[k] == 0 else cwm[::-1, ::-1]
+            want = (c * ref).sum() / (np.linalg.norm(c) * np.linalg.norm(cwm))
+            assert ws[k] == pytest.approx(want, abs=1e-5)
+            assert wc[k] == pytest.approx(c.sum() * sign, rel=1e-5, abs=1e-5)
 
 
 def test_hit_fdr_and_scan_span_options():

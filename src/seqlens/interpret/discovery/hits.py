@@ -60,16 +60,6 @@ def _rc(m: np.ndarray) -> np.ndarray:
     return m[::-1, ::-1].copy()
 
 
-def window_scores(pattern: Pattern, attr, X, background=None, batch_size: int = 4096):
-    """``(similarity, contribution, seq_score)``, each ``(N, 2, L - w + 1)`` (strand +, -) for
-    every window of the pattern's trimmed width ``w``; entry ``[n, s, i]`` is the window starting
-    at ``i`` on the forward strand, read on strand ``s``. ``seq_score`` uses the pattern's
-    :attr:`~seqlens.interpret.discovery.patterns.Pattern.scan_pwm`."""
-    bg = _background(X, background)
-    sim, con = _contribution_scores(pattern, pattern.trim, attr, X, batch_size)
-    return sim, con, _sequence_scores(pattern.trimmed("scan_pwm"), X, bg, batch_size)
-
-
 def scan_span(pattern: Pattern, trim_threshold: float | None) -> tuple[int, int]:
     """The columns ``(start, stop)`` the hit caller scans: those with at least
     ``trim_threshold`` of the CWM's peak contribution (:func:`trim_span`), or the pattern's own
@@ -131,32 +121,13 @@ def _background(X, background) -> np.ndarray:
     return np.clip(bg / max(bg.sum(), 1e-12), 1e-3, None)
 
 
-def _contribution_scores(pattern: Pattern, span, attr, X, batch_size: int):
-    """Cosine similarity of each window's contributions to the CWM's columns ``span`` and their
-    sum (times the pattern's sign), each ``(N, 2, L - w + 1)``."""
-    cwm = pattern.cwm[:, span[0]:span[1]]  # signed, as the contributions: a negative site matches at +1
-    w = cwm.shape[1]
-    C = torch.from_numpy(np.stack([cwm, _rc(cwm)])).float()
-    cn = float(np.linalg.norm(cwm)) or 1.0
-    ones = torch.ones(1, 1, w)
-    sims, cons = [], []
-    with torch.inference_mode():
-        for a in range(0, len(X), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(X[a:a + batch_size], dtype=np.float32))
-            c = torch.from_numpy(np.ascontiguousarray(attr[a:a + batch_size], dtype=np.float32)) * x
-            num = F.conv1d(c, C)
-            den = F.conv1d((c * c).sum(1, keepdim=True), ones).clamp_min(1e-12).sqrt() * cn
-            sims.append((num / den).numpy())
-            cons.append((F.conv1d(c.sum(1, keepdim=True), ones) * pattern.sign).expand(-1, 2, -1).numpy())
-    return np.concatenate(sims), np.concatenate(cons)
-
-
 def _window_contributions(pattern: Pattern, span, attr, X, seq, strand, start,
                           block: int = 1 << 15):
-    """:func:`_contribution_scores` of the listed windows only: ``(similarity, contribution)``
-    ``(k,)`` of the windows ``[start, start + w)`` of sequences ``seq`` read on ``strand`` (0:
-    +, 1: -), gathered ``block`` windows at a time (memory grows with the windows asked for,
-    not with the sequences)."""
+    """``(similarity, contribution)`` ``(k,)`` of the listed windows ``[start, start + w)`` of
+    sequences ``seq`` over the CWM's columns ``span``, read on ``strand`` (0: +, 1: -): the cosine
+    of the window's contributions (``attr * X``) with the CWM (its reverse complement on -), and
+    their sum times the pattern's sign. Gathered ``block`` windows at a time, so memory grows with
+    the windows asked for, not with the sequences."""
     cwm = pattern.cwm[:, span[0]:span[1]]
     w = cwm.shape[1]
     C = np.stack([cwm, _rc(cwm)]).astype(np.float32)
@@ -233,7 +204,9 @@ def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, mi
                 batch_size):
     """The windows of one pattern over its columns ``span`` that pass its thresholds (a hit
     table without ``name``) and the thresholds. Sequences are scanned in chunks of
-    ``batch_size`` and only windows at (or a bin under) the sequence threshold are held."""
+    ``batch_size`` and only windows at (or a bin under) the sequence threshold are held; with
+    ``fdr`` each chunk's sequence scores are computed twice (for the threshold's histogram, then
+    for the candidates), which keeps memory flat in the number of sequences."""
     pwm = p.scan_pwm[:, span[0]:span[1]]
     tail = score_tail(pwm, bg)
     w = span[1] - span[0]
@@ -252,29 +225,27 @@ def _candidates(p: Pattern, span, attr, X, bg, fdr, quantile, min_similarity, mi
     def near(seq):  # windows that may reach t_seq (with fdr, the bin under k covers the tolerance)
         return np.flatnonzero(seq >= t_seq - tolerance(t_seq)) if k is None else tail.at_least(seq, k - 1)
 
-    held = {"seq": [], "flat": [], "score": [], "sim": [], "con": []}
+    held = {"seq": [], "strand": [], "start": [], "score": [], "sim": [], "con": []}
     for a in range(0, len(X) if t_seq != np.inf else 0, batch_size):
-        x = X[a:a + batch_size]
-        seq = _sequence_scores(pwm, x, bg, batch_size).ravel()
+        seq = _sequence_scores(pwm, X[a:a + batch_size], bg, batch_size).ravel()
         idx = near(seq)
-        n, flat = a + idx // (2 * n_pos), idx % (2 * n_pos)
-        strand, start = np.divmod(flat, n_pos)
-        sim, con = _window_contributions(p, span, attr, X, n, strand, start)
-        for key, v in (("seq", n), ("flat", flat), ("score", seq[idx]), ("sim", sim),
-                       ("con", con)):
+        n, strand, start = np.unravel_index(idx, (len(seq) // (2 * n_pos), 2, n_pos))
+        sim, con = _window_contributions(p, span, attr, X, a + n, strand, start)
+        for key, v in (("seq", a + n), ("strand", strand), ("start", start), ("score", seq[idx]),
+                       ("sim", sim), ("con", con)):
             held[key].append(v)
-    h = {key: np.concatenate(v) if v else np.zeros(0) for key, v in held.items()}
+    h = {key: np.concatenate(v) if v else np.zeros(0, np.int64) for key, v in held.items()}
     if t_seq is None:
         t_seq = float(h["score"][(tail.bin(h["score"]) == k) & (h["score"] > 0)].min())
     t = {"similarity": float(min_similarity), "contribution": float(min_contribution),
          "seq_score": t_seq, "seq_p_value": float(tail(t_seq)), "span": tuple(int(v) for v in span)}
     ok = ((h["score"] >= t_seq - tolerance(t_seq)) & (h["sim"] >= t["similarity"])
           & (h["con"] >= t["contribution"]))
-    strand, start = np.divmod(h["flat"][ok].astype(np.int64), n_pos)
+    start = h["start"][ok].astype(np.int64)
     sim, con = h["sim"][ok].astype(np.float32), h["con"][ok].astype(np.float32)
     return pd.DataFrame({
         "seq": h["seq"][ok].astype(np.int64), "start": start, "end": start + w,
-        "strand": np.where(strand == 0, "+", "-"), "pattern": p.name,
+        "strand": np.where(h["strand"][ok] == 0, "+", "-"), "pattern": p.name,
         "score": sim * np.maximum(con, 0), "similarity": sim, "contribution": con,
         "seq_score": h["score"][ok].astype(np.float32)}), t
 
